@@ -1,0 +1,66 @@
+/** Every input, output and state name in one place; the keys are the action.yml names. */
+
+export const INPUT_DEFAULTS = {
+  image: '',
+  tags: '',
+  'base-suffix': '-base',
+  dist: 'dist',
+  package: '',
+  module: '',
+  requirements: '',
+  'python-version': '3.12',
+  'builder-image': '',
+  'runtime-image': '',
+  parent: '',
+  'wheel-dir': '/wheeley',
+  platforms: 'linux/amd64,linux/arm/v7',
+  push: '',
+  'build-packages': '',
+  'runtime-packages': '',
+  'pip-args': '',
+  'extra-index-url': '',
+  'build-args': '',
+  'cache-from': '',
+  'cache-to': '',
+  'no-cache-filters': '',
+  labels: '',
+  'smoke-test': '',
+  provenance: 'false',
+  'qemu-image': 'docker.io/tonistiigi/binfmt:qemu-v7.0.0-28',
+  'dockerfile-only': 'false',
+  cache: 'true',
+  'cache-key': 'wheel-slim'
+} as const
+
+export type InputName = keyof typeof INPUT_DEFAULTS
+export const INPUT_NAMES = Object.keys(INPUT_DEFAULTS) as InputName[]
+
+export const OUTPUT_NAMES = [
+  'dockerfile',
+  'tags',
+  'base-tags',
+  'digest',
+  'base-digest',
+  'platforms',
+  'metadata',
+  'cache-hit',
+  'wheels-built',
+  'wheels-reused'
+] as const
+export type OutputName = (typeof OUTPUT_NAMES)[number]
+
+/** Main → post hand-off: what post must clean up. */
+export const State = {
+  IsPost: 'isPost',
+  Cleanup: 'cleanup',
+  SecretFile: 'secret-file'
+} as const
+
+/** Paths inside the generated Dockerfile's stages (not user-controlled). */
+export const DIST_MOUNT = '/wheel-slim/dist'
+export const REQUIREMENTS_MOUNT = '/wheel-slim/requirements.txt'
+export const WHEEL_CACHE_MOUNT = '/wheel-slim/cache'
+export const PIP_CONF_SECRET = 'wheel-slim-pip-conf'
+/** Named build context carrying the restored wheel cache. */
+export const WHEEL_CACHE_CONTEXT = 'wheelcache'
+export const RUNTIME_USER = 'app'

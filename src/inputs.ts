@@ -1,0 +1,104 @@
+/** Every input read, validated and typed: a bad value fails here, before anything runs. */
+import { INPUT_DEFAULTS, InputName } from './constants.js'
+import * as v from './validate.js'
+
+export interface Inputs {
+  images: string[]
+  tags: string[]
+  baseSuffix: string
+  dist: string
+  package: string
+  module: string
+  requirements: string
+  pythonVersion: string
+  builderImage: string
+  runtimeImage: string
+  parent: string
+  wheelDir: string
+  platforms: string[]
+  /** '' (event default), 'true' or 'false'. */
+  push: '' | 'true' | 'false'
+  buildPackages: string[]
+  runtimePackages: string[]
+  pipArgs: string[]
+  extraIndexUrl: string
+  buildArgs: string[]
+  cacheFrom: string[]
+  cacheTo: string[]
+  noCacheFilters: string[]
+  labels: string[]
+  smokeTest: string
+  provenance: string
+  qemuImage: string
+  dockerfileOnly: boolean
+  cache: boolean
+  cacheKey: string
+}
+
+/** Reads one input's raw value; '' when unset. The action passes core.getInput. */
+export type InputReader = (name: InputName) => string
+
+/** Empty values take the documented default, so the CLI and the action agree. */
+export function withDefaults(read: InputReader): InputReader {
+  return (name) => {
+    const value = read(name).trim()
+    return value !== '' ? value : INPUT_DEFAULTS[name]
+  }
+}
+
+const each = <T>(values: string[], f: (value: string) => T): T[] => values.map(f)
+
+export function parseInputs(raw: InputReader): Inputs {
+  const read = withDefaults(raw)
+  const pythonVersion = v.pythonVersion('python-version', read('python-version'))
+  const push = read('push').toLowerCase()
+  if (push !== '') v.bool('push', push)
+  const provenance = read('provenance')
+  const pipArgs = read('pip-args').split(/\s+/).filter((a) => a !== '')
+  const baseSuffix = read('base-suffix')
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(baseSuffix)) {
+    throw new v.InputError('base-suffix', baseSuffix, 'a tag suffix of letters, digits, "_", "." and "-" such as "-base"')
+  }
+  if (!/^(true|false|mode=(min|max))$/.test(provenance)) {
+    throw new v.InputError('provenance', provenance, '"false", "true", "mode=min" or "mode=max"')
+  }
+  const optional = (name: InputName, f: (input: string, value: string) => string): string => {
+    const value = read(name)
+    return value === '' ? '' : f(name, value)
+  }
+  return {
+    images: each(v.splitList(read('image')), (x) => v.repository('image', x)),
+    tags: v.splitList(read('tags')),
+    baseSuffix,
+    dist: v.relativePath('dist', read('dist')),
+    package: optional('package', v.packageName),
+    module: optional('module', v.moduleName),
+    requirements: optional('requirements', v.relativePath),
+    pythonVersion,
+    builderImage: v.imageRef('builder-image', read('builder-image') || `python:${pythonVersion}`),
+    runtimeImage: v.imageRef('runtime-image', read('runtime-image') || `python:${pythonVersion}-slim`),
+    parent: optional('parent', v.imageRef),
+    wheelDir: v.imagePath('wheel-dir', read('wheel-dir')),
+    platforms: [...new Set(each(v.splitList(read('platforms')), (x) => v.platform('platforms', x)))],
+    push: push as Inputs['push'],
+    buildPackages: each(v.splitList(read('build-packages')).flatMap((x) => x.split(/\s+/)), (x) =>
+      v.aptPackage('build-packages', x)
+    ),
+    runtimePackages: each(v.splitList(read('runtime-packages')).flatMap((x) => x.split(/\s+/)), (x) =>
+      v.aptPackage('runtime-packages', x)
+    ),
+    pipArgs: pipArgs.map((a, i) => v.pipArg('pip-args', a, i === 0)),
+    extraIndexUrl: optional('extra-index-url', v.indexUrl),
+    buildArgs: each(v.splitLines(read('build-args')), (x) => v.buildArg('build-args', x)),
+    cacheFrom: each(v.splitLines(read('cache-from')), (x) => v.cacheSpec('cache-from', x)),
+    cacheTo: each(v.splitLines(read('cache-to')), (x) => v.cacheSpec('cache-to', x)),
+    noCacheFilters: each(v.splitList(read('no-cache-filters')), (x) => v.stageName('no-cache-filters', x)),
+    labels: each(v.splitLines(read('labels')), (x) => v.label('labels', x)),
+    smokeTest: optional('smoke-test', v.smokeTest),
+    provenance,
+    qemuImage: v.imageRef('qemu-image', read('qemu-image')),
+    dockerfileOnly: v.bool('dockerfile-only', read('dockerfile-only')),
+    cache: v.bool('cache', read('cache')),
+    cacheKey: v.cacheKey('cache-key', read('cache-key'))
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The build plan: everything the action decides, as pure data. Given the inputs, the workflow
+ * context and the names of the files in dist, it fixes the Dockerfile, the tags, whether to
+ * push, and the argv of every buildx call. Executing it is execute.ts's job.
+ */
+import { join } from 'node:path'
+import { BuildCommon, BuildRequest } from './buildx.js'
+import { DockerfileSpec, renderDockerfile, STAGES } from './dockerfile.js'
+import { Inputs } from './inputs.js'
+import { resolvePackage, ResolvedPackage } from './package-meta.js'
+import { computeTags, resolveTags } from './tags.js'
+import { InputError, moduleName } from './validate.js'
+import { decidePush, PushDecision, WorkflowContext } from './workflow.js'
+
+export interface PlanPaths {
+  workspace: string
+  /** A directory of this run's own: Dockerfile, metadata files, secrets, wheel cache. */
+  tempDir: string
+}
+
+export interface BuildPlan {
+  package: ResolvedPackage
+  spec: DockerfileSpec
+  dockerfile: string
+  dockerfilePath: string
+  platforms: string[]
+  push: PushDecision
+  slimTags: string[]
+  baseTags: string[]
+  smokeTest: string
+  common: BuildCommon
+  /** One per platform: build alone, load, smoke-test. */
+  smokeBuilds: { platform: string; image: string; request: BuildRequest }[]
+  wheelsBuild: BuildRequest
+  wheelsDir: string
+  baseBuild: BuildRequest
+  runtimeBuild: BuildRequest
+}
+
+/** A local name for a platform's smoke-test image; post removes it. */
+export function localImageName(runKey: string, platform: string): string {
+  return `wheel-slim-smoke/${runKey}:${platform.replace(/\//g, '-')}`
+}
+
+export function makePlan(
+  inputs: Inputs,
+  ctx: WorkflowContext,
+  distFiles: string[],
+  paths: PlanPaths,
+  runKey: string
+): BuildPlan {
+  const pkg = resolvePackage(distFiles, inputs.dist, inputs.package, inputs.module)
+  moduleName('module', pkg.module)
+  if (!/^[A-Za-z0-9.+!_-]+$/.test(pkg.version)) {
+    throw new InputError('dist', inputs.dist, `a distribution with a PEP 440 version, not ${pkg.version}`)
+  }
+  const spec: DockerfileSpec = {
+    baseFrom: inputs.parent || inputs.builderImage,
+    fromParent: inputs.parent !== '',
+    runtimeFrom: inputs.runtimeImage,
+    wheelDir: inputs.wheelDir,
+    distPath: inputs.dist,
+    requirementsPath: inputs.requirements || undefined,
+    requirement: `${pkg.name}==${pkg.version}`,
+    module: pkg.module,
+    buildPackages: inputs.buildPackages,
+    runtimePackages: inputs.runtimePackages,
+    pipArgs: inputs.pipArgs,
+    extraIndex: inputs.extraIndexUrl !== '',
+    wheelCache: inputs.cache && !inputs.dockerfileOnly
+  }
+  const push = decidePush(inputs.push, ctx)
+  const noTarget = inputs.images.length === 0 && inputs.tags.length === 0
+  if (noTarget && !inputs.dockerfileOnly) {
+    throw new InputError('image', '', 'the repository to push to, e.g. "ghcr.io/org/app" (required unless dockerfile-only)')
+  }
+  const tags = noTarget
+    ? { slim: [], base: [] }
+    : resolveTags(inputs.images, inputs.tags.length > 0 ? inputs.tags : computeTags(ctx), inputs.baseSuffix)
+  if (push.push && !inputs.dockerfileOnly && tags.slim.length === 0) {
+    throw new InputError('tags', inputs.tags.join(','), `at least one tag: none could be computed from ${ctx.ref || 'this ref'}`)
+  }
+  const dockerfilePath = join(paths.tempDir, 'Dockerfile')
+  const wheelsDir = join(paths.tempDir, 'wheels-out')
+  const common: BuildCommon = {
+    dockerfile: dockerfilePath,
+    context: paths.workspace,
+    buildArgs: inputs.buildArgs,
+    labels: inputs.labels,
+    cacheFrom: inputs.cacheFrom,
+    cacheTo: inputs.cacheTo,
+    noCacheFilters: inputs.noCacheFilters,
+    provenance: inputs.provenance,
+    pipConfFile: spec.extraIndex ? join(paths.tempDir, 'pip.conf') : undefined,
+    wheelCacheDir: spec.wheelCache ? join(paths.tempDir, 'wheel-cache') : undefined
+  }
+  const metadata = (name: string): string => join(paths.tempDir, `metadata-${name}.json`)
+  const all = inputs.platforms
+  return {
+    package: pkg,
+    spec,
+    dockerfile: renderDockerfile(spec),
+    dockerfilePath,
+    platforms: all,
+    push,
+    slimTags: tags.slim,
+    baseTags: tags.base,
+    smokeTest: inputs.smokeTest || `python3 -c 'import ${pkg.module}'`,
+    common,
+    smokeBuilds: all.map((platform) => {
+      const image = localImageName(runKey, platform)
+      return {
+        platform,
+        image,
+        request: {
+          target: STAGES.runtime,
+          platforms: [platform],
+          output: { kind: 'load', tag: image },
+          metadataFile: metadata(`smoke-${platform.replace(/\//g, '-')}`),
+          noCache: true
+        }
+      }
+    }),
+    wheelsBuild: {
+      target: STAGES.wheels,
+      platforms: all,
+      output: { kind: 'local', dest: wheelsDir },
+      metadataFile: metadata('wheels'),
+      noCache: false
+    },
+    wheelsDir,
+    baseBuild: {
+      target: STAGES.base,
+      platforms: all,
+      output: { kind: 'push', tags: tags.base },
+      metadataFile: metadata('base'),
+      noCache: false
+    },
+    runtimeBuild: {
+      target: STAGES.runtime,
+      platforms: all,
+      output: { kind: 'push', tags: tags.slim },
+      metadataFile: metadata('runtime'),
+      noCache: false
+    }
+  }
+}

@@ -22,9 +22,7 @@ export interface BuildCommon {
 }
 
 export type BuildOutput =
-  | { kind: 'load'; tag: string }
-  | { kind: 'push'; tags: string[] }
-  | { kind: 'local'; dest: string }
+  { kind: 'load'; tag: string } | { kind: 'push'; tags: string[] } | { kind: 'local'; dest: string }
 
 export interface BuildRequest {
   target: string

@@ -18,12 +18,15 @@ export function parseFlags(args: string[]): Map<InputName, string> {
     const arg = args[i] as string
     const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg)
     const name = m?.[1] as InputName | undefined
-    if (!m || !name || !INPUT_NAMES.includes(name)) throw new Error(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`)
+    if (!m || !name || !INPUT_NAMES.includes(name))
+      throw new Error(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`)
     let value = m[2]
     if (value === undefined) {
       const next = args[i + 1]
       // A bare flag (e.g. --dockerfile-only) means true; "--no-index" is a value, not an input.
-      const isFlag = next !== undefined && INPUT_NAMES.some((n) => next === `--${n}` || next.startsWith(`--${n}=`))
+      const isFlag =
+        next !== undefined &&
+        INPUT_NAMES.some((n) => next === `--${n}` || next.startsWith(`--${n}=`))
       value = next === undefined || isFlag ? 'true' : (i++, next)
     }
     flags.set(name, value)
@@ -33,7 +36,10 @@ export function parseFlags(args: string[]): Map<InputName, string> {
 
 function git(args: string[]): string {
   try {
-    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    return execFileSync('git', args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore']
+    }).trim()
   } catch {
     return ''
   }

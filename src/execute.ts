@@ -5,7 +5,14 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import * as core from '@actions/core'
-import { buildArgv, BuildCommon, BuildRequest, chooseBuilder, createBuilderArgv, parseBuilderInfo } from './buildx.js'
+import {
+  buildArgv,
+  BuildCommon,
+  BuildRequest,
+  chooseBuilder,
+  createBuilderArgv,
+  parseBuilderInfo
+} from './buildx.js'
 import { docker } from './docker.js'
 import { BuildPlan } from './plan.js'
 import { ensureQemu } from './qemu.js'
@@ -38,14 +45,23 @@ export interface BuildResult {
 
 const seconds = (since: number): number => Math.round((Date.now() - since) / 100) / 10
 
-async function selectBuilder(plan: BuildPlan, runKey: string, cleanup: Cleanup): Promise<string | undefined> {
+async function selectBuilder(
+  plan: BuildPlan,
+  runKey: string,
+  cleanup: Cleanup
+): Promise<string | undefined> {
   const inspect = await docker(['buildx', 'inspect', '--bootstrap'], { silent: true })
   const info = parseBuilderInfo(inspect.stdout)
-  const dockerInfo = await docker(['info', '--format', '{{json .DriverStatus}}'], { silent: true, allowFailure: true })
+  const dockerInfo = await docker(['info', '--format', '{{json .DriverStatus}}'], {
+    silent: true,
+    allowFailure: true
+  })
   const containerd = dockerInfo.stdout.includes('io.containerd.snapshotter')
   const choice = chooseBuilder(info, plan.platforms, containerd)
   if (choice.use === 'current') {
-    core.info(`buildx: using builder "${info.name}" (driver ${info.driver}; ${info.platforms.join(', ')})`)
+    core.info(
+      `buildx: using builder "${info.name}" (driver ${info.driver}; ${info.platforms.join(', ')})`
+    )
     return undefined
   }
   const name = `wheel-slim-${runKey}`
@@ -62,10 +78,13 @@ function digestOf(metadataFile: string): string {
 
 /** The digest a tag points to now, or undefined when it does not exist yet. */
 async function currentDigest(ref: string): Promise<string | undefined> {
-  const r = await docker(['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'], {
-    silent: true,
-    allowFailure: true
-  })
+  const r = await docker(
+    ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'],
+    {
+      silent: true,
+      allowFailure: true
+    }
+  )
   if (r.exitCode !== 0) return undefined
   return (JSON.parse(r.stdout) as { digest?: string }).digest
 }
@@ -74,7 +93,12 @@ async function build(common: BuildCommon, request: BuildRequest): Promise<void> 
   await docker(buildArgv(common, request))
 }
 
-export async function execute(plan: BuildPlan, qemuImage: string, runKey: string, cleanup: Cleanup): Promise<BuildResult> {
+export async function execute(
+  plan: BuildPlan,
+  qemuImage: string,
+  runKey: string,
+  cleanup: Cleanup
+): Promise<BuildResult> {
   await core.group('Set up QEMU and buildx', async () => {
     await ensureQemu(plan.platforms, qemuImage)
     plan.common.builder = await selectBuilder(plan, runKey, cleanup)
@@ -89,7 +113,17 @@ export async function execute(plan: BuildPlan, qemuImage: string, runKey: string
       await build(plan.common, s.request)
       const buildSeconds = seconds(started)
       const run = await docker(
-        ['run', '--rm', '--platform', s.platform, '--entrypoint', '/bin/sh', s.image, '-c', plan.smokeTest],
+        [
+          'run',
+          '--rm',
+          '--platform',
+          s.platform,
+          '--entrypoint',
+          '/bin/sh',
+          s.image,
+          '-c',
+          plan.smokeTest
+        ],
         { allowFailure: true }
       )
       if (run.exitCode !== 0) {
@@ -141,7 +175,10 @@ export function writePipConf(file: string, extraIndexUrl: string): void {
 
 export async function runCleanup(cleanup: Cleanup): Promise<void> {
   if (cleanup.localImages.length > 0) {
-    await docker(['image', 'rm', '--force', ...cleanup.localImages], { allowFailure: true, silent: true })
+    await docker(['image', 'rm', '--force', ...cleanup.localImages], {
+      allowFailure: true,
+      silent: true
+    })
   }
   if (cleanup.builder) await docker(['buildx', 'rm', cleanup.builder], { allowFailure: true })
 }

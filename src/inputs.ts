@@ -54,10 +54,16 @@ export function parseInputs(raw: InputReader): Inputs {
   const push = read('push').toLowerCase()
   if (push !== '') v.bool('push', push)
   const provenance = read('provenance')
-  const pipArgs = read('pip-args').split(/\s+/).filter((a) => a !== '')
+  const pipArgs = read('pip-args')
+    .split(/\s+/)
+    .filter((a) => a !== '')
   const baseSuffix = read('base-suffix')
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(baseSuffix)) {
-    throw new v.InputError('base-suffix', baseSuffix, 'a tag suffix of letters, digits, "_", "." and "-" such as "-base"')
+    throw new v.InputError(
+      'base-suffix',
+      baseSuffix,
+      'a tag suffix of letters, digits, "_", "." and "-" such as "-base"'
+    )
   }
   if (!/^(true|false|mode=(min|max))$/.test(provenance)) {
     throw new v.InputError('provenance', provenance, '"false", "true", "mode=min" or "mode=max"')
@@ -76,23 +82,32 @@ export function parseInputs(raw: InputReader): Inputs {
     requirements: optional('requirements', v.relativePath),
     pythonVersion,
     builderImage: v.imageRef('builder-image', read('builder-image') || `python:${pythonVersion}`),
-    runtimeImage: v.imageRef('runtime-image', read('runtime-image') || `python:${pythonVersion}-slim`),
+    runtimeImage: v.imageRef(
+      'runtime-image',
+      read('runtime-image') || `python:${pythonVersion}-slim`
+    ),
     parent: optional('parent', v.imageRef),
     wheelDir: v.imagePath('wheel-dir', read('wheel-dir')),
-    platforms: [...new Set(each(v.splitList(read('platforms')), (x) => v.platform('platforms', x)))],
+    platforms: [
+      ...new Set(each(v.splitList(read('platforms')), (x) => v.platform('platforms', x)))
+    ],
     push: push as Inputs['push'],
-    buildPackages: each(v.splitList(read('build-packages')).flatMap((x) => x.split(/\s+/)), (x) =>
-      v.aptPackage('build-packages', x)
+    buildPackages: each(
+      v.splitList(read('build-packages')).flatMap((x) => x.split(/\s+/)),
+      (x) => v.aptPackage('build-packages', x)
     ),
-    runtimePackages: each(v.splitList(read('runtime-packages')).flatMap((x) => x.split(/\s+/)), (x) =>
-      v.aptPackage('runtime-packages', x)
+    runtimePackages: each(
+      v.splitList(read('runtime-packages')).flatMap((x) => x.split(/\s+/)),
+      (x) => v.aptPackage('runtime-packages', x)
     ),
     pipArgs: pipArgs.map((a, i) => v.pipArg('pip-args', a, i === 0)),
     extraIndexUrl: optional('extra-index-url', v.indexUrl),
     buildArgs: each(v.splitLines(read('build-args')), (x) => v.buildArg('build-args', x)),
     cacheFrom: each(v.splitLines(read('cache-from')), (x) => v.cacheSpec('cache-from', x)),
     cacheTo: each(v.splitLines(read('cache-to')), (x) => v.cacheSpec('cache-to', x)),
-    noCacheFilters: each(v.splitList(read('no-cache-filters')), (x) => v.stageName('no-cache-filters', x)),
+    noCacheFilters: each(v.splitList(read('no-cache-filters')), (x) =>
+      v.stageName('no-cache-filters', x)
+    ),
     labels: each(v.splitLines(read('labels')), (x) => v.label('labels', x)),
     smokeTest: optional('smoke-test', v.smokeTest),
     provenance,

@@ -8,7 +8,9 @@ import { writeSummary } from './summary.js'
 import { rmSync } from 'node:fs'
 
 async function post(): Promise<void> {
-  const cleanup: Cleanup = JSON.parse(core.getState(State.Cleanup) || '{"localImages":[]}') as Cleanup
+  const cleanup: Cleanup = JSON.parse(
+    core.getState(State.Cleanup) || '{"localImages":[]}'
+  ) as Cleanup
   await runCleanup(cleanup)
   const secret = core.getState(State.SecretFile)
   if (secret) rmSync(secret, { force: true })

@@ -49,12 +49,20 @@ export function resolvePackage(
   if (packageInput !== '') {
     name = normalizeName(packageInput)
     if (!names.includes(name)) {
-      throw new InputError('package', packageInput, `one of the packages found in "${distInput}": ${names.join(', ')}`)
+      throw new InputError(
+        'package',
+        packageInput,
+        `one of the packages found in "${distInput}": ${names.join(', ')}`
+      )
     }
   } else if (names.length === 1) {
     name = names[0] as string
   } else {
-    throw new InputError('package', '', `the package to build, since "${distInput}" holds several: ${names.join(', ')}`)
+    throw new InputError(
+      'package',
+      '',
+      `the package to build, since "${distInput}" holds several: ${names.join(', ')}`
+    )
   }
   const versions = [...new Set(dists.filter((d) => d.name === name).map((d) => d.version))]
   if (versions.length > 1) {

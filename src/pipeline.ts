@@ -23,7 +23,11 @@ export interface Prepared {
 function listDist(workspace: string, dist: string): string[] {
   const dir = join(workspace, dist)
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new InputError('dist', dist, `a directory in the workspace (${workspace}) holding the package's sdist or wheel`)
+    throw new InputError(
+      'dist',
+      dist,
+      `a directory in the workspace (${workspace}) holding the package's sdist or wheel`
+    )
   }
   return readdirSync(dir)
 }
@@ -33,11 +37,21 @@ export function prepare(read: InputReader, env: NodeJS.ProcessEnv, payload: obje
   const workspace = env['GITHUB_WORKSPACE'] || process.cwd()
   const distFiles = listDist(workspace, inputs.dist)
   if (inputs.requirements !== '' && !existsSync(join(workspace, inputs.requirements))) {
-    throw new InputError('requirements', inputs.requirements, 'a requirements file that exists in the workspace')
+    throw new InputError(
+      'requirements',
+      inputs.requirements,
+      'a requirements file that exists in the workspace'
+    )
   }
   const runKey = randomBytes(6).toString('hex')
   const tempDir = mkdtempSync(join(env['RUNNER_TEMP'] || tmpdir(), 'wheel-slim-'))
-  const plan = makePlan(inputs, workflowContext(env, payload), distFiles, { workspace, tempDir }, runKey)
+  const plan = makePlan(
+    inputs,
+    workflowContext(env, payload),
+    distFiles,
+    { workspace, tempDir },
+    runKey
+  )
   writeFileSync(plan.dockerfilePath, plan.dockerfile)
   // BuildKit prefers <Dockerfile>.dockerignore over the workspace's: a .dockerignore that
   // excludes dist/ (common in Python repositories) must not hide the package from the build.

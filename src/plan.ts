@@ -52,7 +52,11 @@ export function makePlan(
   const pkg = resolvePackage(distFiles, inputs.dist, inputs.package, inputs.module)
   moduleName('module', pkg.module)
   if (!/^[A-Za-z0-9.+!_-]+$/.test(pkg.version)) {
-    throw new InputError('dist', inputs.dist, `a distribution with a PEP 440 version, not ${pkg.version}`)
+    throw new InputError(
+      'dist',
+      inputs.dist,
+      `a distribution with a PEP 440 version, not ${pkg.version}`
+    )
   }
   const spec: DockerfileSpec = {
     baseFrom: inputs.parent || inputs.builderImage,
@@ -72,13 +76,25 @@ export function makePlan(
   const push = decidePush(inputs.push, ctx)
   const noTarget = inputs.images.length === 0 && inputs.tags.length === 0
   if (noTarget && !inputs.dockerfileOnly) {
-    throw new InputError('image', '', 'the repository to push to, e.g. "ghcr.io/org/app" (required unless dockerfile-only)')
+    throw new InputError(
+      'image',
+      '',
+      'the repository to push to, e.g. "ghcr.io/org/app" (required unless dockerfile-only)'
+    )
   }
   const tags = noTarget
     ? { slim: [], base: [] }
-    : resolveTags(inputs.images, inputs.tags.length > 0 ? inputs.tags : computeTags(ctx), inputs.baseSuffix)
+    : resolveTags(
+        inputs.images,
+        inputs.tags.length > 0 ? inputs.tags : computeTags(ctx),
+        inputs.baseSuffix
+      )
   if (push.push && !inputs.dockerfileOnly && tags.slim.length === 0) {
-    throw new InputError('tags', inputs.tags.join(','), `at least one tag: none could be computed from ${ctx.ref || 'this ref'}`)
+    throw new InputError(
+      'tags',
+      inputs.tags.join(','),
+      `at least one tag: none could be computed from ${ctx.ref || 'this ref'}`
+    )
   }
   const dockerfilePath = join(paths.tempDir, 'Dockerfile')
   const wheelsDir = join(paths.tempDir, 'wheels-out')

@@ -10,9 +10,18 @@ const BINFMT = '/proc/sys/fs/binfmt_misc'
 
 /** Docker's name for the host's platform family. */
 export function nativeArch(nodeArch: string = process.arch): string {
-  return ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[
-    nodeArch
-  ] ?? nodeArch
+  return (
+    (
+      {
+        x64: 'amd64',
+        arm64: 'arm64',
+        arm: 'arm',
+        ia32: '386',
+        ppc64: 'ppc64le',
+        s390x: 's390x'
+      } as Record<string, string>
+    )[nodeArch] ?? nodeArch
+  )
 }
 
 /** Which handler runs a platform, and the name tonistiigi/binfmt --install takes for it. */
@@ -67,9 +76,12 @@ export async function ensureQemu(platforms: string[], qemuImage: string): Promis
   if (first.missing.length === 0) return
   const names = [...new Set(first.missing.map((n) => n.install))]
   core.info(`QEMU: registering ${names.join(', ')} with ${qemuImage}`)
-  const result = await docker(['run', '--privileged', '--rm', qemuImage, '--install', names.join(',')], {
-    allowFailure: true
-  })
+  const result = await docker(
+    ['run', '--privileged', '--rm', qemuImage, '--install', names.join(',')],
+    {
+      allowFailure: true
+    }
+  )
   const still = emulationNeeds(platforms, arch, handlerEnabled).missing
   if (still.length > 0) {
     throw new Error(

@@ -6,7 +6,10 @@ import { BuildPlan } from './plan.js'
 export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promise<void> {
   const s = core.summary.addHeading(`wheel-slim: ${plan.package.name} ${plan.package.version}`, 2)
   if (!result) {
-    s.addRaw(`Dockerfile written to <code>${plan.dockerfilePath}</code> (dockerfile-only: nothing built).`, true)
+    s.addRaw(
+      `Dockerfile written to <code>${plan.dockerfilePath}</code> (dockerfile-only: nothing built).`,
+      true
+    )
     s.addCodeBlock(plan.dockerfile, 'dockerfile')
     await s.write()
     return

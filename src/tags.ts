@@ -73,13 +73,21 @@ export function resolveTags(images: string[], tags: string[], baseSuffix: string
     if (t.includes(':') || t.includes('/')) {
       const ref = parseRef(t)
       if (!ref || ref.tag === undefined || ref.digest !== undefined) {
-        throw new InputError('tags', t, 'a bare tag such as "1.2.3" or a full reference such as "ghcr.io/org/app:1.2.3"')
+        throw new InputError(
+          'tags',
+          t,
+          'a bare tag such as "1.2.3" or a full reference such as "ghcr.io/org/app:1.2.3"'
+        )
       }
       slim.push(t)
     } else {
       checkTag('tags', t)
       if (images.length === 0) {
-        throw new InputError('image', '', 'the repository to push to, e.g. "ghcr.io/org/app" (required with bare tags)')
+        throw new InputError(
+          'image',
+          '',
+          'the repository to push to, e.g. "ghcr.io/org/app" (required with bare tags)'
+        )
       }
       for (const image of images) slim.push(`${checkRepository('image', image)}:${t}`)
     }

@@ -49,7 +49,12 @@ export function normalizeName(name: string): string {
 
 const MODULE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/
 export function moduleName(input: string, value: string): string {
-  check(MODULE.test(value) && value.length <= 200, input, value, 'a dotted Python module name such as "my_app" or "my_app.cli"')
+  check(
+    MODULE.test(value) && value.length <= 200,
+    input,
+    value,
+    'a dotted Python module name such as "my_app" or "my_app.cli"'
+  )
   return value
 }
 
@@ -61,7 +66,8 @@ export function pythonVersion(input: string, value: string): string {
 
 // Docker reference grammar (distribution/reference), without the digest-only form.
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
-const DOMAIN = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)'
+const DOMAIN =
+  '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)'
 const REPOSITORY = new RegExp(`^(?:${DOMAIN}/)?${COMPONENT}(?:/${COMPONENT})*$`)
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
 const DIGEST = /^sha256:[a-f0-9]{64}$/
@@ -78,7 +84,12 @@ export function repository(input: string, value: string): string {
 }
 
 export function tag(input: string, value: string): string {
-  check(TAG.test(value), input, value, 'a tag of letters, digits, "_", "." and "-" (at most 128, not starting with "." or "-")')
+  check(
+    TAG.test(value),
+    input,
+    value,
+    'a tag of letters, digits, "_", "." and "-" (at most 128, not starting with "." or "-")'
+  )
   return value
 }
 
@@ -105,7 +116,12 @@ export function parseRef(value: string): ImageRef | undefined {
 
 /** A full image reference such as "python:3.12-slim" or "ghcr.io/org/app:1.2.3-base". */
 export function imageRef(input: string, value: string): string {
-  check(parseRef(value) !== undefined, input, value, 'an image reference such as "python:3.12-slim" or "ghcr.io/org/app:1.0-base"')
+  check(
+    parseRef(value) !== undefined,
+    input,
+    value,
+    'an image reference such as "python:3.12-slim" or "ghcr.io/org/app:1.0-base"'
+  )
   return value
 }
 
@@ -127,14 +143,29 @@ export function platform(input: string, value: string): string {
 /** Debian package name (Debian Policy 5.6.7), optionally pinned "name=version". */
 const APT_PACKAGE = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$/
 export function aptPackage(input: string, value: string): string {
-  check(APT_PACKAGE.test(value), input, value, 'Debian package names such as "libpq-dev" (optionally "name=version")')
+  check(
+    APT_PACKAGE.test(value),
+    input,
+    value,
+    'Debian package names such as "libpq-dev" (optionally "name=version")'
+  )
   return value
 }
 
 /** A pip option or its value: any non-whitespace printable ASCII; it travels as one argv element. */
 export function pipArg(input: string, value: string, first: boolean): string {
-  check(/^[\x21-\x7e]+$/.test(value), input, value, 'pip options of printable ASCII, separated by whitespace')
-  check(!first || value.startsWith('-'), input, value, 'pip options starting with "-" such as "--no-index"')
+  check(
+    /^[\x21-\x7e]+$/.test(value),
+    input,
+    value,
+    'pip options of printable ASCII, separated by whitespace'
+  )
+  check(
+    !first || value.startsWith('-'),
+    input,
+    value,
+    'pip options starting with "-" such as "--no-index"'
+  )
   return value
 }
 
@@ -173,13 +204,8 @@ export function bool(input: string, value: string): boolean {
 
 /** http(s) URL without whitespace: it only ever travels inside a secret file. */
 export function indexUrl(input: string, value: string): string {
-  let ok = false
-  try {
-    const u = new URL(value)
-    ok = (u.protocol === 'https:' || u.protocol === 'http:') && /^[\x21-\x7e]+$/.test(value)
-  } catch {
-    ok = false
-  }
+  const protocol = URL.canParse(value) ? new URL(value).protocol : ''
+  const ok = (protocol === 'https:' || protocol === 'http:') && /^[\x21-\x7e]+$/.test(value)
   // The URL may carry a token: never echo it back.
   if (!ok) throw new InputError(input, '***', 'an http(s) URL of a package index')
   return value
@@ -188,21 +214,36 @@ export function indexUrl(input: string, value: string): string {
 /** KEY=value with a build-argument name; the value travels as one argv element. */
 const BUILD_ARG = /^[A-Za-z_][A-Za-z0-9_]*=[^\n\r\0]*$/
 export function buildArg(input: string, value: string): string {
-  check(BUILD_ARG.test(value), input, value, 'lines of KEY=value with KEY made of letters, digits and "_"')
+  check(
+    BUILD_ARG.test(value),
+    input,
+    value,
+    'lines of KEY=value with KEY made of letters, digits and "_"'
+  )
   return value
 }
 
 /** key=value label: the key follows OCI's reverse-DNS convention. */
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._/-]*=[^\n\r\0]*$/
 export function label(input: string, value: string): string {
-  check(LABEL.test(value), input, value, 'lines of key=value such as "org.opencontainers.image.source=https://…"')
+  check(
+    LABEL.test(value),
+    input,
+    value,
+    'lines of key=value such as "org.opencontainers.image.source=https://…"'
+  )
   return value
 }
 
 /** A buildx cache spec ("type=gha,mode=max" or a bare ref), passed as one argv element. */
 const CACHE_SPEC = /^[\x21-\x7e]+$/
 export function cacheSpec(input: string, value: string): string {
-  check(CACHE_SPEC.test(value), input, value, 'buildx cache specs such as "type=gha,mode=max", one per line')
+  check(
+    CACHE_SPEC.test(value),
+    input,
+    value,
+    'buildx cache specs such as "type=gha,mode=max", one per line'
+  )
   return value
 }
 
@@ -214,12 +255,22 @@ export function stageName(input: string, value: string): string {
 
 /** The smoke test runs in the built image via `sh -c`; only control characters are refused. */
 export function smokeTest(input: string, value: string): string {
-  check(!/[\0\r]/.test(value) && value.length <= 4096, input, value, 'a shell command run in the slim image')
+  check(
+    !/[\0\r]/.test(value) && value.length <= 4096,
+    input,
+    value,
+    'a shell command run in the slim image'
+  )
   return value
 }
 
 /** Cache key prefix: it appears in keys, so keep it to key-safe characters. */
 export function cacheKey(input: string, value: string): string {
-  check(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value), input, value, 'a key prefix of letters, digits, ".", "_", "-" (at most 64)')
+  check(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value),
+    input,
+    value,
+    'a key prefix of letters, digits, ".", "_", "-" (at most 64)'
+  )
   return value
 }

@@ -288,7 +288,10 @@ start_dockerd() {
     setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
   fi
   for i in $(seq 1 60); do
-    pick_docker && docker info >/dev/null 2>&1 && return 0
+    if pick_docker && docker info >/dev/null 2>&1; then
+      sleep 1; pick_docker   # choose again once it answers, so PATH's client wins when it works
+      return 0
+    fi
     sleep 1
   done
   tail -n 30 "$DOCKERD_LOG" >&2 || true
@@ -316,11 +319,17 @@ else
 fi
 log "docker engine: using client $DOCKER ($(docker version --format '{{.Client.Version}}' 2>/dev/null), API $(docker version --format '{{.Client.APIVersion}}' 2>/dev/null))"
 docker buildx version >/dev/null 2>&1 || die "docker buildx: 'docker buildx version' fails with $DOCKER"
-if docker buildx ls 2>/dev/null | grep -q 'linux/arm/v7'; then
+BUILDX_PLATFORMS=$(docker buildx ls 2>/dev/null | grep -o 'linux/[a-z0-9]*\(/v[0-9]*\)\?' | sort -u | paste -sd' ' -) || true
+if grep -qw 'linux/arm/v7' <<<"$BUILDX_PLATFORMS"; then
   log "docker buildx: $(docker buildx version | awk '{print $2}') lists linux/arm/v7"
+elif grep -qw 'linux/arm64' <<<"$BUILDX_PLATFORMS"; then
+  # Debian's dockerd 26.1.5+dfsg1-9+deb13u1 runs BuildKit's arm check successfully but
+  # leaves linux/arm/v7 (and linux/386) out of the list; arm/v7 builds work all the same.
+  # The real proof is the arm/v7 container run after the base image below.
+  log "docker buildx: $(docker buildx version | awk '{print $2}') lists linux/arm64 but not linux/arm/v7; arm/v7 is checked with a real container below"
 else
   docker buildx ls >&2 || true
-  die "docker buildx: 'docker buildx ls' does not list linux/arm/v7 (QEMU binfmt not seen by the builder)"
+  die "docker buildx: 'docker buildx ls' lists no emulated platform (QEMU binfmt not seen by the builder)"
 fi
 
 # ---------------------------------------------------------------- 4. registry
@@ -488,6 +497,11 @@ ensure_python_image() { # REF FLAVOUR(full|slim)
 }
 
 ensure_debian_image
+# QEMU inside containers, for real (binfmt with flag F, as BuildKit's RUN steps need it).
+arch_out=$(docker run --rm --platform linux/arm/v7 "$DEBIAN_IMAGE" uname -m 2>&1) \
+  || { echo "$arch_out" >&2; die "QEMU: cannot run a linux/arm/v7 container of $DEBIAN_IMAGE"; }
+[ "$arch_out" = armv7l ] || die "QEMU: a linux/arm/v7 container says '$arch_out', not armv7l"
+log "qemu: linux/arm/v7 container runs (uname -m: $arch_out)"
 ensure_python_image "$PY_FULL" full
 ensure_python_image "$PY_SLIM" slim
 

@@ -36,7 +36,15 @@ export interface BuildRequest {
 export function buildArgv(c: BuildCommon, r: BuildRequest): string[] {
   const argv = ['buildx', 'build']
   if (c.builder) argv.push('--builder', c.builder)
-  argv.push('--file', c.dockerfile, '--target', r.target, '--platform', r.platforms.join(','))
+  argv.push(
+    '--progress=plain',
+    '--file',
+    c.dockerfile,
+    '--target',
+    r.target,
+    '--platform',
+    r.platforms.join(',')
+  )
   // Attestations only make sense on what is pushed; elsewhere they only add unknown/unknown entries.
   argv.push(`--provenance=${r.output.kind === 'push' ? c.provenance : 'false'}`)
   for (const a of c.buildArgs) argv.push('--build-arg', a)

@@ -1,13 +1,13 @@
 /**
- * Carries out a BuildPlan on the real engine, in this order: QEMU → builder → per-platform
- * build + smoke test → (only if all passed) push base, push slim → read digests.
- * Nothing reaches the registry before every platform's smoke test passed; tags move last.
+ * Carries out a BuildPlan on the real engine, in this order: QEMU → builder → wheel cache
+ * restore → per-platform build + smoke test → wheels export → (only if every smoke test
+ * passed) push base, push slim → wheel cache save. Tags move last; a failure saves nothing.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import * as core from '@actions/core'
+import { parseWheelStep } from './build-log.js'
 import {
   buildArgv,
-  BuildCommon,
   BuildRequest,
   chooseBuilder,
   createBuilderArgv,
@@ -16,6 +16,14 @@ import {
 import { docker } from './docker.js'
 import { BuildPlan } from './plan.js'
 import { ensureQemu } from './qemu.js'
+import {
+  cacheKeys,
+  exportedWheels,
+  Restored,
+  restoreWheels,
+  Saved,
+  saveWheels
+} from './wheel-cache.js'
 
 /** What the action must undo afterwards (post step, or the CLI on exit). */
 export interface Cleanup {
@@ -23,10 +31,15 @@ export interface Cleanup {
   localImages: string[]
 }
 
-export interface SmokeResult {
+export interface PlatformResult {
   platform: string
   buildSeconds: number
-  output: string
+  /** Seconds of the `pip wheel` step (0 when the layer cache skipped it). */
+  wheelSeconds?: number
+  built: string[]
+  reused: number
+  slimBytes: number
+  smokeOutput: string
 }
 
 export interface TagMove {
@@ -36,11 +49,14 @@ export interface TagMove {
 }
 
 export interface BuildResult {
-  smoke: SmokeResult[]
+  platforms: PlatformResult[]
   pushed: boolean
   digest: string
   baseDigest: string
   moves: TagMove[]
+  cacheHit: boolean
+  restored: Restored[]
+  saved: Saved[]
 }
 
 const seconds = (since: number): number => Math.round((Date.now() - since) / 100) / 10
@@ -56,8 +72,11 @@ async function selectBuilder(
     silent: true,
     allowFailure: true
   })
-  const containerd = dockerInfo.stdout.includes('io.containerd.snapshotter')
-  const choice = chooseBuilder(info, plan.platforms, containerd)
+  const choice = chooseBuilder(
+    info,
+    plan.platforms,
+    dockerInfo.stdout.includes('io.containerd.snapshotter')
+  )
   if (choice.use === 'current') {
     core.info(
       `buildx: using builder "${info.name}" (driver ${info.driver}; ${info.platforms.join(', ')})`
@@ -85,12 +104,67 @@ async function currentDigest(ref: string): Promise<string | undefined> {
       allowFailure: true
     }
   )
-  if (r.exitCode !== 0) return undefined
-  return (JSON.parse(r.stdout) as { digest?: string }).digest
+  return r.exitCode === 0 ? (JSON.parse(r.stdout) as { digest?: string }).digest : undefined
 }
 
-async function build(common: BuildCommon, request: BuildRequest): Promise<void> {
-  await docker(buildArgv(common, request))
+/** The wheels pip compiled for one platform are told apart by the ABI tag in the file name. */
+async function probeAbi(image: string): Promise<string> {
+  const r = await docker(
+    [
+      'run',
+      '--rm',
+      '--entrypoint',
+      'python3',
+      image,
+      '-c',
+      'import sys; print(sys.implementation.cache_tag, sys.abiflags)'
+    ],
+    { silent: true }
+  )
+  return r.stdout.trim()
+}
+
+async function build(plan: BuildPlan, request: BuildRequest): Promise<string> {
+  return (await docker(buildArgv(plan.common, request))).stderr
+}
+
+async function smokeTest(plan: BuildPlan, platform: string, image: string): Promise<string> {
+  const run = await docker(
+    ['run', '--rm', '--platform', platform, '--entrypoint', '/bin/sh', image, '-c', plan.smokeTest],
+    {
+      allowFailure: true
+    }
+  )
+  if (run.exitCode !== 0) {
+    const tail = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n')
+    throw new Error(
+      `Smoke test failed on ${platform} (exit ${run.exitCode}): ${plan.smokeTest}\n${tail}\nNothing was pushed.`
+    )
+  }
+  return run.stdout.trim()
+}
+
+async function push(
+  plan: BuildPlan
+): Promise<Pick<BuildResult, 'digest' | 'baseDigest' | 'moves'>> {
+  const refs = [...plan.baseTags, ...plan.slimTags]
+  const before = new Map<string, string | undefined>()
+  for (const ref of refs) before.set(ref, await currentDigest(ref))
+  await build(plan, plan.baseBuild)
+  await build(plan, plan.runtimeBuild)
+  const baseDigest = digestOf(plan.baseBuild.metadataFile)
+  const digest = digestOf(plan.runtimeBuild.metadataFile)
+  const moves = refs.map((ref) => ({
+    ref,
+    from: before.get(ref),
+    to: plan.baseTags.includes(ref) ? baseDigest : digest
+  }))
+  for (const m of moves) {
+    if (m.from === undefined) core.info(`tag created: ${m.ref} → ${m.to}`)
+    else if (m.from === m.to) core.info(`tag unchanged: ${m.ref} (${m.to})`)
+    else core.info(`tag moved: ${m.ref} ${m.from} → ${m.to}`)
+  }
+  return { digest, baseDigest, moves }
 }
 
 export async function execute(
@@ -103,69 +177,68 @@ export async function execute(
     await ensureQemu(plan.platforms, qemuImage)
     plan.common.builder = await selectBuilder(plan, runKey, cleanup)
   })
-  if (plan.common.wheelCacheDir) mkdirSync(plan.common.wheelCacheDir, { recursive: true })
 
-  const smoke: SmokeResult[] = []
+  const cacheDir = plan.common.wheelCacheDir
+  let restored: Restored[] = []
+  if (cacheDir && plan.cache) {
+    const { prefix, fingerprint } = plan.cache
+    restored = await core.group('Restore the wheel cache', async () => {
+      const abi = await probeAbi(plan.spec.baseFrom)
+      const keys = plan.platforms.map((p) => cacheKeys(prefix, p, { ...fingerprint, abi }))
+      return restoreWheels(keys, cacheDir)
+    })
+  }
+
+  const results: PlatformResult[] = []
   for (const s of plan.smokeBuilds) {
     const result = await core.group(`Build and smoke-test ${s.platform}`, async () => {
       const started = Date.now()
       cleanup.localImages.push(s.image)
-      await build(plan.common, s.request)
+      const step = parseWheelStep(await build(plan, s.request))
       const buildSeconds = seconds(started)
-      const run = await docker(
-        [
-          'run',
-          '--rm',
-          '--platform',
-          s.platform,
-          '--entrypoint',
-          '/bin/sh',
-          s.image,
-          '-c',
-          plan.smokeTest
-        ],
-        { allowFailure: true }
-      )
-      if (run.exitCode !== 0) {
-        throw new Error(
-          `Smoke test failed on ${s.platform} (exit ${run.exitCode}): ${plan.smokeTest}\n` +
-            `${(run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n')}\nNothing was pushed.`
-        )
+      const smokeOutput = await smokeTest(plan, s.platform, s.image)
+      const size = await docker(['image', 'inspect', '--format', '{{.Size}}', s.image], {
+        silent: true
+      })
+      return {
+        platform: s.platform,
+        buildSeconds,
+        wheelSeconds: step.seconds,
+        built: step.built,
+        reused: 0,
+        slimBytes: Number(size.stdout.trim()),
+        smokeOutput
       }
-      return { platform: s.platform, buildSeconds, output: run.stdout.trim() }
     })
-    smoke.push(result)
+    results.push(result)
   }
 
-  if (!plan.push.push) {
-    core.info(`Not pushing: ${plan.push.reason}.`)
-    return { smoke, pushed: false, digest: '', baseDigest: '', moves: [] }
-  }
-
-  return core.group('Push the base and slim images', async () => {
-    const refs = [...plan.baseTags, ...plan.slimTags]
-    const before = new Map<string, string | undefined>()
-    for (const ref of refs) before.set(ref, await currentDigest(ref))
-    await build(plan.common, plan.baseBuild)
-    await build(plan.common, plan.runtimeBuild)
-    const baseDigest = digestOf(plan.baseBuild.metadataFile)
-    const digest = digestOf(plan.runtimeBuild.metadataFile)
-    const moves = refs.map((ref) => ({
-      ref,
-      from: before.get(ref),
-      to: plan.baseTags.includes(ref) ? baseDigest : digest
-    }))
-    for (const m of moves) {
-      core.info(
-        m.from === undefined
-          ? `tag created: ${m.ref} → ${m.to}`
-          : m.from === m.to
-            ? `tag unchanged: ${m.ref} (${m.to})`
-            : `tag moved: ${m.ref} ${m.from} → ${m.to}`
-      )
-    }
-    return { smoke, pushed: true, digest, baseDigest, moves }
+  const exported = await core.group('Export the wheel directory', async () => {
+    await build(plan, plan.wheelsBuild)
+    return new Map(
+      plan.platforms.map((p) => [p, exportedWheels(plan.wheelsDir, p, plan.platforms)])
+    )
   })
+  for (const r of results)
+    r.reused = Math.max(0, (exported.get(r.platform)?.length ?? 0) - r.built.length)
+
+  let pushed: Pick<BuildResult, 'digest' | 'baseDigest' | 'moves'> = {
+    digest: '',
+    baseDigest: '',
+    moves: []
+  }
+  if (plan.push.push) pushed = await core.group('Push the base and slim images', () => push(plan))
+  else core.info(`Not pushing: ${plan.push.reason}.`)
+
+  const saved = plan.cache
+    ? await core.group('Save the wheel cache', () =>
+        saveWheels(restored, exported, plan.package.name)
+      )
+    : []
+  const cacheHit =
+    restored.length > 0 &&
+    restored.every((r) => r.matchedKey?.startsWith(`${r.keys.primary}-`) === true)
+  return { platforms: results, pushed: plan.push.push, ...pushed, cacheHit, restored, saved }
 }
 
 /** pip.conf carrying extra-index-url: passed as a build secret, never in a layer or the log. */

@@ -62,6 +62,8 @@ export function prepare(read: InputReader, env: NodeJS.ProcessEnv, payload: obje
 
 export function outputsOf(p: Prepared, result?: BuildResult): Record<OutputName, string> {
   const { plan } = p
+  const sum = (f: (r: BuildResult['platforms'][number]) => number): string =>
+    result ? String(result.platforms.reduce((n, r) => n + f(r), 0)) : ''
   const outputs = {
     dockerfile: plan.dockerfilePath,
     tags: plan.slimTags.join('\n'),
@@ -69,9 +71,9 @@ export function outputsOf(p: Prepared, result?: BuildResult): Record<OutputName,
     digest: result?.digest ?? '',
     'base-digest': result?.baseDigest ?? '',
     platforms: plan.platforms.join(','),
-    'cache-hit': 'false',
-    'wheels-built': '',
-    'wheels-reused': ''
+    'cache-hit': String(result?.cacheHit ?? false),
+    'wheels-built': sum((r) => r.built.length),
+    'wheels-reused': sum((r) => r.reused)
   }
   const metadata = {
     package: plan.package,
@@ -81,8 +83,17 @@ export function outputsOf(p: Prepared, result?: BuildResult): Record<OutputName,
     tags: plan.slimTags,
     'base-tags': plan.baseTags,
     platforms: plan.platforms,
-    smoke: result?.smoke ?? [],
-    moves: result?.moves ?? []
+    builds: result?.platforms ?? [],
+    moves: result?.moves ?? [],
+    cache: {
+      restored:
+        result?.restored.map((r) => ({
+          platform: r.platform,
+          key: r.matchedKey,
+          wheels: r.wheels.length
+        })) ?? [],
+      saved: result?.saved ?? []
+    }
   }
   return { ...outputs, metadata: JSON.stringify(metadata) }
 }

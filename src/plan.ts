@@ -10,6 +10,7 @@ import { Inputs } from './inputs.js'
 import { resolvePackage, ResolvedPackage } from './package-meta.js'
 import { computeTags, resolveTags } from './tags.js'
 import { InputError, moduleName } from './validate.js'
+import { Fingerprint } from './wheel-cache.js'
 import { decidePush, PushDecision, WorkflowContext } from './workflow.js'
 
 export interface PlanPaths {
@@ -35,6 +36,8 @@ export interface BuildPlan {
   wheelsDir: string
   baseBuild: BuildRequest
   runtimeBuild: BuildRequest
+  /** Wheel cache key material; undefined when the cache is off. */
+  cache?: { prefix: string; fingerprint: Omit<Fingerprint, 'abi'> }
 }
 
 /** A local name for a platform's smoke-test image; post removes it. */
@@ -158,6 +161,16 @@ export function makePlan(
       output: { kind: 'push', tags: tags.slim },
       metadataFile: metadata('runtime'),
       noCache: false
-    }
+    },
+    cache: spec.wheelCache
+      ? {
+          prefix: inputs.cacheKey,
+          fingerprint: {
+            builder: spec.baseFrom,
+            buildPackages: inputs.buildPackages,
+            pipArgs: inputs.pipArgs
+          }
+        }
+      : undefined
   }
 }

@@ -1,7 +1,9 @@
-/** The job summary: what was built, tested and pushed, in one table per concern. */
+/** The job summary: per platform, what the wheel cache saved and what was built, tested, pushed. */
 import * as core from '@actions/core'
 import { BuildResult } from './execute.js'
 import { BuildPlan } from './plan.js'
+
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`
 
 export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promise<void> {
   const s = core.summary.addHeading(`wheel-slim: ${plan.package.name} ${plan.package.version}`, 2)
@@ -14,21 +16,35 @@ export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promi
     await s.write()
     return
   }
+  const header = [
+    'platform',
+    'wheel cache',
+    'wheels reused',
+    'wheels built',
+    'wheel step',
+    'build',
+    'slim image',
+    'smoke test'
+  ]
   s.addTable([
-    [
-      { data: 'platform', header: true },
-      { data: 'build (s)', header: true },
-      { data: 'smoke test', header: true }
-    ],
-    ...result.smoke.map((r) => [r.platform, String(r.buildSeconds), 'passed'])
+    header.map((data) => ({ data, header: true })),
+    ...result.platforms.map((r) => {
+      const restored = result.restored.find((x) => x.platform === r.platform)
+      return [
+        r.platform,
+        restored ? (restored.matchedKey ? `hit (${restored.wheels.length})` : 'miss') : 'off',
+        String(r.reused),
+        String(r.built.length),
+        r.wheelSeconds === undefined ? '-' : `${r.wheelSeconds} s`,
+        `${r.buildSeconds} s`,
+        mb(r.slimBytes),
+        'passed'
+      ]
+    })
   ])
   if (result.pushed) {
     s.addTable([
-      [
-        { data: 'tag', header: true },
-        { data: 'digest', header: true },
-        { data: 'change', header: true }
-      ],
+      ['tag', 'digest', 'change'].map((data) => ({ data, header: true })),
       ...result.moves.map((m) => [
         m.ref,
         m.to,

@@ -4,6 +4,8 @@
 // The library logs to stdout (`::warning::…` and friends); the outcome is the last line, after
 // RESULT_MARK. `type` tells `undefined` (a miss) from a value, which JSON cannot carry.
 import * as cache from '@actions/cache'
+import { performance } from 'node:perf_hooks'
+import { setTimeout } from 'node:timers'
 
 const RESULT_MARK = '@@cache-client-result '
 // Something left open after the call (a keep-alive socket, a timer) would keep the process alive;

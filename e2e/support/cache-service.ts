@@ -30,7 +30,7 @@ export interface CacheEntry {
 
 export interface LoggedRequest {
   method: string
-  /** Path and query as received, e.g. `/twirp/…/CreateCacheEntry` or `/actions-cache/…?comp=block…`. */
+  /** Path and query as received: `/twirp/…/CreateCacheEntry`, `/actions-cache/…?comp=block…`. */
   path: string
 }
 
@@ -41,6 +41,7 @@ export interface CacheService {
   env: Record<string, string>
   /** Finalized entries, oldest first. */
   entries(): CacheEntry[]
+  /** Every request received, faults included, in arrival order. */
   requests: LoggedRequest[]
   /** Switching to or from `down` closes or re-opens the port, hence the promise. */
   setFault(fault: CacheFault): Promise<void>
@@ -50,8 +51,10 @@ export interface CacheService {
 
 const TWIRP_PREFIX = '/twirp/github.actions.results.api.v1.CacheService/'
 const CONTAINER = '/actions-cache/'
-/** Any `*.blob.core.windows.net` host sends the client down the Azure SDK path; blob-dns.mjs maps it here. */
-const BLOB_HOST = 'wsa-cache.blob.core.windows.net'
+// Only `*.blob.core.windows.net` download URLs take the Azure SDK path (cacheHttpClient.js
+// downloadCache); blob-dns.mjs, preloaded in the client, resolves them to 127.0.0.1.
+const BLOB_SUFFIX = '.blob.core.windows.net'
+const BLOB_HOST = `wsa-cache${BLOB_SUFFIX}`
 const DNS_PRELOAD = fileURLToPath(new URL('./blob-dns.mjs', import.meta.url))
 
 interface Blob {
@@ -294,11 +297,7 @@ export async function startCacheService(
   }
 
   await setFault(options.fault ?? 'none')
-  const noProxy = [
-    process.env.NO_PROXY ?? process.env.no_proxy,
-    '127.0.0.1',
-    `.${BLOB_HOST.split('.').slice(1).join('.')}`
-  ]
+  const noProxy = [process.env.NO_PROXY ?? process.env.no_proxy, '127.0.0.1', BLOB_SUFFIX]
     .filter(Boolean)
     .join(',')
   return {

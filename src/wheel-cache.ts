@@ -1,0 +1,191 @@
+/**
+ * The wheel cache: each platform's wheel directory, restored before the build and saved after
+ * a successful one through the GitHub Actions cache. An accelerator, never a point of failure:
+ * every error, hang or corrupt archive becomes a warning and an empty (cold) cache.
+ */
+import { createHash } from 'node:crypto'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import * as cache from '@actions/cache'
+import * as core from '@actions/core'
+import { normalizeName } from './validate.js'
+
+/** Everything that makes a wheel incompatible; hashed, so no raw input reaches a key. */
+export interface Fingerprint {
+  abi: string
+  builder: string
+  buildPackages: string[]
+  pipArgs: string[]
+}
+
+const sha = (value: string, length = 16): string =>
+  createHash('sha256').update(value).digest('hex').slice(0, length)
+
+export const platformSlug = (platform: string): string => platform.replace(/\//g, '-')
+
+export interface PlatformKeys {
+  platform: string
+  /** Prefix of this fingerprint's entries; entries are saved as `${primary}-${hash of names}`. */
+  primary: string
+  restore: string[]
+}
+
+export function cacheKeys(prefix: string, platform: string, f: Fingerprint): PlatformKeys {
+  const hash = sha(JSON.stringify([f.abi, f.builder, f.buildPackages, f.pipArgs]))
+  const platformPrefix = `${prefix}-${platformSlug(platform)}-`
+  return {
+    platform,
+    primary: `${platformPrefix}${hash}`,
+    restore: [`${platformPrefix}${hash}-`, platformPrefix]
+  }
+}
+
+/** A set of wheels gets its own key, so restore-by-prefix finds the newest set. */
+export function saveKey(keys: PlatformKeys, wheels: string[]): string {
+  return `${keys.primary}-${sha([...wheels].sort().join('\n'), 12)}`
+}
+
+/** The package's own wheel changes every commit: caching it would only evict others. */
+export function cacheableWheels(files: string[], packageName: string): string[] {
+  const own = normalizeName(packageName)
+  return files
+    .filter((f) => f.endsWith('.whl'))
+    .filter((f) => normalizeName(f.split('-')[0] as string) !== own)
+    .sort()
+}
+
+/** Save only when the build produced a wheel the restored set lacked. */
+export function needsSave(saved: string[], restored: string[]): boolean {
+  const had = new Set(restored)
+  return saved.some((w) => !had.has(w))
+}
+
+/** Stable per-platform directory: the cache version hashes the path string. */
+export function restoreDir(platform: string): string {
+  return join(homedir(), '.cache', 'wheel-slim', platformSlug(platform))
+}
+
+const wheelFiles = (dir: string): string[] =>
+  existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.whl')) : []
+
+function emptyDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+}
+
+function timeoutMs(): number {
+  const s = Number(process.env['WHEEL_SLIM_CACHE_TIMEOUT_SECONDS'] ?? 120)
+  return (Number.isFinite(s) && s > 0 ? s : 120) * 1000
+}
+
+/** Resolves to the operation's result, or rejects after the bound (the library retries for minutes). */
+function bounded<T>(what: string, op: Promise<T>): Promise<T> {
+  const ms = timeoutMs()
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms)
+  })
+  return Promise.race([op, timeout]).finally(() => clearTimeout(timer))
+}
+
+export interface Restored {
+  platform: string
+  keys: PlatformKeys
+  matchedKey?: string
+  wheels: string[]
+}
+
+/**
+ * Restore every platform's entry, then gather the wheels in one flat directory for
+ * --find-links: pip takes only those compatible with the platform it builds for.
+ */
+export async function restoreWheels(
+  keys: PlatformKeys[],
+  findLinksDir: string
+): Promise<Restored[]> {
+  emptyDir(findLinksDir)
+  const restored: Restored[] = []
+  const available = cache.isFeatureAvailable()
+  for (const k of keys) {
+    const dir = restoreDir(k.platform)
+    emptyDir(dir)
+    let matchedKey: string | undefined
+    if (available) {
+      try {
+        matchedKey = await bounded(
+          'wheel cache restore',
+          cache.restoreCache([dir], k.primary, k.restore)
+        )
+      } catch (error) {
+        core.warning(`Wheel cache for ${k.platform} not restored (building cold): ${String(error)}`)
+      }
+    }
+    // A failed or partial extraction must not feed pip half an archive.
+    const wheels = matchedKey ? wheelFiles(dir) : []
+    if (!matchedKey) emptyDir(dir)
+    for (const w of wheels) copyFileSync(join(dir, w), join(findLinksDir, w))
+    core.info(
+      matchedKey
+        ? `Wheel cache ${k.platform}: ${wheels.length} wheels from ${matchedKey}`
+        : `Wheel cache ${k.platform}: miss`
+    )
+    restored.push({ platform: k.platform, keys: k, matchedKey, wheels })
+  }
+  if (!available)
+    core.info('Wheel cache: the Actions cache service is not available here; building cold.')
+  return restored
+}
+
+/** Wheels exported from the "wheels" stage: one sub-directory per platform when several. */
+export function exportedWheels(outDir: string, platform: string, platforms: string[]): string[] {
+  const dir = platforms.length > 1 ? join(outDir, platform.replace(/\//g, '_')) : outDir
+  return wheelFiles(dir).map((w) => join(dir, w))
+}
+
+export interface Saved {
+  platform: string
+  key?: string
+  wheels: number
+}
+
+export async function saveWheels(
+  restored: Restored[],
+  exported: Map<string, string[]>,
+  packageName: string
+): Promise<Saved[]> {
+  const results: Saved[] = []
+  if (!cache.isFeatureAvailable()) return results
+  for (const r of restored) {
+    const files = exported.get(r.platform) ?? []
+    const names = cacheableWheels(
+      files.map((f) => f.split('/').pop() as string),
+      packageName
+    )
+    if (!needsSave(names, r.wheels)) {
+      core.info(`Wheel cache ${r.platform}: nothing new to save`)
+      results.push({ platform: r.platform, wheels: names.length })
+      continue
+    }
+    const dir = restoreDir(r.platform)
+    emptyDir(dir)
+    for (const f of files) {
+      const name = f.split('/').pop() as string
+      if (names.includes(name) && statSync(f).isFile()) copyFileSync(f, join(dir, name))
+    }
+    const key = saveKey(r.keys, names)
+    try {
+      const id = await bounded('wheel cache save', cache.saveCache([dir], key))
+      core.info(
+        id === -1
+          ? `Wheel cache ${r.platform}: ${key} not saved`
+          : `Wheel cache ${r.platform}: saved ${names.length} wheels as ${key}`
+      )
+      results.push({ platform: r.platform, key: id === -1 ? undefined : key, wheels: names.length })
+    } catch (error) {
+      core.warning(`Wheel cache for ${r.platform} not saved: ${String(error)}`)
+      results.push({ platform: r.platform, wheels: names.length })
+    }
+  }
+  return results
+}

@@ -87,6 +87,7 @@ command -v apt-get >/dev/null || die "apt-get not found: this script needs a Deb
 mkdir -p "$STATE_DIR" "$LOG_DIR"
 
 # One provisioning at a time on a machine (parallel test jobs may all call this).
+# (fd 9 is closed for the daemons started below, so that they do not keep the lock.)
 exec 9>"$STATE_DIR/provision.lock"
 if ! flock -n 9; then
   log "another provisioning is running, waiting for it (up to 60 min)"
@@ -212,7 +213,7 @@ docker() { command "$DOCKER" "$@"; }
 # First docker client (PATH's one, then Debian's) that reaches a server and has buildx.
 pick_docker() {
   local c seen=""
-  for c in "$(command -v docker || true)" /usr/bin/docker; do
+  for c in "$(type -P docker || true)" /usr/bin/docker; do
     [ -n "$c" ] && [ -x "$c" ] || continue
     case " $seen " in *" $c "*) continue ;; esac
     seen="$seen $c"
@@ -227,7 +228,7 @@ pick_docker() {
 
 have_buildx_plugin() {
   local c
-  for c in "$(command -v docker || true)" /usr/bin/docker; do
+  for c in "$(type -P docker || true)" /usr/bin/docker; do
     [ -n "$c" ] && [ -x "$c" ] && command "$c" buildx version >/dev/null 2>&1 && return 0
   done
   return 1
@@ -285,7 +286,7 @@ start_dockerd() {
     log "docker engine: dockerd process exists but does not answer yet, waiting"
   else
     log "docker engine: starting dockerd (log: $DOCKERD_LOG)"
-    setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+    setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
   fi
   for i in $(seq 1 60); do
     if pick_docker && docker info >/dev/null 2>&1; then
@@ -364,7 +365,7 @@ EOF
     else
       command -v docker-registry >/dev/null || die "registry: docker-registry binary not found (package docker-registry)"
       log "registry: starting docker-registry on 127.0.0.1:$REGISTRY_PORT (data: $REGISTRY_ROOT, log: $REGISTRY_LOG)"
-      setsid nohup docker-registry serve "$REGISTRY_CONFIG" >>"$REGISTRY_LOG" 2>&1 </dev/null &
+      setsid nohup docker-registry serve "$REGISTRY_CONFIG" >>"$REGISTRY_LOG" 2>&1 </dev/null 9>&- &
       echo $! > "$REGISTRY_PIDFILE"
       for _ in $(seq 1 30); do registry_up && break; sleep 1; done
       registry_up || { tail -n 20 "$REGISTRY_LOG" >&2 || true; die "registry: $REGISTRY_URL did not answer within 30 s (log: $REGISTRY_LOG)"; }
@@ -463,7 +464,7 @@ ensure_debian_image() {
 verify_python_image() { # REF FLAVOUR
   local ref=$1 flavour=$2 plat out
   for plat in linux/amd64 linux/arm/v7; do
-    out=$(docker run --rm --pull always --platform "$plat" "$ref" sh -c '
+    out=$(docker run --rm --pull always -q --platform "$plat" "$ref" sh -c '
       set -e
       python3 -c "import platform, sys; print(platform.machine(), sys.version.split()[0])"
       python3 -m pip --version >/dev/null
@@ -485,7 +486,7 @@ ensure_python_image() { # REF FLAVOUR(full|slim)
     return 0
   fi
   [ "$PYTHON_TAG" = 3.11 ] || die "images: cannot build $ref without Docker Hub: Debian $BASE_SUITE ships Python 3.11 only"
-  ensure_debian_image
+  image_ok "$DEBIAN_IMAGE" || die "images: base image $DEBIAN_IMAGE missing"
   log "images: building $ref ($flavour) for $PLATFORMS (several minutes under QEMU; log: $logf)"
   docker buildx build --platform "$PLATFORMS" --provenance=false --push --progress=plain \
     --build-arg "BASE=$DEBIAN_IMAGE" -f "$PROVISION_DIR/python-$flavour.Dockerfile" -t "$ref" \
@@ -498,8 +499,8 @@ ensure_python_image() { # REF FLAVOUR(full|slim)
 
 ensure_debian_image
 # QEMU inside containers, for real (binfmt with flag F, as BuildKit's RUN steps need it).
-arch_out=$(docker run --rm --platform linux/arm/v7 "$DEBIAN_IMAGE" uname -m 2>&1) \
-  || { echo "$arch_out" >&2; die "QEMU: cannot run a linux/arm/v7 container of $DEBIAN_IMAGE"; }
+arch_out=$(docker run --rm --platform linux/arm/v7 "$DEBIAN_IMAGE" uname -m 2>"$LOG_DIR/arm-run.log") \
+  || { cat "$LOG_DIR/arm-run.log" >&2; die "QEMU: cannot run a linux/arm/v7 container of $DEBIAN_IMAGE"; }
 [ "$arch_out" = armv7l ] || die "QEMU: a linux/arm/v7 container says '$arch_out', not armv7l"
 log "qemu: linux/arm/v7 container runs (uname -m: $arch_out)"
 ensure_python_image "$PY_FULL" full

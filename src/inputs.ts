@@ -52,7 +52,7 @@ export function parseInputs(raw: InputReader): Inputs {
   const read = withDefaults(raw)
   const pythonVersion = v.pythonVersion('python-version', read('python-version'))
   const push = read('push').toLowerCase()
-  if (push !== '') v.bool('push', push)
+  if (push !== '') v.bool('push', read('push'))
   const provenance = read('provenance')
   const pipArgs = read('pip-args')
     .split(/\s+/)
@@ -81,16 +81,16 @@ export function parseInputs(raw: InputReader): Inputs {
     module: optional('module', v.moduleName),
     requirements: optional('requirements', v.relativePath),
     pythonVersion,
-    builderImage: v.imageRef('builder-image', read('builder-image') || `python:${pythonVersion}`),
-    runtimeImage: v.imageRef(
+    builderImage: v.fromImage('builder-image', read('builder-image') || `python:${pythonVersion}`),
+    runtimeImage: v.fromImage(
       'runtime-image',
       read('runtime-image') || `python:${pythonVersion}-slim`
     ),
-    parent: optional('parent', v.imageRef),
+    parent: optional('parent', v.fromImage),
     wheelDir: v.imagePath('wheel-dir', read('wheel-dir')),
-    platforms: [
+    platforms: v.nonEmpty('platforms', read('platforms'), [
       ...new Set(each(v.splitList(read('platforms')), (x) => v.platform('platforms', x)))
-    ],
+    ]),
     push: push as Inputs['push'],
     buildPackages: each(
       v.splitList(read('build-packages')).flatMap((x) => x.split(/\s+/)),

@@ -125,6 +125,23 @@ export function imageRef(input: string, value: string): string {
   return value
 }
 
+/** A FROM image: a bare stage name ("base") would make the Dockerfile build on its own stage. */
+export function fromImage(input: string, value: string): string {
+  check(
+    !['base', 'wheels', 'runtime', 'scratch'].includes(value.toLowerCase()),
+    input,
+    value,
+    'an image reference that is not a stage name of the generated Dockerfile (base, wheels, runtime, scratch)'
+  )
+  return imageRef(input, value)
+}
+
+/** A list that must hold at least one entry once separators are dropped. */
+export function nonEmpty<T>(input: string, value: string, list: T[]): T[] {
+  check(list.length > 0, input, value, 'at least one entry')
+  return list
+}
+
 const PLATFORMS = new Set([
   'linux/amd64',
   'linux/arm64',

@@ -176,11 +176,11 @@ export async function saveWheels(
     const key = saveKey(r.keys, names)
     try {
       const id = await bounded('wheel cache save', cache.saveCache([dir], key))
-      core.info(
-        id === -1
-          ? `Wheel cache ${r.platform}: ${key} not saved`
-          : `Wheel cache ${r.platform}: saved ${names.length} wheels as ${key}`
-      )
+      if (id === -1) {
+        core.warning(
+          `Wheel cache for ${r.platform}: ${key} not saved (the service refused it, or another job saved it first)`
+        )
+      } else core.info(`Wheel cache ${r.platform}: saved ${names.length} wheels as ${key}`)
       results.push({ platform: r.platform, key: id === -1 ? undefined : key, wheels: names.length })
     } catch (error) {
       core.warning(`Wheel cache for ${r.platform} not saved: ${String(error)}`)

@@ -44,7 +44,7 @@ export function decidePush(pushInput: string, ctx: WorkflowContext): PushDecisio
   if (ctx.eventName === 'pull_request_target') {
     return { push: false, reason: 'pull_request_target runs never push' }
   }
-  if (isPr && ctx.fromFork) {
+  if (ctx.fromFork) {
     return { push: false, reason: 'a pull request from a fork never pushes' }
   }
   if (pushInput === '') {

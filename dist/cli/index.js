@@ -98922,6 +98922,16 @@ function imageRef(input, value) {
     check(parseRef(value) !== undefined, input, value, 'an image reference such as "python:3.12-slim" or "ghcr.io/org/app:1.0-base"');
     return value;
 }
+/** A FROM image: a bare stage name ("base") would make the Dockerfile build on its own stage. */
+function fromImage(input, value) {
+    check(!['base', 'wheels', 'runtime', 'scratch'].includes(value.toLowerCase()), input, value, 'an image reference that is not a stage name of the generated Dockerfile (base, wheels, runtime, scratch)');
+    return imageRef(input, value);
+}
+/** A list that must hold at least one entry once separators are dropped. */
+function nonEmpty(input, value, list) {
+    check(list.length > 0, input, value, 'at least one entry');
+    return list;
+}
 const PLATFORMS = new Set([
     'linux/amd64',
     'linux/arm64',
@@ -99138,9 +99148,11 @@ async function saveWheels(restored, exported, packageName) {
         const key = saveKey(r.keys, names);
         try {
             const id = await bounded('wheel cache save', cache_saveCache([dir], key));
-            core_info(id === -1
-                ? `Wheel cache ${r.platform}: ${key} not saved`
-                : `Wheel cache ${r.platform}: saved ${names.length} wheels as ${key}`);
+            if (id === -1) {
+                warning(`Wheel cache for ${r.platform}: ${key} not saved (the service refused it, or another job saved it first)`);
+            }
+            else
+                core_info(`Wheel cache ${r.platform}: saved ${names.length} wheels as ${key}`);
             results.push({ platform: r.platform, key: id === -1 ? undefined : key, wheels: names.length });
         }
         catch (error) {
@@ -99337,7 +99349,7 @@ function parseInputs(raw) {
     const pythonVersion = validate_pythonVersion('python-version', read('python-version'));
     const push = read('push').toLowerCase();
     if (push !== '')
-        bool('push', push);
+        bool('push', read('push'));
     const provenance = read('provenance');
     const pipArgs = read('pip-args')
         .split(/\s+/)
@@ -99362,13 +99374,13 @@ function parseInputs(raw) {
         module: optional('module', moduleName),
         requirements: optional('requirements', relativePath),
         pythonVersion,
-        builderImage: imageRef('builder-image', read('builder-image') || `python:${pythonVersion}`),
-        runtimeImage: imageRef('runtime-image', read('runtime-image') || `python:${pythonVersion}-slim`),
-        parent: optional('parent', imageRef),
+        builderImage: fromImage('builder-image', read('builder-image') || `python:${pythonVersion}`),
+        runtimeImage: fromImage('runtime-image', read('runtime-image') || `python:${pythonVersion}-slim`),
+        parent: optional('parent', fromImage),
         wheelDir: imagePath('wheel-dir', read('wheel-dir')),
-        platforms: [
+        platforms: nonEmpty('platforms', read('platforms'), [
             ...new Set(each(splitList(read('platforms')), (x) => validate_platform('platforms', x)))
-        ],
+        ]),
         push: push,
         buildPackages: each(splitList(read('build-packages')).flatMap((x) => x.split(/\s+/)), (x) => aptPackage('build-packages', x)),
         runtimePackages: each(splitList(read('runtime-packages')).flatMap((x) => x.split(/\s+/)), (x) => aptPackage('runtime-packages', x)),
@@ -99648,7 +99660,7 @@ function decidePush(pushInput, ctx) {
     if (ctx.eventName === 'pull_request_target') {
         return { push: false, reason: 'pull_request_target runs never push' };
     }
-    if (isPr && ctx.fromFork) {
+    if (ctx.fromFork) {
         return { push: false, reason: 'a pull request from a fork never pushes' };
     }
     if (pushInput === '') {

@@ -463,6 +463,26 @@ describe('chooseBuilder', () => {
     if (choice.use === 'current') expect(choice.name).toBe(info.name)
   })
 
+  test.each<[string, BuilderInfo, string[], 'current' | 'create']>([
+    [
+      'docker driver: the host runs arm/v7 though the list predates it',
+      dockerDriver,
+      ['linux/arm/v7'],
+      'current'
+    ],
+    ['docker-container driver: likewise', container, ['linux/s390x'], 'current'],
+    [
+      'a remote driver: only its own list counts',
+      { name: 'k8s', driver: 'kubernetes', platforms: ['linux/amd64'] },
+      ['linux/arm/v7'],
+      'create'
+    ]
+  ])('host platforms: %s', (_name, info, hostPlatforms, use) => {
+    expect(chooseBuilder(info, ['linux/amd64', ...hostPlatforms], true, hostPlatforms).use).toBe(
+      use
+    )
+  })
+
   test('the reason names the builder and the missing platforms', () => {
     expect(
       chooseBuilder(dockerDriver, ['linux/amd64', 'linux/arm/v7', 'linux/s390x'], true)

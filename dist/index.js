@@ -47539,10 +47539,13 @@ function parseBuilderInfo(text) {
 }
 /**
  * The current builder is kept when it can build every platform and push a multi-platform
- * index: the docker driver only can with the containerd image store.
+ * index: the docker driver only can with the containerd image store. A builder on this host
+ * (docker, docker-container) runs what the host's QEMU handlers run, even when the platform
+ * list it read at start-up predates their registration.
  */
-function chooseBuilder(info, platforms, containerdStore) {
-    const missing = platforms.filter((p) => !info.platforms.includes(p));
+function chooseBuilder(info, platforms, containerdStore, hostPlatforms = []) {
+    const local = info.driver === 'docker' || info.driver === 'docker-container';
+    const missing = platforms.filter((p) => !info.platforms.includes(p) && !(local && hostPlatforms.includes(p)));
     if (missing.length > 0) {
         return { use: 'create', reason: `builder "${info.name}" cannot build ${missing.join(', ')}` };
     }
@@ -104665,7 +104668,9 @@ async function selectBuilder(plan, runKey, cleanup) {
         silent: true,
         allowFailure: true
     });
-    const choice = chooseBuilder(info, plan.platforms, dockerInfo.stdout.includes('io.containerd.snapshotter'));
+    // ensureQemu has just checked that this host runs every platform.
+    const containerd = dockerInfo.stdout.includes('io.containerd.snapshotter');
+    const choice = chooseBuilder(info, plan.platforms, containerd, plan.platforms);
     if (choice.use === 'current') {
         core_info(`buildx: using builder "${info.name}" (driver ${info.driver}; ${info.platforms.join(', ')})`);
         return undefined;

@@ -262,17 +262,19 @@ describe('fixture packages', () => {
 
   beforeAll(async () => {
     dist = await tempDir('dist')
-    const t0 = Date.now()
     built = [
       ...(await buildFixtureDist('service', dist)),
       ...(await buildFixtureDist('derived', dist))
     ]
-    console.log(`two fixture sdists built in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
   })
 
-  test('buildFixtureDist returns the sdists it wrote', async () => {
+  test('buildFixtureDist returns the sdists it wrote, the same bytes each time', async () => {
     expect(await fixtureVersion('service')).toBe('1.0.0')
     expect(built.sort()).toEqual(['wsa-derived-1.0.0.tar.gz', 'wsa-service-1.0.0.tar.gz'])
+    const again = await tempDir('again')
+    await buildFixtureDist('service', again)
+    const file = 'wsa-service-1.0.0.tar.gz'
+    expect(await readFile(path.join(again, file))).toEqual(await readFile(path.join(dist, file)))
   })
 
   test('both install from the dist dir by name and run on linux/amd64', async () => {

@@ -89,14 +89,20 @@ export type BuilderChoice = { use: 'current'; name: string } | { use: 'create'; 
 
 /**
  * The current builder is kept when it can build every platform and push a multi-platform
- * index: the docker driver only can with the containerd image store.
+ * index: the docker driver only can with the containerd image store. A builder on this host
+ * (docker, docker-container) runs what the host's QEMU handlers run, even when the platform
+ * list it read at start-up predates their registration.
  */
 export function chooseBuilder(
   info: BuilderInfo,
   platforms: string[],
-  containerdStore: boolean
+  containerdStore: boolean,
+  hostPlatforms: string[] = []
 ): BuilderChoice {
-  const missing = platforms.filter((p) => !info.platforms.includes(p))
+  const local = info.driver === 'docker' || info.driver === 'docker-container'
+  const missing = platforms.filter(
+    (p) => !info.platforms.includes(p) && !(local && hostPlatforms.includes(p))
+  )
   if (missing.length > 0) {
     return { use: 'create', reason: `builder "${info.name}" cannot build ${missing.join(', ')}` }
   }

@@ -72,11 +72,9 @@ async function selectBuilder(
     silent: true,
     allowFailure: true
   })
-  const choice = chooseBuilder(
-    info,
-    plan.platforms,
-    dockerInfo.stdout.includes('io.containerd.snapshotter')
-  )
+  // ensureQemu has just checked that this host runs every platform.
+  const containerd = dockerInfo.stdout.includes('io.containerd.snapshotter')
+  const choice = chooseBuilder(info, plan.platforms, containerd, plan.platforms)
   if (choice.use === 'current') {
     core.info(
       `buildx: using builder "${info.name}" (driver ${info.driver}; ${info.platforms.join(', ')})`

@@ -31,6 +31,8 @@ export const FIXTURES = {
 export const BUILDER_IMAGE = `${REGISTRY}/python:3.11`
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/', import.meta.url))
+/** Built sdists by fixture, source hash and version (e2e/.work is gitignored). */
+const SDIST_CACHE = fileURLToPath(new URL('../.work/sdists/', import.meta.url))
 
 /** Where a fixture keeps its version: the one place, read by setup.py and the package. */
 function versionFile(name: FixtureName): string {
@@ -69,8 +71,6 @@ export async function buildFixtureDist(
   return files
 }
 
-const SDIST_CACHE = fileURLToPath(new URL('../.work/sdists/', import.meta.url))
-
 /** Build output and caches that may sit in a fixture dir; neither copied nor hashed. */
 function isBuildArtifact(file: string): boolean {
   return /\.egg-info$|^__pycache__$|^(build|dist)$/.test(path.basename(file))
@@ -82,7 +82,10 @@ async function sourceHash(name: FixtureName, version: string | undefined): Promi
   for (const rel of (await readdir(root, { recursive: true })).sort()) {
     const full = path.join(root, rel)
     if (rel.split(path.sep).some(isBuildArtifact) || !(await stat(full)).isFile()) continue
-    hash.update(`${rel}\0`).update(await readFile(full)).update('\0')
+    hash
+      .update(`${rel}\0`)
+      .update(await readFile(full))
+      .update('\0')
   }
   return hash.digest('hex').slice(0, 16)
 }

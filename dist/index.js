@@ -47648,6 +47648,194 @@ async function ensureQemu(platforms, qemuImage) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/validate.ts
+/**
+ * Validators for every user value that can reach a Dockerfile, an argv or a cache key.
+ * Each throws an InputError naming the input, the bad value and what is accepted.
+ */
+class InputError extends Error {
+    constructor(input, value, accepted) {
+        super(`Input "${input}": ${JSON.stringify(value)} is not valid; expected ${accepted}.`);
+        this.name = 'InputError';
+    }
+}
+/** Newline- or comma-separated list, trimmed, empties dropped (docker/* actions' convention). */
+function splitList(value) {
+    return value
+        .split(/[\n,]/)
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+}
+/** Newline-separated list only: for values that may contain commas (labels, build-args, cache). */
+function splitLines(value) {
+    return value
+        .split('\n')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+}
+function check(ok, input, value, accepted) {
+    if (!ok)
+        throw new InputError(input, value, accepted);
+}
+/** PEP 508 distribution name. */
+const PEP508_NAME = /^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$/;
+function packageName(input, value) {
+    check(PEP508_NAME.test(value) && value.length <= 200, input, value, 'a PEP 508 package name (letters, digits, ".", "_", "-"; starting and ending with a letter or digit)');
+    return value;
+}
+/** PEP 503 normalised form, for comparing package names. */
+function normalizeName(name) {
+    return name.toLowerCase().replace(/[-_.]+/g, '-');
+}
+const MODULE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+function moduleName(input, value) {
+    check(MODULE.test(value) && value.length <= 200, input, value, 'a dotted Python module name such as "my_app" or "my_app.cli"');
+    return value;
+}
+const PYTHON_VERSION = /^3\.(\d{1,2})$/;
+function validate_pythonVersion(input, value) {
+    check(PYTHON_VERSION.test(value), input, value, 'a Python minor version such as "3.12"');
+    return value;
+}
+// Docker reference grammar (distribution/reference), without the digest-only form.
+const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const DOMAIN = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)';
+const REPOSITORY = new RegExp(`^(?:${DOMAIN}/)?${COMPONENT}(?:/${COMPONENT})*$`);
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** A repository without tag or digest, e.g. "ghcr.io/org/app". */
+function repository(input, value) {
+    check(REPOSITORY.test(value) && value.length <= 255, input, value, 'an image repository such as "ghcr.io/org/app" (lowercase, no tag)');
+    return value;
+}
+function validate_tag(input, value) {
+    check(TAG.test(value), input, value, 'a tag of letters, digits, "_", "." and "-" (at most 128, not starting with "." or "-")');
+    return value;
+}
+/** Split a full reference "repo[:tag][@digest]"; the port of a registry is not a tag. */
+function parseRef(value) {
+    const [name, digest] = value.split('@', 2);
+    const slash = name.lastIndexOf('/');
+    const colon = name.lastIndexOf(':');
+    const hasTag = colon > slash;
+    const repo = hasTag ? name.slice(0, colon) : name;
+    const t = hasTag ? name.slice(colon + 1) : undefined;
+    if (!REPOSITORY.test(repo) || repo.length > 255)
+        return undefined;
+    if (t !== undefined && !TAG.test(t))
+        return undefined;
+    if (digest !== undefined && !DIGEST.test(digest))
+        return undefined;
+    if (value.split('@').length > 2)
+        return undefined;
+    return { repository: repo, tag: t, digest };
+}
+/** A full image reference such as "python:3.12-slim" or "ghcr.io/org/app:1.2.3-base". */
+function imageRef(input, value) {
+    check(parseRef(value) !== undefined, input, value, 'an image reference such as "python:3.12-slim" or "ghcr.io/org/app:1.0-base"');
+    return value;
+}
+/** A FROM image: a bare stage name ("base") would make the Dockerfile build on its own stage. */
+function fromImage(input, value) {
+    check(!['base', 'wheels', 'runtime', 'scratch'].includes(value.toLowerCase()), input, value, 'an image reference that is not a stage name of the generated Dockerfile (base, wheels, runtime, scratch)');
+    return imageRef(input, value);
+}
+/** A list that must hold at least one entry once separators are dropped. */
+function nonEmpty(input, value, list) {
+    check(list.length > 0, input, value, 'at least one entry');
+    return list;
+}
+const PLATFORMS = new Set([
+    'linux/amd64',
+    'linux/arm64',
+    'linux/arm/v7',
+    'linux/arm/v6',
+    'linux/386',
+    'linux/ppc64le',
+    'linux/s390x',
+    'linux/riscv64'
+]);
+function validate_platform(input, value) {
+    check(PLATFORMS.has(value), input, value, `one of ${[...PLATFORMS].join(', ')}`);
+    return value;
+}
+/** Debian package name (Debian Policy 5.6.7), optionally pinned "name=version". */
+const APT_PACKAGE = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$/;
+function aptPackage(input, value) {
+    check(APT_PACKAGE.test(value), input, value, 'Debian package names such as "libpq-dev" (optionally "name=version")');
+    return value;
+}
+/** A pip option or its value: any non-whitespace printable ASCII; it travels as one argv element. */
+function pipArg(input, value, first) {
+    check(/^[\x21-\x7e]+$/.test(value), input, value, 'pip options of printable ASCII, separated by whitespace');
+    check(!first || value.startsWith('-'), input, value, 'pip options starting with "-" such as "--no-index"');
+    return value;
+}
+/** A workspace-relative path: it lands in a --mount option, so no commas, quotes or "..". */
+const REL_PATH = /^[A-Za-z0-9_][A-Za-z0-9_./-]*$/;
+function relativePath(input, value) {
+    const clean = value.replace(/^\.\//, '').replace(/\/+$/, '');
+    check(REL_PATH.test(clean) && !clean.split('/').includes('..') && clean.length <= 1024, input, value, 'a path inside the workspace made of letters, digits, "_", ".", "-" and "/" (no "..")');
+    return clean;
+}
+/** An absolute directory inside the image. */
+const ABS_PATH = /^\/[A-Za-z0-9_][A-Za-z0-9_./-]*$/;
+function imagePath(input, value) {
+    const clean = value.replace(/\/+$/, '');
+    check(ABS_PATH.test(clean) && !clean.split('/').includes('..') && clean !== '/', input, value, 'an absolute directory such as "/wheeley" (letters, digits, "_", ".", "-", "/")');
+    return clean;
+}
+function bool(input, value) {
+    const v = value.trim().toLowerCase();
+    if (v === 'true')
+        return true;
+    if (v === 'false')
+        return false;
+    throw new InputError(input, value, '"true" or "false"');
+}
+/** http(s) URL without whitespace: it only ever travels inside a secret file. */
+function indexUrl(input, value) {
+    const protocol = URL.canParse(value) ? new URL(value).protocol : '';
+    const ok = (protocol === 'https:' || protocol === 'http:') && /^[\x21-\x7e]+$/.test(value);
+    // The URL may carry a token: never echo it back.
+    if (!ok)
+        throw new InputError(input, '***', 'an http(s) URL of a package index');
+    return value;
+}
+/** KEY=value with a build-argument name; the value travels as one argv element. */
+const BUILD_ARG = /^[A-Za-z_][A-Za-z0-9_]*=[^\n\r\0]*$/;
+function buildArg(input, value) {
+    check(BUILD_ARG.test(value), input, value, 'lines of KEY=value with KEY made of letters, digits and "_"');
+    return value;
+}
+/** key=value label: the key follows OCI's reverse-DNS convention. */
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._/-]*=[^\n\r\0]*$/;
+function label(input, value) {
+    check(LABEL.test(value), input, value, 'lines of key=value such as "org.opencontainers.image.source=https://…"');
+    return value;
+}
+/** A buildx cache spec ("type=gha,mode=max" or a bare ref), passed as one argv element. */
+const CACHE_SPEC = /^[\x21-\x7e]+$/;
+function cacheSpec(input, value) {
+    check(CACHE_SPEC.test(value), input, value, 'buildx cache specs such as "type=gha,mode=max", one per line');
+    return value;
+}
+/** A Dockerfile stage name for --no-cache-filter. */
+function stageName(input, value) {
+    check(/^[a-z][a-z0-9_.-]*$/.test(value), input, value, 'stage names such as "base"');
+    return value;
+}
+/** The smoke test runs in the built image via `sh -c`; only control characters are refused. */
+function smokeTest(input, value) {
+    check(!/[\0\r]/.test(value) && value.length <= 4096, input, value, 'a shell command run in the slim image');
+    return value;
+}
+/** Cache key prefix: it appears in keys, so keep it to key-safe characters. */
+function cacheKey(input, value) {
+    check(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value), input, value, 'a key prefix of letters, digits, ".", "_", "-" (at most 64)');
+    return value;
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:os"
@@ -52004,7 +52192,7 @@ function createClientLogger(namespace) {
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/httpHeaders.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
-function normalizeName(name) {
+function httpHeaders_normalizeName(name) {
     return name.toLowerCase();
 }
 /**
@@ -52039,7 +52227,7 @@ class HttpHeadersImpl {
      * @param value - The value of the header to set.
      */
     set(name, value) {
-        this._headersMap.set(normalizeName(name), { name, value: normalizeValue(value) });
+        this._headersMap.set(httpHeaders_normalizeName(name), { name, value: normalizeValue(value) });
     }
     /**
      * Get the header value for the provided header name, or undefined if no header exists in this
@@ -52047,21 +52235,21 @@ class HttpHeadersImpl {
      * @param name - The name of the header. This value is case-insensitive.
      */
     get(name) {
-        return this._headersMap.get(normalizeName(name))?.value;
+        return this._headersMap.get(httpHeaders_normalizeName(name))?.value;
     }
     /**
      * Get whether or not this header collection contains a header entry for the provided header name.
      * @param name - The name of the header to set. This value is case-insensitive.
      */
     has(name) {
-        return this._headersMap.has(normalizeName(name));
+        return this._headersMap.has(httpHeaders_normalizeName(name));
     }
     /**
      * Remove the header with the provided headerName.
      * @param name - The name of the header to remove.
      */
     delete(name) {
-        this._headersMap.delete(normalizeName(name));
+        this._headersMap.delete(httpHeaders_normalizeName(name));
     }
     /**
      * Get the JSON object representation of this HTTP header collection.
@@ -104319,194 +104507,6 @@ function saveCacheV2(paths_1, key_1, options_1) {
     });
 }
 //# sourceMappingURL=cache.js.map
-;// CONCATENATED MODULE: ./src/validate.ts
-/**
- * Validators for every user value that can reach a Dockerfile, an argv or a cache key.
- * Each throws an InputError naming the input, the bad value and what is accepted.
- */
-class InputError extends Error {
-    constructor(input, value, accepted) {
-        super(`Input "${input}": ${JSON.stringify(value)} is not valid; expected ${accepted}.`);
-        this.name = 'InputError';
-    }
-}
-/** Newline- or comma-separated list, trimmed, empties dropped (docker/* actions' convention). */
-function splitList(value) {
-    return value
-        .split(/[\n,]/)
-        .map((s) => s.trim())
-        .filter((s) => s !== '');
-}
-/** Newline-separated list only: for values that may contain commas (labels, build-args, cache). */
-function splitLines(value) {
-    return value
-        .split('\n')
-        .map((s) => s.trim())
-        .filter((s) => s !== '');
-}
-function check(ok, input, value, accepted) {
-    if (!ok)
-        throw new InputError(input, value, accepted);
-}
-/** PEP 508 distribution name. */
-const PEP508_NAME = /^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$/;
-function packageName(input, value) {
-    check(PEP508_NAME.test(value) && value.length <= 200, input, value, 'a PEP 508 package name (letters, digits, ".", "_", "-"; starting and ending with a letter or digit)');
-    return value;
-}
-/** PEP 503 normalised form, for comparing package names. */
-function validate_normalizeName(name) {
-    return name.toLowerCase().replace(/[-_.]+/g, '-');
-}
-const MODULE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
-function moduleName(input, value) {
-    check(MODULE.test(value) && value.length <= 200, input, value, 'a dotted Python module name such as "my_app" or "my_app.cli"');
-    return value;
-}
-const PYTHON_VERSION = /^3\.(\d{1,2})$/;
-function validate_pythonVersion(input, value) {
-    check(PYTHON_VERSION.test(value), input, value, 'a Python minor version such as "3.12"');
-    return value;
-}
-// Docker reference grammar (distribution/reference), without the digest-only form.
-const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const DOMAIN = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)';
-const REPOSITORY = new RegExp(`^(?:${DOMAIN}/)?${COMPONENT}(?:/${COMPONENT})*$`);
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-/** A repository without tag or digest, e.g. "ghcr.io/org/app". */
-function repository(input, value) {
-    check(REPOSITORY.test(value) && value.length <= 255, input, value, 'an image repository such as "ghcr.io/org/app" (lowercase, no tag)');
-    return value;
-}
-function validate_tag(input, value) {
-    check(TAG.test(value), input, value, 'a tag of letters, digits, "_", "." and "-" (at most 128, not starting with "." or "-")');
-    return value;
-}
-/** Split a full reference "repo[:tag][@digest]"; the port of a registry is not a tag. */
-function parseRef(value) {
-    const [name, digest] = value.split('@', 2);
-    const slash = name.lastIndexOf('/');
-    const colon = name.lastIndexOf(':');
-    const hasTag = colon > slash;
-    const repo = hasTag ? name.slice(0, colon) : name;
-    const t = hasTag ? name.slice(colon + 1) : undefined;
-    if (!REPOSITORY.test(repo) || repo.length > 255)
-        return undefined;
-    if (t !== undefined && !TAG.test(t))
-        return undefined;
-    if (digest !== undefined && !DIGEST.test(digest))
-        return undefined;
-    if (value.split('@').length > 2)
-        return undefined;
-    return { repository: repo, tag: t, digest };
-}
-/** A full image reference such as "python:3.12-slim" or "ghcr.io/org/app:1.2.3-base". */
-function imageRef(input, value) {
-    check(parseRef(value) !== undefined, input, value, 'an image reference such as "python:3.12-slim" or "ghcr.io/org/app:1.0-base"');
-    return value;
-}
-/** A FROM image: a bare stage name ("base") would make the Dockerfile build on its own stage. */
-function fromImage(input, value) {
-    check(!['base', 'wheels', 'runtime', 'scratch'].includes(value.toLowerCase()), input, value, 'an image reference that is not a stage name of the generated Dockerfile (base, wheels, runtime, scratch)');
-    return imageRef(input, value);
-}
-/** A list that must hold at least one entry once separators are dropped. */
-function nonEmpty(input, value, list) {
-    check(list.length > 0, input, value, 'at least one entry');
-    return list;
-}
-const PLATFORMS = new Set([
-    'linux/amd64',
-    'linux/arm64',
-    'linux/arm/v7',
-    'linux/arm/v6',
-    'linux/386',
-    'linux/ppc64le',
-    'linux/s390x',
-    'linux/riscv64'
-]);
-function validate_platform(input, value) {
-    check(PLATFORMS.has(value), input, value, `one of ${[...PLATFORMS].join(', ')}`);
-    return value;
-}
-/** Debian package name (Debian Policy 5.6.7), optionally pinned "name=version". */
-const APT_PACKAGE = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$/;
-function aptPackage(input, value) {
-    check(APT_PACKAGE.test(value), input, value, 'Debian package names such as "libpq-dev" (optionally "name=version")');
-    return value;
-}
-/** A pip option or its value: any non-whitespace printable ASCII; it travels as one argv element. */
-function pipArg(input, value, first) {
-    check(/^[\x21-\x7e]+$/.test(value), input, value, 'pip options of printable ASCII, separated by whitespace');
-    check(!first || value.startsWith('-'), input, value, 'pip options starting with "-" such as "--no-index"');
-    return value;
-}
-/** A workspace-relative path: it lands in a --mount option, so no commas, quotes or "..". */
-const REL_PATH = /^[A-Za-z0-9_][A-Za-z0-9_./-]*$/;
-function relativePath(input, value) {
-    const clean = value.replace(/^\.\//, '').replace(/\/+$/, '');
-    check(REL_PATH.test(clean) && !clean.split('/').includes('..') && clean.length <= 1024, input, value, 'a path inside the workspace made of letters, digits, "_", ".", "-" and "/" (no "..")');
-    return clean;
-}
-/** An absolute directory inside the image. */
-const ABS_PATH = /^\/[A-Za-z0-9_][A-Za-z0-9_./-]*$/;
-function imagePath(input, value) {
-    const clean = value.replace(/\/+$/, '');
-    check(ABS_PATH.test(clean) && !clean.split('/').includes('..') && clean !== '/', input, value, 'an absolute directory such as "/wheeley" (letters, digits, "_", ".", "-", "/")');
-    return clean;
-}
-function bool(input, value) {
-    const v = value.trim().toLowerCase();
-    if (v === 'true')
-        return true;
-    if (v === 'false')
-        return false;
-    throw new InputError(input, value, '"true" or "false"');
-}
-/** http(s) URL without whitespace: it only ever travels inside a secret file. */
-function indexUrl(input, value) {
-    const protocol = URL.canParse(value) ? new URL(value).protocol : '';
-    const ok = (protocol === 'https:' || protocol === 'http:') && /^[\x21-\x7e]+$/.test(value);
-    // The URL may carry a token: never echo it back.
-    if (!ok)
-        throw new InputError(input, '***', 'an http(s) URL of a package index');
-    return value;
-}
-/** KEY=value with a build-argument name; the value travels as one argv element. */
-const BUILD_ARG = /^[A-Za-z_][A-Za-z0-9_]*=[^\n\r\0]*$/;
-function buildArg(input, value) {
-    check(BUILD_ARG.test(value), input, value, 'lines of KEY=value with KEY made of letters, digits and "_"');
-    return value;
-}
-/** key=value label: the key follows OCI's reverse-DNS convention. */
-const LABEL = /^[A-Za-z0-9][A-Za-z0-9._/-]*=[^\n\r\0]*$/;
-function label(input, value) {
-    check(LABEL.test(value), input, value, 'lines of key=value such as "org.opencontainers.image.source=https://…"');
-    return value;
-}
-/** A buildx cache spec ("type=gha,mode=max" or a bare ref), passed as one argv element. */
-const CACHE_SPEC = /^[\x21-\x7e]+$/;
-function cacheSpec(input, value) {
-    check(CACHE_SPEC.test(value), input, value, 'buildx cache specs such as "type=gha,mode=max", one per line');
-    return value;
-}
-/** A Dockerfile stage name for --no-cache-filter. */
-function stageName(input, value) {
-    check(/^[a-z][a-z0-9_.-]*$/.test(value), input, value, 'stage names such as "base"');
-    return value;
-}
-/** The smoke test runs in the built image via `sh -c`; only control characters are refused. */
-function smokeTest(input, value) {
-    check(!/[\0\r]/.test(value) && value.length <= 4096, input, value, 'a shell command run in the slim image');
-    return value;
-}
-/** Cache key prefix: it appears in keys, so keep it to key-safe characters. */
-function cacheKey(input, value) {
-    check(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value), input, value, 'a key prefix of letters, digits, ".", "_", "-" (at most 64)');
-    return value;
-}
-
 ;// CONCATENATED MODULE: ./src/wheel-cache.ts
 /**
  * The wheel cache: each platform's wheel directory, restored before the build and saved after
@@ -104537,10 +104537,10 @@ function saveKey(keys, wheels) {
 }
 /** The package's own wheel changes every commit: caching it would only evict others. */
 function cacheableWheels(files, packageName) {
-    const own = validate_normalizeName(packageName);
+    const own = normalizeName(packageName);
     return files
         .filter((f) => f.endsWith('.whl'))
-        .filter((f) => validate_normalizeName(f.split('-')[0]) !== own)
+        .filter((f) => normalizeName(f.split('-')[0]) !== own)
         .sort();
 }
 /** Save only when the build produced a wheel the restored set lacked. */
@@ -104660,6 +104660,7 @@ async function saveWheels(restored, exported, packageName) {
 
 
 
+
 const seconds = (since) => Math.round((Date.now() - since) / 100) / 10;
 async function selectBuilder(plan, runKey, cleanup) {
     const inspect = await docker(['buildx', 'inspect', '--bootstrap'], { silent: true });
@@ -104719,6 +104720,19 @@ async function execute_smokeTest(plan, platform, image) {
     }
     return run.stdout.trim();
 }
+/**
+ * Point `ref` at `digest` (an index already in the registry) and check it took: a registry
+ * operation, no build. Also repairs a tag that a racing second push left on one platform's
+ * manifest (seen with the docker driver, whose daemon pushes again after BuildKit).
+ */
+async function pointTag(ref, source, digest) {
+    if ((await currentDigest(ref)) !== digest) {
+        await docker(['buildx', 'imagetools', 'create', '--tag', ref, `${source}@${digest}`]);
+    }
+    const now = await currentDigest(ref);
+    if (now !== digest)
+        throw new Error(`Tag ${ref} points to ${now ?? 'nothing'}, expected ${digest}`);
+}
 async function push(plan) {
     const refs = [...plan.baseTags, ...plan.slimTags];
     const before = new Map();
@@ -104728,11 +104742,15 @@ async function push(plan) {
     await build(plan, plan.runtimeBuild);
     const baseDigest = digestOf(plan.baseBuild.metadataFile);
     const digest = digestOf(plan.runtimeBuild.metadataFile);
-    const moves = refs.map((ref) => ({
-        ref,
-        from: before.get(ref),
-        to: plan.baseTags.includes(ref) ? baseDigest : digest
-    }));
+    const source = (ref) => parseRef(ref)?.repository ?? ref;
+    const [firstBase, firstSlim] = [plan.baseTags[0], plan.slimTags[0]];
+    const moves = [];
+    for (const ref of refs) {
+        const isBase = plan.baseTags.includes(ref);
+        const to = isBase ? baseDigest : digest;
+        await pointTag(ref, source(isBase ? firstBase : firstSlim), to);
+        moves.push({ ref, from: before.get(ref), to });
+    }
     for (const m of moves) {
         if (m.from === undefined)
             core_info(`tag created: ${m.ref} → ${m.to}`);
@@ -105003,7 +105021,7 @@ function parseDistFile(file) {
     const m = WHEEL.exec(file) ?? SDIST.exec(file);
     if (!m)
         return undefined;
-    return { file, name: validate_normalizeName(m[1]), version: m[2] };
+    return { file, name: normalizeName(m[1]), version: m[2] };
 }
 /**
  * Pick the package to build from the dist files: the one named by `package`, or the only one.
@@ -105017,7 +105035,7 @@ function resolvePackage(files, distInput, packageInput, moduleInput) {
     }
     let name;
     if (packageInput !== '') {
-        name = validate_normalizeName(packageInput);
+        name = normalizeName(packageInput);
         if (!names.includes(name)) {
             throw new InputError('package', packageInput, `one of the packages found in "${distInput}": ${names.join(', ')}`);
         }
@@ -105258,14 +105276,14 @@ function makePlan(inputs, ctx, distFiles, paths, runKey) {
         baseBuild: {
             target: STAGES.base,
             platforms: all,
-            output: { kind: 'push', tags: tags.base },
+            output: { kind: 'push', tags: tags.base.slice(0, 1) },
             metadataFile: metadata('base'),
             noCache: false
         },
         runtimeBuild: {
             target: STAGES.runtime,
             platforms: all,
-            output: { kind: 'push', tags: tags.slim },
+            output: { kind: 'push', tags: tags.slim.slice(0, 1) },
             metadataFile: metadata('runtime'),
             noCache: false
         },

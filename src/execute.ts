@@ -16,6 +16,7 @@ import {
 import { docker } from './docker.js'
 import { BuildPlan } from './plan.js'
 import { ensureQemu } from './qemu.js'
+import { parseRef } from './validate.js'
 import {
   cacheKeys,
   exportedWheels,
@@ -142,6 +143,20 @@ async function smokeTest(plan: BuildPlan, platform: string, image: string): Prom
   return run.stdout.trim()
 }
 
+/**
+ * Point `ref` at `digest` (an index already in the registry) and check it took: a registry
+ * operation, no build. Also repairs a tag that a racing second push left on one platform's
+ * manifest (seen with the docker driver, whose daemon pushes again after BuildKit).
+ */
+async function pointTag(ref: string, source: string, digest: string): Promise<void> {
+  if ((await currentDigest(ref)) !== digest) {
+    await docker(['buildx', 'imagetools', 'create', '--tag', ref, `${source}@${digest}`])
+  }
+  const now = await currentDigest(ref)
+  if (now !== digest)
+    throw new Error(`Tag ${ref} points to ${now ?? 'nothing'}, expected ${digest}`)
+}
+
 async function push(
   plan: BuildPlan
 ): Promise<Pick<BuildResult, 'digest' | 'baseDigest' | 'moves'>> {
@@ -152,11 +167,15 @@ async function push(
   await build(plan, plan.runtimeBuild)
   const baseDigest = digestOf(plan.baseBuild.metadataFile)
   const digest = digestOf(plan.runtimeBuild.metadataFile)
-  const moves = refs.map((ref) => ({
-    ref,
-    from: before.get(ref),
-    to: plan.baseTags.includes(ref) ? baseDigest : digest
-  }))
+  const source = (ref: string): string => parseRef(ref)?.repository ?? ref
+  const [firstBase, firstSlim] = [plan.baseTags[0] as string, plan.slimTags[0] as string]
+  const moves: TagMove[] = []
+  for (const ref of refs) {
+    const isBase = plan.baseTags.includes(ref)
+    const to = isBase ? baseDigest : digest
+    await pointTag(ref, source(isBase ? firstBase : firstSlim), to)
+    moves.push({ ref, from: before.get(ref), to })
+  }
   for (const m of moves) {
     if (m.from === undefined) core.info(`tag created: ${m.ref} → ${m.to}`)
     else if (m.from === m.to) core.info(`tag unchanged: ${m.ref} (${m.to})`)

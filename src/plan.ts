@@ -34,6 +34,7 @@ export interface BuildPlan {
   smokeBuilds: { platform: string; image: string; request: BuildRequest }[]
   wheelsBuild: BuildRequest
   wheelsDir: string
+  /** The pushes write the first tag only; execute points every other tag at the same digest. */
   baseBuild: BuildRequest
   runtimeBuild: BuildRequest
   /** Wheel cache key material; undefined when the cache is off. */
@@ -151,14 +152,14 @@ export function makePlan(
     baseBuild: {
       target: STAGES.base,
       platforms: all,
-      output: { kind: 'push', tags: tags.base },
+      output: { kind: 'push', tags: tags.base.slice(0, 1) },
       metadataFile: metadata('base'),
       noCache: false
     },
     runtimeBuild: {
       target: STAGES.runtime,
       platforms: all,
-      output: { kind: 'push', tags: tags.slim },
+      output: { kind: 'push', tags: tags.slim.slice(0, 1) },
       metadataFile: metadata('runtime'),
       noCache: false
     },

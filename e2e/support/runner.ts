@@ -27,7 +27,7 @@ export interface RunActionOptions {
   post?: boolean
   /** Directory holding action.yml. Default: the repo root (runs the bundled dist/). */
   actionDir?: string
-  /** Label for the log file. Default: the action directory's name. */
+  /** Label for the log file. Default: the running jest test's name. */
   name?: string
   /** Kill a step that runs longer (the runner's timeout-minutes). Default 25 min. */
   timeoutMs?: number
@@ -76,15 +76,21 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
     throw new Error(`${actionDir}/action.yml: runs.using must be nodeNN with a runs.main`)
   }
   if (runs.pre) throw new Error('runs.pre is not supported by this harness')
+  const declared = Object.keys(meta.inputs ?? {})
+  const unknown = Object.keys(opts.inputs).filter((k) => !declared.includes(k))
+  if (unknown.length) {
+    throw new Error(
+      `Input(s) ${unknown.join(', ')} not declared in action.yml (declared: ${declared.join(', ')})`
+    )
+  }
 
-  const label = (opts.name ?? path.basename(actionDir)).replace(/[^\w.-]+/g, '_')
+  const label = (opts.name ?? currentTestName() ?? path.basename(actionDir))
+    .replace(/[^\w.-]+/g, '_')
+    .slice(0, 80)
   await mkdir(path.join(WORK_DIR, 'runs'), { recursive: true })
   const runDir = await mkdtemp(path.join(WORK_DIR, 'runs', `${label}-`))
   const runnerTemp = path.join(runDir, 'temp')
   await mkdir(runnerTemp, { recursive: true })
-  const logFile = path.join(WORK_DIR, 'logs', `${stamp()}-${label}.log`)
-  await mkdir(path.dirname(logFile), { recursive: true })
-  const log = createWriteStream(logFile)
 
   const ref = opts.ref ?? 'refs/heads/main'
   const sha = opts.sha ?? '0123456789abcdef0123456789abcdef01234567'
@@ -104,6 +110,9 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
     ...inputs,
     ...opts.env
   }
+  const logFile = path.join(WORK_DIR, 'logs', `${stamp()}-${label}.log`)
+  await mkdir(path.dirname(logFile), { recursive: true })
+  const log = createWriteStream(logFile)
   log.write(`# ${actionDir}\n# inputs: ${JSON.stringify(inputs)}\n`)
 
   try {
@@ -216,12 +225,6 @@ function inputEnv(
   context: Record<string, string>
 ): Record<string, string> {
   const declared = meta.inputs ?? {}
-  const unknown = Object.keys(given).filter((k) => !(k in declared))
-  if (unknown.length) {
-    throw new Error(
-      `Input(s) ${unknown.join(', ')} not declared in action.yml (declared: ${Object.keys(declared).join(', ')})`
-    )
-  }
   const env: Record<string, string> = {}
   for (const [name, spec] of Object.entries(declared)) {
     const fallback = spec?.default
@@ -394,6 +397,13 @@ function commands(step: StepRun, kind: 'error' | 'warning'): string[] {
       return m ? [m[1] ?? ''] : []
     })
     .map((msg) => msg.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
+}
+
+/** Jest's injected `expect` knows the running test; absent outside jest. */
+function currentTestName(): string | undefined {
+  const jestExpect = (globalThis as { expect?: { getState(): { currentTestName?: string } } })
+    .expect
+  return jestExpect?.getState().currentTestName
 }
 
 function stamp(): string {

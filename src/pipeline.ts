@@ -55,7 +55,7 @@ export function prepare(read: InputReader, env: NodeJS.ProcessEnv, payload: obje
   writeFileSync(plan.dockerfilePath, plan.dockerfile)
   // BuildKit prefers <Dockerfile>.dockerignore over the workspace's: a .dockerignore that
   // excludes dist/ (common in Python repositories) must not hide the package from the build.
-  writeFileSync(`${plan.dockerfilePath}.dockerignore`, '.git\nnode_modules\n')
+  writeFileSync(`${plan.dockerfilePath}.dockerignore`, '.git\nnode_modules\n.wheel-slim-cache\n')
   if (plan.common.pipConfFile) writePipConf(plan.common.pipConfFile, inputs.extraIndexUrl)
   return { inputs, plan, runKey, tempDir }
 }

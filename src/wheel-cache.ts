@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
-import { homedir } from 'node:os'
 import { join } from 'node:path'
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
@@ -61,9 +60,13 @@ export function needsSave(saved: string[], restored: string[]): boolean {
   return saved.some((w) => !had.has(w))
 }
 
-/** Stable per-platform directory: the cache version hashes the path string. */
+/**
+ * Per-platform directory, relative to the workspace (the step's working directory): the cache
+ * entry's version hashes this path string, so it must read the same on every runner, and
+ * concurrent jobs must not share it.
+ */
 export function restoreDir(platform: string): string {
-  return join(homedir(), '.cache', 'wheel-slim', platformSlug(platform))
+  return join('.wheel-slim-cache', platformSlug(platform))
 }
 
 const wheelFiles = (dir: string): string[] =>

@@ -42357,8 +42357,6 @@ function cacheKey(input, value) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
@@ -46332,6 +46330,8 @@ class AbortError extends Error {
     }
 }
 //# sourceMappingURL=AbortError.js.map
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: external "node:util"
 var external_node_util_ = __nccwpck_require__(7975);
 ;// CONCATENATED MODULE: external "node:process"
@@ -99038,7 +99038,6 @@ function saveCacheV2(paths_1, key_1, options_1) {
 
 
 
-
 const sha = (value, length = 16) => (0,external_node_crypto_.createHash)('sha256').update(value).digest('hex').slice(0, length);
 const platformSlug = (platform) => platform.replace(/\//g, '-');
 function cacheKeys(prefix, platform, f) {
@@ -99067,9 +99066,13 @@ function needsSave(saved, restored) {
     const had = new Set(restored);
     return saved.some((w) => !had.has(w));
 }
-/** Stable per-platform directory: the cache version hashes the path string. */
+/**
+ * Per-platform directory, relative to the workspace (the step's working directory): the cache
+ * entry's version hashes this path string, so it must read the same on every runner, and
+ * concurrent jobs must not share it.
+ */
 function restoreDir(platform) {
-    return (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.cache', 'wheel-slim', platformSlug(platform));
+    return (0,external_node_path_namespaceObject.join)('.wheel-slim-cache', platformSlug(platform));
 }
 const wheelFiles = (dir) => (0,external_node_fs_namespaceObject.existsSync)(dir) ? (0,external_node_fs_namespaceObject.readdirSync)(dir).filter((f) => f.endsWith('.whl')) : [];
 function emptyDir(dir) {
@@ -99853,7 +99856,7 @@ function prepare(read, env, payload) {
     (0,external_node_fs_namespaceObject.writeFileSync)(plan.dockerfilePath, plan.dockerfile);
     // BuildKit prefers <Dockerfile>.dockerignore over the workspace's: a .dockerignore that
     // excludes dist/ (common in Python repositories) must not hide the package from the build.
-    (0,external_node_fs_namespaceObject.writeFileSync)(`${plan.dockerfilePath}.dockerignore`, '.git\nnode_modules\n');
+    (0,external_node_fs_namespaceObject.writeFileSync)(`${plan.dockerfilePath}.dockerignore`, '.git\nnode_modules\n.wheel-slim-cache\n');
     if (plan.common.pipConfFile)
         writePipConf(plan.common.pipConfFile, inputs.extraIndexUrl);
     return { inputs, plan, runKey, tempDir };

@@ -5,6 +5,7 @@
  * Flags are the action's input names. Git ref and sha come from GITHUB_* or from git.
  */
 import { execFileSync } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { INPUT_NAMES, InputName } from './constants.js'
 import { Cleanup, execute, runCleanup } from './execute.js'
 import { outputsOf, prepare } from './pipeline.js'
@@ -66,6 +67,9 @@ async function main(argv: string[]): Promise<number> {
   const flags = parseFlags(rest)
   if (command === 'generate') flags.set('dockerfile-only', 'true')
   const prepared = prepare((name) => flags.get(name) ?? '', localEnv(), {})
+  // The pip.conf holds extra-index-url's token: gone when the command ends, as post does.
+  const secret = prepared.plan.common.pipConfFile
+  process.on('exit', () => secret && rmSync(secret, { force: true }))
   if (command === 'generate') {
     process.stdout.write(prepared.plan.dockerfile)
     process.stderr.write(`written to ${prepared.plan.dockerfilePath}\n`)

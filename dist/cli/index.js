@@ -38967,6 +38967,8 @@ __nccwpck_require__.d(mappers_namespaceObject, {
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/constants.ts
 /** Every input, output and state name in one place; the keys are the action.yml names. */
 const INPUT_DEFAULTS = {
@@ -39028,8 +39030,6 @@ const PIP_CONF_SECRET = 'wheel-slim-pip-conf';
 const WHEEL_CACHE_CONTEXT = 'wheelcache';
 const RUNTIME_USER = 'app';
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -99908,6 +99908,7 @@ function outputsOf(p, result) {
 
 
 
+
 const USAGE = `usage: wheel-slim <generate|build> [--<input> <value>]...
 inputs: ${INPUT_NAMES.map((n) => `--${n}`).join(' ')}`;
 function parseFlags(args) {
@@ -99963,6 +99964,9 @@ async function main(argv) {
     if (command === 'generate')
         flags.set('dockerfile-only', 'true');
     const prepared = prepare((name) => flags.get(name) ?? '', localEnv(), {});
+    // The pip.conf holds extra-index-url's token: gone when the command ends, as post does.
+    const secret = prepared.plan.common.pipConfFile;
+    process.on('exit', () => secret && (0,external_node_fs_namespaceObject.rmSync)(secret, { force: true }));
     if (command === 'generate') {
         process.stdout.write(prepared.plan.dockerfile);
         process.stderr.write(`written to ${prepared.plan.dockerfilePath}\n`);

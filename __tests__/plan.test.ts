@@ -73,11 +73,22 @@ describe('makePlan: a release of one image on two platforms', () => {
     expect(p.wheelsDir.startsWith(PATHS.tempDir)).toBe(true)
   })
 
-  test('base build pushes the base tags, runtime the slim tags', () => {
+  test('a multi-platform push writes the first tag; execute points the others at its index', () => {
+    expect(p.slimTags.length).toBeGreaterThan(1)
     expect(p.baseBuild.target).toBe('base')
     expect(p.baseBuild.output).toEqual({ kind: 'push', tags: p.baseTags.slice(0, 1) })
     expect(p.runtimeBuild.target).toBe('runtime')
     expect(p.runtimeBuild.output).toEqual({ kind: 'push', tags: p.slimTags.slice(0, 1) })
+  })
+
+  test('a single-platform push writes every tag (imagetools would wrap a lone manifest)', () => {
+    const one = plan(
+      { ...IMAGE, platforms: 'linux/amd64' },
+      pushContext({ ref: 'refs/tags/v1.2.3' })
+    )
+    expect(one.baseBuild.output).toEqual({ kind: 'push', tags: one.baseTags })
+    expect(one.runtimeBuild.output).toEqual({ kind: 'push', tags: one.slimTags })
+    expect(one.slimTags.length).toBeGreaterThan(1)
   })
 
   test('every build writes its own metadata file in the temp dir', () => {

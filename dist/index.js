@@ -105241,6 +105241,7 @@ function makePlan(inputs, ctx, distFiles, paths, runKey) {
         pipConfFile: spec.extraIndex ? (0,external_node_path_namespaceObject.join)(paths.tempDir, 'pip.conf') : undefined,
         wheelCacheDir: spec.wheelCache ? (0,external_node_path_namespaceObject.join)(paths.tempDir, 'wheel-cache') : undefined
     };
+    const firstOrAll = (refs) => inputs.platforms.length > 1 ? refs.slice(0, 1) : refs;
     const metadata = (name) => (0,external_node_path_namespaceObject.join)(paths.tempDir, `metadata-${name}.json`);
     const all = inputs.platforms;
     return {
@@ -105279,14 +105280,14 @@ function makePlan(inputs, ctx, distFiles, paths, runKey) {
         baseBuild: {
             target: STAGES.base,
             platforms: all,
-            output: { kind: 'push', tags: tags.base.slice(0, 1) },
+            output: { kind: 'push', tags: firstOrAll(tags.base) },
             metadataFile: metadata('base'),
             noCache: false
         },
         runtimeBuild: {
             target: STAGES.runtime,
             platforms: all,
-            output: { kind: 'push', tags: tags.slim.slice(0, 1) },
+            output: { kind: 'push', tags: firstOrAll(tags.slim) },
             metadataFile: metadata('runtime'),
             noCache: false
         },

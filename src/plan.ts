@@ -34,7 +34,11 @@ export interface BuildPlan {
   smokeBuilds: { platform: string; image: string; request: BuildRequest }[]
   wheelsBuild: BuildRequest
   wheelsDir: string
-  /** The pushes write the first tag only; execute points every other tag at the same digest. */
+  /**
+   * A multi-platform push writes its first tag only; execute points every other tag at the same
+   * index. A single-platform push writes all its tags: imagetools would wrap its lone manifest
+   * in a new index instead of copying it.
+   */
   baseBuild: BuildRequest
   runtimeBuild: BuildRequest
   /** Wheel cache key material; undefined when the cache is off. */
@@ -114,6 +118,8 @@ export function makePlan(
     pipConfFile: spec.extraIndex ? join(paths.tempDir, 'pip.conf') : undefined,
     wheelCacheDir: spec.wheelCache ? join(paths.tempDir, 'wheel-cache') : undefined
   }
+  const firstOrAll = (refs: string[]): string[] =>
+    inputs.platforms.length > 1 ? refs.slice(0, 1) : refs
   const metadata = (name: string): string => join(paths.tempDir, `metadata-${name}.json`)
   const all = inputs.platforms
   return {
@@ -152,14 +158,14 @@ export function makePlan(
     baseBuild: {
       target: STAGES.base,
       platforms: all,
-      output: { kind: 'push', tags: tags.base.slice(0, 1) },
+      output: { kind: 'push', tags: firstOrAll(tags.base) },
       metadataFile: metadata('base'),
       noCache: false
     },
     runtimeBuild: {
       target: STAGES.runtime,
       platforms: all,
-      output: { kind: 'push', tags: tags.slim.slice(0, 1) },
+      output: { kind: 'push', tags: firstOrAll(tags.slim) },
       metadataFile: metadata('runtime'),
       noCache: false
     },

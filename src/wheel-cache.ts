@@ -97,6 +97,8 @@ export interface Restored {
   keys: PlatformKeys
   matchedKey?: string
   wheels: string[]
+  /** The restore threw or timed out: the service is unhealthy, and a late download may still land. */
+  abandoned: boolean
 }
 
 /**
@@ -110,11 +112,13 @@ export async function restoreWheels(
   emptyDir(findLinksDir)
   const restored: Restored[] = []
   const available = cache.isFeatureAvailable()
+  let abandoned = false
   for (const k of keys) {
     const dir = restoreDir(k.platform)
     emptyDir(dir)
     let matchedKey: string | undefined
-    if (available) {
+    // After one failure the other platforms build cold too, rather than wait on the same service.
+    if (available && !abandoned) {
       try {
         matchedKey = await bounded(
           'wheel cache restore',
@@ -122,6 +126,7 @@ export async function restoreWheels(
         )
       } catch (error) {
         core.warning(`Wheel cache for ${k.platform} not restored (building cold): ${String(error)}`)
+        abandoned = true
       }
     }
     // A failed or partial extraction must not feed pip half an archive.
@@ -133,7 +138,7 @@ export async function restoreWheels(
         ? `Wheel cache ${k.platform}: ${wheels.length} wheels from ${matchedKey}`
         : `Wheel cache ${k.platform}: miss`
     )
-    restored.push({ platform: k.platform, keys: k, matchedKey, wheels })
+    restored.push({ platform: k.platform, keys: k, matchedKey, wheels, abandoned })
   }
   if (!available)
     core.info('Wheel cache: the Actions cache service is not available here; building cold.')
@@ -160,6 +165,10 @@ export async function saveWheels(
   const results: Saved[] = []
   if (!cache.isFeatureAvailable()) return results
   for (const r of restored) {
+    if (r.abandoned) {
+      core.warning(`Wheel cache for ${r.platform} not saved: its restore did not complete`)
+      continue
+    }
     const files = exported.get(r.platform) ?? []
     const names = cacheableWheels(
       files.map((f) => f.split('/').pop() as string),
@@ -181,7 +190,7 @@ export async function saveWheels(
       const id = await bounded('wheel cache save', cache.saveCache([dir], key))
       if (id === -1) {
         core.warning(
-          `Wheel cache for ${r.platform}: ${key} not saved (the service refused it, or another job saved it first)`
+          `Wheel cache for ${r.platform}: ${key} not saved (the cache service refused it or could not be reached, see above, or another job saved it first)`
         )
       } else core.info(`Wheel cache ${r.platform}: saved ${names.length} wheels as ${key}`)
       results.push({ platform: r.platform, key: id === -1 ? undefined : key, wheels: names.length })

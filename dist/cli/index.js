@@ -99100,16 +99100,19 @@ async function restoreWheels(keys, findLinksDir) {
     emptyDir(findLinksDir);
     const restored = [];
     const available = isFeatureAvailable();
+    let abandoned = false;
     for (const k of keys) {
         const dir = restoreDir(k.platform);
         emptyDir(dir);
         let matchedKey;
-        if (available) {
+        // After one failure the other platforms build cold too, rather than wait on the same service.
+        if (available && !abandoned) {
             try {
                 matchedKey = await bounded('wheel cache restore', restoreCache([dir], k.primary, k.restore));
             }
             catch (error) {
                 warning(`Wheel cache for ${k.platform} not restored (building cold): ${String(error)}`);
+                abandoned = true;
             }
         }
         // A failed or partial extraction must not feed pip half an archive.
@@ -99121,7 +99124,7 @@ async function restoreWheels(keys, findLinksDir) {
         core_info(matchedKey
             ? `Wheel cache ${k.platform}: ${wheels.length} wheels from ${matchedKey}`
             : `Wheel cache ${k.platform}: miss`);
-        restored.push({ platform: k.platform, keys: k, matchedKey, wheels });
+        restored.push({ platform: k.platform, keys: k, matchedKey, wheels, abandoned });
     }
     if (!available)
         core_info('Wheel cache: the Actions cache service is not available here; building cold.');
@@ -99137,6 +99140,10 @@ async function saveWheels(restored, exported, packageName) {
     if (!isFeatureAvailable())
         return results;
     for (const r of restored) {
+        if (r.abandoned) {
+            warning(`Wheel cache for ${r.platform} not saved: its restore did not complete`);
+            continue;
+        }
         const files = exported.get(r.platform) ?? [];
         const names = cacheableWheels(files.map((f) => f.split('/').pop()), packageName);
         if (!needsSave(names, r.wheels)) {
@@ -99155,7 +99162,7 @@ async function saveWheels(restored, exported, packageName) {
         try {
             const id = await bounded('wheel cache save', cache_saveCache([dir], key));
             if (id === -1) {
-                warning(`Wheel cache for ${r.platform}: ${key} not saved (the service refused it, or another job saved it first)`);
+                warning(`Wheel cache for ${r.platform}: ${key} not saved (the cache service refused it or could not be reached, see above, or another job saved it first)`);
             }
             else
                 core_info(`Wheel cache ${r.platform}: saved ${names.length} wheels as ${key}`);

@@ -3,7 +3,7 @@ import { describe, expect, test } from '@jest/globals'
 import { parseWheelStep } from '../src/build-log.js'
 
 // A real `docker buildx build --progress=plain` excerpt: the base stage's pip wheel step.
-const AMD64 = readFileSync(new URL('./logs/wheel-step-amd64.log', import.meta.url), 'utf8')
+const AMD64 = readFileSync(new URL('./logs/wheel-step-amd64.txt', import.meta.url), 'utf8')
 
 describe('parseWheelStep', () => {
   test('a real amd64 build: time of the step and the one wheel pip compiled', () => {

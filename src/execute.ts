@@ -39,7 +39,11 @@ export interface PlatformResult {
   wheelSeconds?: number
   built: string[]
   reused: number
+  /** Uncompressed size of the loaded slim image. */
   slimBytes: number
+  /** Compressed layers of the pushed slim and base images: what a pull downloads. */
+  pushedSlimBytes?: number
+  pushedBaseBytes?: number
   smokeOutput: string
 }
 
@@ -157,6 +161,35 @@ async function pointTag(ref: string, source: string, digest: string): Promise<vo
     throw new Error(`Tag ${ref} points to ${now ?? 'nothing'}, expected ${digest}`)
 }
 
+/** Compressed layer bytes per platform of a pushed image or index. */
+async function pushedSizes(ref: string | undefined): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>()
+  if (!ref) return sizes
+  interface Raw {
+    layers?: { size: number }[]
+    manifests?: {
+      digest: string
+      platform?: { os: string; architecture: string; variant?: string }
+    }[]
+  }
+  const raw = async (r: string): Promise<Raw> =>
+    JSON.parse(
+      (await docker(['buildx', 'imagetools', 'inspect', r, '--raw'], { silent: true })).stdout
+    ) as Raw
+  const sum = (m: Raw): number => (m.layers ?? []).reduce((n, l) => n + l.size, 0)
+  const top = await raw(ref)
+  const repository = parseRef(ref)?.repository ?? ref
+  for (const d of top.manifests ?? []) {
+    const p = d.platform
+    if (!p || p.os === 'unknown') continue
+    const name = [p.os, p.architecture, p.variant].filter(Boolean).join('/')
+    sizes.set(name, sum(await raw(`${repository}@${d.digest}`)))
+  }
+  // A single-platform push is a lone manifest.
+  if (!top.manifests) sizes.set('', sum(top))
+  return sizes
+}
+
 async function push(
   plan: BuildPlan
 ): Promise<Pick<BuildResult, 'digest' | 'baseDigest' | 'moves'>> {
@@ -244,8 +277,14 @@ export async function execute(
     baseDigest: '',
     moves: []
   }
-  if (plan.push.push) pushed = await core.group('Push the base and slim images', () => push(plan))
-  else core.info(`Not pushing: ${plan.push.reason}.`)
+  if (plan.push.push) {
+    pushed = await core.group('Push the base and slim images', () => push(plan))
+    const [slim, base] = [await pushedSizes(plan.slimTags[0]), await pushedSizes(plan.baseTags[0])]
+    for (const r of results) {
+      r.pushedSlimBytes = slim.get(r.platform) ?? slim.get('')
+      r.pushedBaseBytes = base.get(r.platform) ?? base.get('')
+    }
+  } else core.info(`Not pushing: ${plan.push.reason}.`)
 
   const saved = plan.cache
     ? await core.group('Save the wheel cache', () =>

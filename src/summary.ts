@@ -24,6 +24,7 @@ export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promi
     'wheel step',
     'build',
     'slim image',
+    'pushed slim / base',
     'smoke test'
   ]
   s.addTable([
@@ -38,6 +39,9 @@ export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promi
         r.wheelSeconds === undefined ? '-' : `${r.wheelSeconds} s`,
         `${r.buildSeconds} s`,
         mb(r.slimBytes),
+        r.pushedSlimBytes === undefined
+          ? '-'
+          : `${mb(r.pushedSlimBytes)} / ${mb(r.pushedBaseBytes ?? 0)}`,
         'passed'
       ]
     })

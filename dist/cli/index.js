@@ -99262,6 +99262,27 @@ async function pointTag(ref, source, digest) {
     if (now !== digest)
         throw new Error(`Tag ${ref} points to ${now ?? 'nothing'}, expected ${digest}`);
 }
+/** Compressed layer bytes per platform of a pushed image or index. */
+async function pushedSizes(ref) {
+    const sizes = new Map();
+    if (!ref)
+        return sizes;
+    const raw = async (r) => JSON.parse((await docker(['buildx', 'imagetools', 'inspect', r, '--raw'], { silent: true })).stdout);
+    const sum = (m) => (m.layers ?? []).reduce((n, l) => n + l.size, 0);
+    const top = await raw(ref);
+    const repository = parseRef(ref)?.repository ?? ref;
+    for (const d of top.manifests ?? []) {
+        const p = d.platform;
+        if (!p || p.os === 'unknown')
+            continue;
+        const name = [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+        sizes.set(name, sum(await raw(`${repository}@${d.digest}`)));
+    }
+    // A single-platform push is a lone manifest.
+    if (!top.manifests)
+        sizes.set('', sum(top));
+    return sizes;
+}
 async function push(plan) {
     const refs = [...plan.baseTags, ...plan.slimTags];
     const before = new Map();
@@ -99339,8 +99360,14 @@ async function execute(plan, qemuImage, runKey, cleanup) {
         baseDigest: '',
         moves: []
     };
-    if (plan.push.push)
+    if (plan.push.push) {
         pushed = await group('Push the base and slim images', () => push(plan));
+        const [slim, base] = [await pushedSizes(plan.slimTags[0]), await pushedSizes(plan.baseTags[0])];
+        for (const r of results) {
+            r.pushedSlimBytes = slim.get(r.platform) ?? slim.get('');
+            r.pushedBaseBytes = base.get(r.platform) ?? base.get('');
+        }
+    }
     else
         core_info(`Not pushing: ${plan.push.reason}.`);
     const saved = plan.cache

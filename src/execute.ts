@@ -110,7 +110,7 @@ async function currentDigest(ref: string): Promise<string | undefined> {
   return r.exitCode === 0 ? (JSON.parse(r.stdout) as { digest?: string }).digest : undefined
 }
 
-/** The wheels pip compiled for one platform are told apart by the ABI tag in the file name. */
+/** The builder's Python ABI (e.g. "cpython-311 "): part of the wheel cache fingerprint. */
 async function probeAbi(image: string): Promise<string> {
   const r = await docker(
     [
@@ -161,6 +161,8 @@ async function pointTag(ref: string, source: string, digest: string): Promise<vo
     throw new Error(`Tag ${ref} points to ${now ?? 'nothing'}, expected ${digest}`)
 }
 
+const repositoryOf = (ref: string): string => parseRef(ref)?.repository ?? ref
+
 /** Compressed layer bytes per platform of a pushed image or index. */
 async function pushedSizes(ref: string | undefined): Promise<Map<string, number>> {
   const sizes = new Map<string, number>()
@@ -178,7 +180,7 @@ async function pushedSizes(ref: string | undefined): Promise<Map<string, number>
     ) as Raw
   const sum = (m: Raw): number => (m.layers ?? []).reduce((n, l) => n + l.size, 0)
   const top = await raw(ref)
-  const repository = parseRef(ref)?.repository ?? ref
+  const repository = repositoryOf(ref)
   for (const d of top.manifests ?? []) {
     const p = d.platform
     if (!p || p.os === 'unknown') continue
@@ -200,13 +202,12 @@ async function push(
   await build(plan, plan.runtimeBuild)
   const baseDigest = digestOf(plan.baseBuild.metadataFile)
   const digest = digestOf(plan.runtimeBuild.metadataFile)
-  const source = (ref: string): string => parseRef(ref)?.repository ?? ref
   const [firstBase, firstSlim] = [plan.baseTags[0] as string, plan.slimTags[0] as string]
   const moves: TagMove[] = []
   for (const ref of refs) {
     const isBase = plan.baseTags.includes(ref)
     const to = isBase ? baseDigest : digest
-    await pointTag(ref, source(isBase ? firstBase : firstSlim), to)
+    await pointTag(ref, repositoryOf(isBase ? firstBase : firstSlim), to)
     moves.push({ ref, from: before.get(ref), to })
   }
   for (const m of moves) {

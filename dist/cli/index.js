@@ -99223,7 +99223,7 @@ async function currentDigest(ref) {
     });
     return r.exitCode === 0 ? JSON.parse(r.stdout).digest : undefined;
 }
-/** The wheels pip compiled for one platform are told apart by the ABI tag in the file name. */
+/** The builder's Python ABI (e.g. "cpython-311 "): part of the wheel cache fingerprint. */
 async function probeAbi(image) {
     const r = await docker([
         'run',
@@ -99262,6 +99262,7 @@ async function pointTag(ref, source, digest) {
     if (now !== digest)
         throw new Error(`Tag ${ref} points to ${now ?? 'nothing'}, expected ${digest}`);
 }
+const repositoryOf = (ref) => parseRef(ref)?.repository ?? ref;
 /** Compressed layer bytes per platform of a pushed image or index. */
 async function pushedSizes(ref) {
     const sizes = new Map();
@@ -99270,7 +99271,7 @@ async function pushedSizes(ref) {
     const raw = async (r) => JSON.parse((await docker(['buildx', 'imagetools', 'inspect', r, '--raw'], { silent: true })).stdout);
     const sum = (m) => (m.layers ?? []).reduce((n, l) => n + l.size, 0);
     const top = await raw(ref);
-    const repository = parseRef(ref)?.repository ?? ref;
+    const repository = repositoryOf(ref);
     for (const d of top.manifests ?? []) {
         const p = d.platform;
         if (!p || p.os === 'unknown')
@@ -99292,13 +99293,12 @@ async function push(plan) {
     await build(plan, plan.runtimeBuild);
     const baseDigest = digestOf(plan.baseBuild.metadataFile);
     const digest = digestOf(plan.runtimeBuild.metadataFile);
-    const source = (ref) => parseRef(ref)?.repository ?? ref;
     const [firstBase, firstSlim] = [plan.baseTags[0], plan.slimTags[0]];
     const moves = [];
     for (const ref of refs) {
         const isBase = plan.baseTags.includes(ref);
         const to = isBase ? baseDigest : digest;
-        await pointTag(ref, source(isBase ? firstBase : firstSlim), to);
+        await pointTag(ref, repositoryOf(isBase ? firstBase : firstSlim), to);
         moves.push({ ref, from: before.get(ref), to });
     }
     for (const m of moves) {

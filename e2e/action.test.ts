@@ -479,4 +479,18 @@ describe('runs that push nothing', () => {
     ).toEqual([])
     expect(await listTags(repoPath(DOCKERFILE_ONLY))).toEqual([])
   })
+
+  test('a hostile package name fails before anything runs, naming the input', async () => {
+    const ws = await workspace('hostile-package', ['service'])
+    const hostile = 'wsa-service"]\nRUN ["sh", "-c", "id'
+    const run = await runAction({
+      workspace: ws,
+      inputs: inputs(DOCKERFILE_ONLY, { 'dockerfile-only': 'true', package: hostile })
+    })
+    expect(run.exitCode).not.toBe(0)
+    expect(run.errors).toHaveLength(1)
+    expect(run.errors[0]).toContain(`Input "package": ${JSON.stringify(hostile)} is not valid`)
+    expect(run.errors[0]).toContain('PEP 508')
+    expect(run.outputs.dockerfile).toBeUndefined()
+  })
 })

@@ -48,8 +48,9 @@ ENTRYPOINT ${json(['python3', '-m', module])}
  * stage wheels the pinned requirements in their own layer, then the app; the runtime stage
  * copies the wheels in and installs them. The layer cache skips the requirements layer until
  * requirements.txt (or the `deps` directory, PyPI's stand-in, which only grows along with it)
- * changes, and then compiles every dependency again. The app's own wheel needs no index
- * (`--no-deps`, a local sdist).
+ * changes, and then compiles every dependency again. The app's own step takes its wheel from
+ * dist/, which holds what `python -m build` writes (sdist and wheel: `dist/*` would name wsb-app
+ * twice, which pip refuses, hence `dist/*.whl`); it needs no index (`--no-deps`).
  */
 export function peerDockerfile(images: Images, module: string): string {
   return `FROM ${images.builder} AS builder
@@ -60,7 +61,7 @@ RUN ${depsMount} \\
     pip wheel --no-cache-dir --no-index --no-build-isolation --find-links ${DEPS_MOUNT} --wheel-dir /wheels -r requirements.txt
 # Then the app itself.
 COPY dist/ dist/
-RUN pip wheel --no-cache-dir --no-index --no-build-isolation --no-deps --wheel-dir /wheels dist/*
+RUN pip wheel --no-cache-dir --no-index --no-build-isolation --no-deps --wheel-dir /wheels dist/*.whl
 
 FROM ${images.slim}
 COPY --from=builder /wheels /wheels

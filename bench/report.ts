@@ -279,6 +279,13 @@ export function resultsMarkdown(r: BenchResults, table: string): string {
     '',
     '## The baselines',
     '',
+    "The app's `dist/` holds what `python -m build` writes: its sdist and its pure-Python " +
+      '`py3-none-any` wheel, in every scenario; the compiled dependencies (wsb-fastN) and ' +
+      'wsb-derived (a C extension) are sdists only, as PyPI sdists of packages without armv7 ' +
+      "wheels. The seed's `pip3 wheel /build/dist/*` would name wsb-app twice with both files " +
+      '(pip refuses: ResolutionImpossible), so its `dist/` holds the wheel alone, its Dockerfile ' +
+      'verbatim; the peer gets both files and wheels `dist/*.whl`.',
+    '',
     "No index server and no network traffic: the dependency sdists sit in the workspace's `dist/` " +
       "beside the package's own for the action (`package` names the one to build, `pip-args: " +
       '--no-index --no-build-isolation`), and come in as the named build context `deps` ' +

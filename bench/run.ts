@@ -10,6 +10,11 @@
 //   (f) peer: requirements layer first, engine layer cache kept between its runs:
 //       cold (--no-cache), after an app-only change, after the same bump as (c)
 //
+// The app's own dist/ holds what `python -m build` writes: its sdist and its pure-Python
+// `py3-none-any` wheel (built once with the builder image, cached like the sdists). The compiled
+// dependencies (wsb-fastN) and wsb-derived (a C extension) come as sdists only, as PyPI sdists of
+// packages without armv7 wheels.
+//
 // No index server, no network: the action's workspaces hold the dependency sdists in dist/ beside
 // the package's own (the action mounts dist/ as --find-links; `package` names the one to build),
 // and the baselines get them as the named build context `deps` (PyPI's stand-in). Every pip call
@@ -44,7 +49,7 @@ import {
   resultsMarkdown,
   type ScenarioResult
 } from './report.js'
-import { buildSdists, type Sdist } from './sdists.js'
+import { buildSdists, distFiles, type Sdist } from './sdists.js'
 import { pushedSize } from './sizes.js'
 
 const PLATFORMS = ['linux/amd64', 'linux/arm/v7']
@@ -108,16 +113,25 @@ async function writeFiles(dir: string, files: Record<string, string>): Promise<v
   }
 }
 
-/** Makes `dir` hold exactly these sdists. */
+/** Makes `dir` hold exactly these releases (each one's sdist, and its wheel when it has one). */
 async function setDist(dir: string, sdists: Sdist[]): Promise<void> {
   await rm(dir, { recursive: true, force: true })
   await mkdir(dir, { recursive: true })
   await addDist(dir, sdists)
 }
 
-/** Adds these sdists to `dir`, as a release adds a file to PyPI (the older ones stay). */
+/** Adds these releases' files to `dir`, as a release adds files to PyPI (the older ones stay). */
 async function addDist(dir: string, sdists: Sdist[]): Promise<void> {
-  for (const s of sdists) await copyFile(s.file, path.join(dir, path.basename(s.file)))
+  for (const s of sdists) {
+    for (const f of distFiles(s)) await copyFile(f, path.join(dir, path.basename(f)))
+  }
+}
+
+/** Makes `dir` hold exactly these files. */
+async function setFiles(dir: string, files: string[]): Promise<void> {
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  for (const f of files) await copyFile(f, path.join(dir, path.basename(f)))
 }
 
 // ------------------------------------------------------------------ the action's scenarios
@@ -357,11 +371,13 @@ async function main(): Promise<number> {
   say(`run ${runId}: images under ${repository}/ (docker ${dockerBin()}, ${dockerVersion})`)
   await mkdir(logDir, { recursive: true })
 
-  // Fixtures: every sdist, the bumped one too, built (or taken from the sdist cache) up front.
+  // Fixtures: every sdist, the bumped one too, built (or taken from the sdist cache) up front; the
+  // app, pure Python, also gets its wheel, as `python -m build` writes both.
   const sdistCache = path.join(WORK_DIR, 'sdists')
   const [fast1, fast2, fast3, app, derived] = await buildSdists(
     ['fast1', 'fast2', 'fast3', 'app', 'derived'].map((f) => ({
-      fixture: f as 'fast1' | 'fast2' | 'fast3' | 'app' | 'derived'
+      fixture: f as 'fast1' | 'fast2' | 'fast3' | 'app' | 'derived',
+      wheel: f === 'app'
     })),
     sdistCache
   )
@@ -372,8 +388,12 @@ async function main(): Promise<number> {
     sdistCache
   )
   const appNextVersion = `${app.version}.post1`
-  const [appNext] = await buildSdists([{ fixture: 'app', version: appNextVersion }], sdistCache)
+  const [appNext] = await buildSdists(
+    [{ fixture: 'app', version: appNextVersion, wheel: true }],
+    sdistCache
+  )
   if (!fast2Bumped || !appNext) throw new Error('sdists missing')
+  if (!app.wheel || !appNext.wheel) throw new Error('app wheels missing')
   const deps = [fast1, fast2, fast3]
   const pins = Object.fromEntries(deps.map((d) => [d.project, d.version]))
   const bumpedPins = { ...pins, [fast2.project]: bumpedVersion }
@@ -450,7 +470,11 @@ async function main(): Promise<number> {
       })
     )
 
-    await setDist(path.join(seedCtx, 'dist'), [app])
+    // The seed's `pip3 wheel /build/dist/*` takes every file in dist/ as a requirement: the app's
+    // sdist and wheel together are two requirements for wsb-app, which pip refuses
+    // (ResolutionImpossible). Its Dockerfile stays verbatim, so its dist/ holds the one file it
+    // expects of the app: the wheel.
+    await setFiles(path.join(seedCtx, 'dist'), [app.wheel])
     scenarios.push(
       await runBuildxScenario({
         id: 'e',

@@ -1,7 +1,8 @@
 // Builds the bench fixtures (bench/fixtures/) into sdists with the local builder image, following
 // e2e/support/fixtures.ts: nothing on the host needs Python or a compiler, and each
 // (sources, version) is built once and its bytes handed out again, since sdists are not
-// byte-reproducible.
+// byte-reproducible. A pure-Python package can also get its `py3-none-any` wheel beside its
+// sdist, as `python -m build` writes both into dist/.
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import {
@@ -35,6 +36,8 @@ export interface SdistRequest {
   fixture: BenchFixture
   /** Rewrites the fixture's `_version.py` in a scratch copy, e.g. to bump a dependency. */
   version?: string
+  /** Also build its wheel (pure-Python packages only), as `python -m build` does. */
+  wheel?: boolean
 }
 
 export interface Sdist {
@@ -43,7 +46,12 @@ export interface Sdist {
   version: string
   /** Absolute path of the one .tar.gz. */
   file: string
+  /** Absolute path of its one .whl, when the request asked for it. */
+  wheel?: string
 }
+
+/** The files a release of this package holds: its sdist, and its wheel when it has one. */
+export const distFiles = (s: Sdist): string[] => (s.wheel ? [s.file, s.wheel] : [s.file])
 
 const versionFile = (f: BenchFixture): string => path.join(BENCH_FIXTURES[f].module, '_version.py')
 
@@ -86,7 +94,7 @@ export async function buildSdists(requests: SdistRequest[], cacheDir: string): P
       }
       const dir = path.join(
         cacheDir,
-        `${r.fixture}-${version}-${await sourceHash(r.fixture, version)}`
+        `${r.fixture}-${version}-${await sourceHash(r.fixture, version)}${r.wheel ? '-whl' : ''}`
       )
       return { ...r, version, dir }
     })
@@ -104,6 +112,12 @@ export async function buildSdists(requests: SdistRequest[], cacheDir: string): P
         })
         await writeFile(path.join(src, versionFile(m.fixture)), `__version__ = '${m.version}'\n`)
         script.push(`(cd /stage/src${i} && python3 setup.py -q sdist --dist-dir /stage/out${i})`)
+        if (m.wheel) {
+          // After the sdist, so the sdist holds no build/ leftovers of the wheel build.
+          script.push(
+            `(cd /stage/src${i} && python3 -m pip wheel -q --disable-pip-version-check --no-deps --no-index --no-build-isolation --wheel-dir /stage/out${i} .)`
+          )
+        }
       }
       const uid = process.getuid?.()
       const user = uid === undefined || uid === 0 ? [] : ['--user', `${uid}:${process.getgid?.()}`]
@@ -129,14 +143,19 @@ export async function buildSdists(requests: SdistRequest[], cacheDir: string): P
   }
   return Promise.all(
     planned.map(async (p) => {
-      const files = (await readdir(p.dir)).filter((f) => f.endsWith('.tar.gz'))
+      const all = await readdir(p.dir)
+      const files = all.filter((f) => f.endsWith('.tar.gz'))
       if (files.length !== 1)
         throw new Error(`Expected one sdist in ${p.dir}, found ${files.length}`)
+      const wheels = all.filter((f) => f.endsWith('-py3-none-any.whl'))
+      if (p.wheel && wheels.length !== 1)
+        throw new Error(`Expected one py3-none-any wheel in ${p.dir}, found ${wheels.length}`)
       return {
         fixture: p.fixture,
         project: BENCH_FIXTURES[p.fixture].project,
         version: p.version,
-        file: path.join(p.dir, files[0] as string)
+        file: path.join(p.dir, files[0] as string),
+        ...(p.wheel ? { wheel: path.join(p.dir, wheels[0] as string) } : {})
       }
     })
   )

@@ -104884,7 +104884,6 @@ function inputs_withDefaults(read) {
         return value !== '' ? value : INPUT_DEFAULTS[name];
     };
 }
-const each = (values, f) => values.map(f);
 function parseInputs(raw) {
     const read = inputs_withDefaults(raw);
     const pythonVersion = validate_pythonVersion('python-version', read('python-version'));
@@ -104907,7 +104906,7 @@ function parseInputs(raw) {
         return value === '' ? '' : f(name, value);
     };
     return {
-        images: each(splitList(read('image')), (x) => repository('image', x)),
+        images: splitList(read('image')).map((x) => repository('image', x)),
         tags: splitList(read('tags')),
         baseSuffix,
         dist: relativePath('dist', read('dist')),
@@ -104920,18 +104919,23 @@ function parseInputs(raw) {
         parent: optional('parent', fromImage),
         wheelDir: imagePath('wheel-dir', read('wheel-dir')),
         platforms: nonEmpty('platforms', read('platforms'), [
-            ...new Set(each(splitList(read('platforms')), (x) => validate_platform('platforms', x)))
+            ...new Set(splitList(read('platforms')).map((x) => validate_platform('platforms', x)))
         ]),
         push: push,
-        buildPackages: each(splitList(read('build-packages')).flatMap((x) => x.split(/\s+/)), (x) => aptPackage('build-packages', x)),
-        runtimePackages: each(splitList(read('runtime-packages')).flatMap((x) => x.split(/\s+/)), (x) => aptPackage('runtime-packages', x)),
+        buildPackages: splitList(read('build-packages'))
+            .flatMap((x) => x.split(/\s+/))
+            .map((x) => aptPackage('build-packages', x)),
+        runtimePackages: splitList(read('runtime-packages'))
+            .flatMap((x) => x.split(/\s+/))
+            .map((x) => aptPackage('runtime-packages', x)),
         pipArgs: pipArgs.map((a, i) => pipArg('pip-args', a, i === 0)),
         extraIndexUrl: optional('extra-index-url', indexUrl),
-        buildArgs: each(splitLines(read('build-args')), (x) => buildArg('build-args', x)),
-        cacheFrom: each(splitLines(read('cache-from')), (x) => cacheSpec('cache-from', x)),
-        cacheTo: each(splitLines(read('cache-to')), (x) => cacheSpec('cache-to', x)),
-        noCacheFilters: each(splitList(read('no-cache-filters')), (x) => stageName('no-cache-filters', x)),
-        labels: each(splitLines(read('labels')), (x) => label('labels', x)),
+        buildArgs: splitLines(read('build-args')).map((x) => buildArg('build-args', x)),
+        cacheFrom: splitLines(read('cache-from')).map((x) => cacheSpec('cache-from', x)),
+        cacheTo: splitLines(read('cache-to')).map((x) => cacheSpec('cache-to', x)),
+        noCacheFilters: splitList(read('no-cache-filters'))
+            .map((x) => stageName('no-cache-filters', x)),
+        labels: splitLines(read('labels')).map((x) => label('labels', x)),
         smokeTest: optional('smoke-test', smokeTest),
         provenance,
         qemuImage: imageRef('qemu-image', read('qemu-image')),

@@ -46,8 +46,6 @@ export function withDefaults(read: InputReader): InputReader {
   }
 }
 
-const each = <T>(values: string[], f: (value: string) => T): T[] => values.map(f)
-
 export function parseInputs(raw: InputReader): Inputs {
   const read = withDefaults(raw)
   const pythonVersion = v.pythonVersion('python-version', read('python-version'))
@@ -73,7 +71,7 @@ export function parseInputs(raw: InputReader): Inputs {
     return value === '' ? '' : f(name, value)
   }
   return {
-    images: each(v.splitList(read('image')), (x) => v.repository('image', x)),
+    images: v.splitList(read('image')).map((x) => v.repository('image', x)),
     tags: v.splitList(read('tags')),
     baseSuffix,
     dist: v.relativePath('dist', read('dist')),
@@ -89,26 +87,26 @@ export function parseInputs(raw: InputReader): Inputs {
     parent: optional('parent', v.fromImage),
     wheelDir: v.imagePath('wheel-dir', read('wheel-dir')),
     platforms: v.nonEmpty('platforms', read('platforms'), [
-      ...new Set(each(v.splitList(read('platforms')), (x) => v.platform('platforms', x)))
+      ...new Set(v.splitList(read('platforms')).map((x) => v.platform('platforms', x)))
     ]),
     push: push as Inputs['push'],
-    buildPackages: each(
-      v.splitList(read('build-packages')).flatMap((x) => x.split(/\s+/)),
-      (x) => v.aptPackage('build-packages', x)
-    ),
-    runtimePackages: each(
-      v.splitList(read('runtime-packages')).flatMap((x) => x.split(/\s+/)),
-      (x) => v.aptPackage('runtime-packages', x)
-    ),
+    buildPackages: v
+      .splitList(read('build-packages'))
+      .flatMap((x) => x.split(/\s+/))
+      .map((x) => v.aptPackage('build-packages', x)),
+    runtimePackages: v
+      .splitList(read('runtime-packages'))
+      .flatMap((x) => x.split(/\s+/))
+      .map((x) => v.aptPackage('runtime-packages', x)),
     pipArgs: pipArgs.map((a, i) => v.pipArg('pip-args', a, i === 0)),
     extraIndexUrl: optional('extra-index-url', v.indexUrl),
-    buildArgs: each(v.splitLines(read('build-args')), (x) => v.buildArg('build-args', x)),
-    cacheFrom: each(v.splitLines(read('cache-from')), (x) => v.cacheSpec('cache-from', x)),
-    cacheTo: each(v.splitLines(read('cache-to')), (x) => v.cacheSpec('cache-to', x)),
-    noCacheFilters: each(v.splitList(read('no-cache-filters')), (x) =>
-      v.stageName('no-cache-filters', x)
-    ),
-    labels: each(v.splitLines(read('labels')), (x) => v.label('labels', x)),
+    buildArgs: v.splitLines(read('build-args')).map((x) => v.buildArg('build-args', x)),
+    cacheFrom: v.splitLines(read('cache-from')).map((x) => v.cacheSpec('cache-from', x)),
+    cacheTo: v.splitLines(read('cache-to')).map((x) => v.cacheSpec('cache-to', x)),
+    noCacheFilters: v
+      .splitList(read('no-cache-filters'))
+      .map((x) => v.stageName('no-cache-filters', x)),
+    labels: v.splitLines(read('labels')).map((x) => v.label('labels', x)),
     smokeTest: optional('smoke-test', v.smokeTest),
     provenance,
     qemuImage: v.imageRef('qemu-image', read('qemu-image')),

@@ -104626,7 +104626,7 @@ async function saveWheels(restored, exported, packageName) {
             continue;
         }
         const files = exported.get(r.platform) ?? [];
-        const names = cacheableWheels(files.map((f) => f.split('/').pop()), packageName);
+        const names = cacheableWheels(files.map((f) => (0,external_node_path_namespaceObject.basename)(f)), packageName);
         if (!needsSave(names, r.wheels)) {
             core_info(`Wheel cache ${r.platform}: nothing new to save`);
             results.push({ platform: r.platform, wheels: names.length });
@@ -104635,9 +104635,8 @@ async function saveWheels(restored, exported, packageName) {
         const dir = restoreDir(r.platform);
         emptyDir(dir);
         for (const f of files) {
-            const name = f.split('/').pop();
-            if (names.includes(name) && (0,external_node_fs_namespaceObject.statSync)(f).isFile())
-                (0,external_node_fs_namespaceObject.copyFileSync)(f, (0,external_node_path_namespaceObject.join)(dir, name));
+            if (names.includes((0,external_node_path_namespaceObject.basename)(f)) && (0,external_node_fs_namespaceObject.statSync)(f).isFile())
+                (0,external_node_fs_namespaceObject.copyFileSync)(f, (0,external_node_path_namespaceObject.join)(dir, (0,external_node_path_namespaceObject.basename)(f)));
         }
         const key = saveKey(r.keys, names);
         try {
@@ -105229,16 +105228,14 @@ function decidePush(pushInput, ctx) {
 
 
 
+
 /** A local name for a platform's smoke-test image; post removes it. */
 function localImageName(runKey, platform) {
-    return `wheel-slim-smoke/${runKey}:${platform.replace(/\//g, '-')}`;
+    return `wheel-slim-smoke/${runKey}:${platformSlug(platform)}`;
 }
 function makePlan(inputs, ctx, distFiles, paths, runKey) {
     const pkg = resolvePackage(distFiles, inputs.dist, inputs.package, inputs.module);
     moduleName('module', pkg.module);
-    if (!/^[A-Za-z0-9.+!_-]+$/.test(pkg.version)) {
-        throw new InputError('dist', inputs.dist, `a distribution with a PEP 440 version, not ${pkg.version}`);
-    }
     const spec = {
         baseFrom: inputs.parent || inputs.builderImage,
         fromParent: inputs.parent !== '',
@@ -105302,7 +105299,7 @@ function makePlan(inputs, ctx, distFiles, paths, runKey) {
                     target: STAGES.runtime,
                     platforms: [platform],
                     output: { kind: 'load', tag: image },
-                    metadataFile: metadata(`smoke-${platform.replace(/\//g, '-')}`),
+                    metadataFile: metadata(`smoke-${platformSlug(platform)}`),
                     noCache: true
                 }
             };
@@ -105379,7 +105376,7 @@ function prepare(read, env, payload) {
     (0,external_node_fs_namespaceObject.writeFileSync)(`${plan.dockerfilePath}.dockerignore`, '.git\nnode_modules\n.wheel-slim-cache\n');
     if (plan.common.pipConfFile)
         writePipConf(plan.common.pipConfFile, inputs.extraIndexUrl);
-    return { inputs, plan, runKey, tempDir };
+    return { inputs, plan, runKey };
 }
 function outputsOf(p, result) {
     const { plan } = p;

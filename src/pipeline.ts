@@ -17,7 +17,6 @@ export interface Prepared {
   inputs: Inputs
   plan: BuildPlan
   runKey: string
-  tempDir: string
 }
 
 function listDist(workspace: string, dist: string): string[] {
@@ -57,7 +56,7 @@ export function prepare(read: InputReader, env: NodeJS.ProcessEnv, payload: obje
   // excludes dist/ (common in Python repositories) must not hide the package from the build.
   writeFileSync(`${plan.dockerfilePath}.dockerignore`, '.git\nnode_modules\n.wheel-slim-cache\n')
   if (plan.common.pipConfFile) writePipConf(plan.common.pipConfFile, inputs.extraIndexUrl)
-  return { inputs, plan, runKey, tempDir }
+  return { inputs, plan, runKey }
 }
 
 export function outputsOf(p: Prepared, result?: BuildResult): Record<OutputName, string> {

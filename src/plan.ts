@@ -10,7 +10,7 @@ import { Inputs } from './inputs.js'
 import { resolvePackage, ResolvedPackage } from './package-meta.js'
 import { computeTags, resolveTags } from './tags.js'
 import { InputError, moduleName } from './validate.js'
-import { Fingerprint } from './wheel-cache.js'
+import { Fingerprint, platformSlug } from './wheel-cache.js'
 import { decidePush, PushDecision, WorkflowContext } from './workflow.js'
 
 export interface PlanPaths {
@@ -47,7 +47,7 @@ export interface BuildPlan {
 
 /** A local name for a platform's smoke-test image; post removes it. */
 export function localImageName(runKey: string, platform: string): string {
-  return `wheel-slim-smoke/${runKey}:${platform.replace(/\//g, '-')}`
+  return `wheel-slim-smoke/${runKey}:${platformSlug(platform)}`
 }
 
 export function makePlan(
@@ -59,13 +59,6 @@ export function makePlan(
 ): BuildPlan {
   const pkg = resolvePackage(distFiles, inputs.dist, inputs.package, inputs.module)
   moduleName('module', pkg.module)
-  if (!/^[A-Za-z0-9.+!_-]+$/.test(pkg.version)) {
-    throw new InputError(
-      'dist',
-      inputs.dist,
-      `a distribution with a PEP 440 version, not ${pkg.version}`
-    )
-  }
   const spec: DockerfileSpec = {
     baseFrom: inputs.parent || inputs.builderImage,
     fromParent: inputs.parent !== '',
@@ -142,7 +135,7 @@ export function makePlan(
           target: STAGES.runtime,
           platforms: [platform],
           output: { kind: 'load', tag: image },
-          metadataFile: metadata(`smoke-${platform.replace(/\//g, '-')}`),
+          metadataFile: metadata(`smoke-${platformSlug(platform)}`),
           noCache: true
         }
       }

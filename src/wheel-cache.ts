@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
 import { normalizeName } from './validate.js'
@@ -171,7 +171,7 @@ export async function saveWheels(
     }
     const files = exported.get(r.platform) ?? []
     const names = cacheableWheels(
-      files.map((f) => f.split('/').pop() as string),
+      files.map((f) => basename(f)),
       packageName
     )
     if (!needsSave(names, r.wheels)) {
@@ -182,8 +182,8 @@ export async function saveWheels(
     const dir = restoreDir(r.platform)
     emptyDir(dir)
     for (const f of files) {
-      const name = f.split('/').pop() as string
-      if (names.includes(name) && statSync(f).isFile()) copyFileSync(f, join(dir, name))
+      if (names.includes(basename(f)) && statSync(f).isFile())
+        copyFileSync(f, join(dir, basename(f)))
     }
     const key = saveKey(r.keys, names)
     try {

@@ -39245,7 +39245,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7978);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3188);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 // A cache request the action gave up on must not keep the step alive; exit code set by setFailed.
@@ -39256,7 +39256,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7978:
+/***/ 3188:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41985,8 +41985,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
-        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stdoutDecoder = new StringDecoder('utf8');
+        const stderrDecoder = new StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -47395,6 +47395,148 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/docker.ts
+/**
+ * The one place that runs docker: argv only, never a shell. Running children are tracked so
+ * that a cancelled run can stop them before it cleans up.
+ */
+
+const running = new Set();
+/** Stops every docker command still running (a cancelled run). */
+function stopAll() {
+    for (const child of running)
+        child.kill('SIGTERM');
+}
+class DockerError extends Error {
+    args;
+    result;
+    constructor(args, result) {
+        const tail = (result.stderr || result.stdout).trim().split('\n').slice(-15).join('\n');
+        super(`docker ${args.slice(0, 2).join(' ')} failed (exit ${result.exitCode}):\n${tail}`);
+        this.args = args;
+        this.result = result;
+        this.name = 'DockerError';
+    }
+}
+function docker(args, opts = {}) {
+    if (!opts.silent)
+        process.stdout.write(`[command]docker ${args.join(' ')}\n`);
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)('docker', args, {
+            env: { ...process.env, ...opts.env },
+            stdio: ['ignore', 'pipe', 'pipe']
+        });
+        running.add(child);
+        const out = [];
+        const err = [];
+        child.stdout.on('data', (chunk) => {
+            out.push(chunk);
+            if (!opts.silent)
+                process.stdout.write(chunk);
+        });
+        child.stderr.on('data', (chunk) => {
+            err.push(chunk);
+            if (!opts.silent)
+                process.stdout.write(chunk);
+        });
+        child.on('error', (error) => {
+            running.delete(child);
+            reject(new Error(`docker could not be started (${error.message}): is Docker installed and on PATH?`));
+        });
+        child.on('close', (code, signal) => {
+            running.delete(child);
+            const result = {
+                exitCode: code ?? (signal ? 128 : 1),
+                stdout: Buffer.concat(out).toString(),
+                stderr: Buffer.concat(err).toString()
+            };
+            if (result.exitCode !== 0 && !opts.allowFailure)
+                reject(new DockerError(args, result));
+            else
+                resolve(result);
+        });
+    });
+}
+
+;// CONCATENATED MODULE: ./src/cleanup.ts
+/**
+ * What a run must undo (its builder, its local images, its temp directory with pip.conf),
+ * recorded the moment each exists: the post step, or a cancelled run, finds it all.
+ */
+
+
+class Cleanup {
+    persist;
+    state = { localImages: [], dirs: [] };
+    /** `persist` runs after every change (the action saves it as step state at once). */
+    constructor(persist = () => undefined) {
+        this.persist = persist;
+    }
+    changed() {
+        this.persist(this.state);
+    }
+    builder(name) {
+        this.state.builder = name;
+        this.changed();
+    }
+    images(...refs) {
+        for (const r of refs)
+            if (!this.state.localImages.includes(r))
+                this.state.localImages.push(r);
+        this.changed();
+    }
+    dir(path) {
+        this.state.dirs.push(path);
+        this.changed();
+    }
+}
+async function runCleanup(state) {
+    for (const dir of state.dirs)
+        (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+    if (state.localImages.length > 0) {
+        await docker(['image', 'rm', '--force', ...state.localImages], {
+            allowFailure: true,
+            silent: true
+        });
+    }
+    if (state.builder)
+        await docker(['buildx', 'rm', state.builder], { allowFailure: true });
+}
+let cancelledBy;
+/** The signal that cancelled the run, if one did: nothing may be pushed or saved after it. */
+const cancelled = () => cancelledBy;
+class CancelledError extends Error {
+    constructor(what) {
+        super(`Cancelled (${cancelledBy ?? 'signal'}) before ${what}: no tag moved, nothing saved.`);
+        this.name = 'CancelledError';
+    }
+}
+/** Throws when the run was cancelled; called before every registry write and cache save. */
+function checkNotCancelled(what) {
+    if (cancelledBy)
+        throw new CancelledError(what);
+}
+/**
+ * On SIGINT or SIGTERM (a cancelled job): stop docker, undo what exists, exit. The runner sends
+ * SIGINT first, then SIGTERM; the second signal finds the work already under way.
+ */
+function onCancel(stop, state, log) {
+    const handler = (signal) => {
+        if (cancelledBy)
+            return;
+        cancelledBy = signal;
+        log(`Cancelled by ${signal}: stopping docker, cleaning up; no tag moves, nothing is saved.`);
+        stop();
+        void runCleanup(state()).finally(() => process.exit(130));
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+}
+
 ;// CONCATENATED MODULE: ./src/constants.ts
 /** Every input, output and state name in one place; the keys are the action.yml names. */
 const INPUT_DEFAULTS = {
@@ -47426,7 +47568,8 @@ const INPUT_DEFAULTS = {
     'qemu-image': 'docker.io/tonistiigi/binfmt:qemu-v7.0.0-28',
     'dockerfile-only': 'false',
     cache: 'true',
-    'cache-key': 'wheel-slim'
+    'cache-key': 'wheel-slim',
+    network: 'default'
 };
 const INPUT_NAMES = Object.keys(INPUT_DEFAULTS);
 const OUTPUT_NAMES = [
@@ -47439,90 +47582,318 @@ const OUTPUT_NAMES = [
     'metadata',
     'cache-hit',
     'wheels-built',
-    'wheels-reused'
+    'wheels-reused',
+    'build-contexts'
 ];
 /** Main → post hand-off: what post must clean up. */
 const State = {
     IsPost: 'isPost',
-    Cleanup: 'cleanup',
-    SecretFile: 'secret-file'
+    Cleanup: 'cleanup'
 };
 /** Paths inside the generated Dockerfile's stages (not user-controlled). */
 const DIST_MOUNT = '/wheel-slim/dist';
 const REQUIREMENTS_MOUNT = '/wheel-slim/requirements.txt';
-const WHEEL_CACHE_MOUNT = '/wheel-slim/cache';
 const PIP_CONF_SECRET = 'wheel-slim-pip-conf';
 /** Named build context carrying the restored wheel cache. */
 const WHEEL_CACHE_CONTEXT = 'wheelcache';
+/** Named build context carrying the stage script (src/tools/wheel_slim.py). */
+const TOOLS_CONTEXT = 'wheel-slim-tools';
 const RUNTIME_USER = 'app';
+const RUNTIME_UID = 10001;
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: ./src/build-log.ts
 /**
- * What a build's plain progress log says about the wheel step: how long it took, whether the
- * layer cache skipped it, and which wheels pip compiled (its "Created wheel for" lines).
+ * What a build's plain progress log says about each platform's wheel steps: how long resolve
+ * (build host) and compile (target) took, or that the layer cache answered for them.
  */
-function parseWheelStep(log) {
-    const header = /^#(\d+) \[(?:\S+ )?base \d+\/\d+\] RUN .*"pip", "wheel"/m.exec(log);
-    if (!header)
-        return { cached: false, built: [] };
-    const id = header[1];
-    const cached = new RegExp(`^#${id} CACHED`, 'm').test(log);
-    const done = new RegExp(`^#${id} DONE (\\d+(?:\\.\\d+)?)s`, 'm').exec(log);
-    const built = [
-        ...log.matchAll(new RegExp(`^#${id} .*Created wheel for \\S+: filename=(\\S+\\.whl)`, 'gm'))
-    ].map((m) => m[1]);
+/** Header of a step: `#12 [runtime linux/arm/v7 compile 3/3] RUN …` or `[… linux/amd64->arm/v7 resolve 2/2]`. */
+const HEADER = /^#(\d+) \[(?:\S+ )?(?:linux\/[^\s>]+->(\S+)|(linux\/\S+)) (resolve|compile) \d+\/\d+\] RUN /gm;
+/** Bake shows a shared step once per target: the one that ran has the time, the others are CACHED. */
+function parseWheelSteps(log) {
+    const steps = new Map();
+    for (const m of log.matchAll(HEADER)) {
+        const [, id, cross, own, stage] = m;
+        // A stage on the build host names the target without its OS: "linux/amd64->arm/v7".
+        const platform = own ?? (cross?.startsWith('linux/') ? cross : `linux/${cross}`);
+        const done = new RegExp(`^#${id} DONE (\\d+(?:\\.\\d+)?)s`, 'm').exec(log);
+        const cached = new RegExp(`^#${id} CACHED`, 'm').test(log);
+        const entry = steps.get(platform) ?? {};
+        const seen = entry[stage];
+        if (done)
+            entry[stage] = { seconds: Math.max(Number(done[1]), seen?.seconds ?? 0), cached: false };
+        else if (!seen)
+            entry[stage] = { seconds: cached ? 0 : undefined, cached };
+        steps.set(platform, entry);
+    }
+    return steps;
+}
+
+;// CONCATENATED MODULE: ./src/dockerfile.ts
+/**
+ * The generated Dockerfile. Wheels are found or compiled per target platform, then installed on
+ * the slim image without running anything emulated when every wheel already exists:
+ *
+ *   own, resolve, collect, layout  run on the build host ($BUILDPLATFORM), natively
+ *   compile                        runs on the target (QEMU) only when resolve came back incomplete
+ *   base     builder (or parent) + the new wheels: the image children name as their parent
+ *   wheels   only the wheel set, exported for the Actions cache
+ *   runtime  the slim image + one layer of installed files (+ runtime packages), non-root
+ *
+ * Every user value arrives validated and lands in exec (JSON) form or in the JSON argument of
+ * the stage script (src/tools/wheel_slim.py, mounted from a named build context), never in a
+ * shell string. Each stage is its own function so the pieces can be composed differently.
+ */
+
+const STAGES = {
+    own: 'own',
+    resolve: 'resolve',
+    compile: 'compile',
+    collect: 'collect',
+    base: 'base',
+    wheels: 'wheels',
+    runtimeBase: 'runtime-base',
+    layout: 'layout',
+    runtime: 'runtime'
+};
+const STAGE_NAMES = Object.values(STAGES);
+const OUT = '/wheel-slim/out';
+const TOOLS = '/wheel-slim/tools';
+const CACHE = '/wheel-slim/cache';
+const PARENT = '/wheel-slim/parent';
+const json = (argv) => `[${argv.map((a) => JSON.stringify(a)).join(', ')}]`;
+const dockerfile_bind = (from, source, target) => `--mount=type=bind,${from ? `from=${from},` : ''}${source ? `source=${source},` : ''}target=${target}`;
+/** A RUN in exec form, with its --mount flags on continuation lines. */
+function run(argv, mounts = []) {
+    return 'RUN ' + [...mounts, json(argv)].join(' \\\n    ');
+}
+/** The stage script with its JSON argument. */
+const tool = (command, config) => [
+    'python3',
+    `${TOOLS}/wheel_slim.py`,
+    command,
+    JSON.stringify(config)
+];
+/** What every pip-running stage sees: dist, requirements, cache, parent wheels, pip.conf. */
+function pipMounts(s, parentMount) {
+    const mounts = [dockerfile_bind(TOOLS_CONTEXT, undefined, TOOLS), dockerfile_bind(undefined, s.distPath, DIST_MOUNT)];
+    if (s.requirementsPath)
+        mounts.push(dockerfile_bind(undefined, s.requirementsPath, REQUIREMENTS_MOUNT));
+    if (s.wheelCache && !s.hashes)
+        mounts.push(dockerfile_bind(WHEEL_CACHE_CONTEXT, undefined, CACHE));
+    if (s.fromParent && parentMount)
+        mounts.push(dockerfile_bind('parent', s.wheelDir, PARENT));
+    if (s.extraIndex)
+        mounts.push(`--mount=type=secret,id=${PIP_CONF_SECRET},target=/etc/pip.conf`);
+    return mounts;
+}
+/** The pip configuration the stage script gets; `parentDir` is where the parent's wheels are. */
+function pipConfig(s, parentDir) {
+    const findLinks = [DIST_MOUNT];
+    // Locally built wheels never match a pinned hash: with hashes, pip gets only what it can check.
+    if (!s.hashes) {
+        if (s.wheelCache)
+            findLinks.push(CACHE);
+        if (s.fromParent && parentDir)
+            findLinks.push(parentDir);
+    }
     return {
-        seconds: done ? Number(done[1]) : cached ? 0 : undefined,
-        cached,
-        built: [...new Set(built)]
+        dist: DIST_MOUNT,
+        own: s.ownFiles,
+        find_links: findLinks,
+        requirements: s.requirementsPath ? REQUIREMENTS_MOUNT : null,
+        hashes: s.hashes,
+        pip_args: s.pipArgs
     };
+}
+const declareArgs = (s) => s.buildArgNames.map((n) => `ARG ${n}`);
+function parentStage(s) {
+    if (!s.fromParent)
+        return [];
+    return [
+        '# Stage "parent": the parent\'s wheel-carrying base image, for each target platform.',
+        `FROM ${s.buildFrom} AS parent`
+    ];
+}
+function ownStage(s) {
+    return [
+        '# Stage "own": the package\'s wheel built once on the build host, when dist/ has only an sdist.',
+        `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.own}`,
+        ...declareArgs(s),
+        run(tool('own', pipConfig(s)), pipMounts(s, false))
+    ];
+}
+function resolveStage(s) {
+    return [
+        '# Stage "resolve": every wheel the target needs, gathered on the build host without compiling.',
+        `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.resolve}`,
+        'ARG TARGETPLATFORM',
+        ...declareArgs(s),
+        run(tool('resolve', pipConfig(s, PARENT)), [
+            ...pipMounts(s, true),
+            dockerfile_bind(STAGES.own, OUT, '/wheel-slim/own')
+        ])
+    ];
+}
+function compileStage(s) {
+    const config = { ...pipConfig(s, s.wheelDir), build_packages: s.buildPackages };
+    // The only emulated step of the wheel build, and a no-op (one shell test) when resolve found everything.
+    const script = `[ -e /wheel-slim/resolved/complete ] || exec python3 ${TOOLS}/wheel_slim.py compile "$1"`;
+    return [
+        '# Stage "compile": on the target platform (QEMU), only when resolve could not find every wheel.',
+        `FROM ${s.fromParent ? 'parent' : s.buildFrom} AS ${STAGES.compile}`,
+        'ARG SOURCE_DATE_EPOCH',
+        ...declareArgs(s),
+        `WORKDIR ${OUT}/wheels`,
+        run(['/bin/sh', '-c', script, 'compile', JSON.stringify(config)], [...pipMounts(s, false), dockerfile_bind(STAGES.resolve, OUT, '/wheel-slim/resolved')])
+    ];
+}
+function collectStage(s) {
+    const mounts = [
+        dockerfile_bind(TOOLS_CONTEXT, undefined, TOOLS),
+        dockerfile_bind(STAGES.resolve, OUT, '/wheel-slim/resolved'),
+        dockerfile_bind(STAGES.compile, OUT, '/wheel-slim/compiled')
+    ];
+    if (s.wheelCache)
+        mounts.push(dockerfile_bind(WHEEL_CACHE_CONTEXT, undefined, CACHE));
+    if (s.fromParent)
+        mounts.push(dockerfile_bind('parent', s.wheelDir, PARENT));
+    return [
+        '# Stage "collect": the target\'s wheel set, the part the parent lacks, and its install tree.',
+        `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.collect}`,
+        'ARG SOURCE_DATE_EPOCH',
+        run(tool('collect', {}), mounts)
+    ];
+}
+function baseStage(s) {
+    return [
+        '# Stage "base": the wheel-carrying image other images name as their parent.',
+        `FROM ${s.fromParent ? 'parent' : s.buildFrom} AS ${STAGES.base}`,
+        `COPY --from=${STAGES.collect} ${OUT}/new/ ${s.wheelDir}/`
+    ];
+}
+function wheelsStage() {
+    return [
+        '# Stage "wheels": only the wheel set (and its report), exported for the Actions cache.',
+        `FROM scratch AS ${STAGES.wheels}`,
+        `COPY --from=${STAGES.collect} ${OUT}/set/ /`
+    ];
+}
+/** apt-get in one layer; the package names arrive as "$@", never inside the script. */
+function aptInstall(packages) {
+    if (packages.length === 0)
+        return [];
+    const script = 'apt-get update && apt-get install -y --no-install-recommends "$@" && rm -rf /var/lib/apt/lists/*';
+    return [run(['/bin/sh', '-c', script, 'apt-install', ...packages])];
+}
+function runtimeStages(s) {
+    return [
+        '# Stage "runtime-base": the slim image and the runtime packages, if any.',
+        `FROM ${s.runtimeFrom} AS ${STAGES.runtimeBase}`,
+        ...aptInstall(s.runtimePackages),
+        '',
+        '# Stage "layout": the install tree at the runtime image\'s own paths, laid out on the build host.',
+        `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.layout}`,
+        'ARG SOURCE_DATE_EPOCH',
+        run(tool('layout', { uid: RUNTIME_UID, user: RUNTIME_USER }), [
+            dockerfile_bind(TOOLS_CONTEXT, undefined, TOOLS),
+            dockerfile_bind(STAGES.collect, `${OUT}/tree`, '/wheel-slim/tree'),
+            dockerfile_bind(STAGES.runtimeBase, '/etc', '/wheel-slim/etc')
+        ]),
+        '',
+        '# Stage "runtime": the slim image plus one layer of installed files; no wheel, no compiler.',
+        `FROM ${STAGES.runtimeBase} AS ${STAGES.runtime}`,
+        `COPY --from=${STAGES.layout} ${OUT}/ /`,
+        `USER ${RUNTIME_UID}:${RUNTIME_UID}`,
+        `ENTRYPOINT ${json(['python3', '-m', s.module])}`
+    ];
+}
+/**
+ * No "# syntax=" line: it would pull the frontend image from Docker Hub. The build argument
+ * SOURCE_DATE_EPOCH (the commit time) dates every file the stages write.
+ */
+function renderDockerfile(s) {
+    const header = [
+        '# Generated by wheel-slim-action. Build context: the workspace; default target: runtime.',
+        `# Needs the named build contexts "${TOOLS_CONTEXT}" (the stage script)${s.wheelCache ? ` and "${WHEEL_CACHE_CONTEXT}" (restored wheels)` : ''}.`
+    ];
+    return ([
+        header,
+        parentStage(s),
+        ownStage(s),
+        resolveStage(s),
+        compileStage(s),
+        collectStage(s),
+        baseStage(s),
+        wheelsStage(),
+        runtimeStages(s)
+    ]
+        .filter((lines) => lines.length > 0)
+        .map((lines) => lines.join('\n'))
+        .join('\n\n') + '\n');
 }
 
 ;// CONCATENATED MODULE: ./src/buildx.ts
 /**
- * buildx argv as pure functions of the plan (tested by value), and the builder choice.
- * One Dockerfile, several builds: each platform alone and loaded for its smoke test, then
- * the wheels export and the pushes, which the first builds have already cached.
+ * The one buildx call of a run, as pure data (tested by value): a bake definition whose targets
+ * (slim runtime, wheel-carrying base, wheel set) share every stage, so each runs once per
+ * platform. And the builder choice, which decides how the images leave the builder.
  */
 
-function buildArgv(c, r) {
-    const argv = ['buildx', 'build'];
-    if (c.builder)
-        argv.push('--builder', c.builder);
-    argv.push('--progress=plain', '--file', c.dockerfile, '--target', r.target, '--platform', r.platforms.join(','));
-    // Attestations only make sense on what is pushed; elsewhere they only add unknown/unknown entries.
-    argv.push(`--provenance=${r.output.kind === 'push' ? c.provenance : 'false'}`);
-    for (const a of c.buildArgs)
-        argv.push('--build-arg', a);
-    if (r.output.kind !== 'local')
-        for (const l of c.labels)
-            argv.push('--label', l);
-    for (const f of c.cacheFrom)
-        argv.push('--cache-from', f);
-    if (r.output.kind === 'push')
-        for (const t of c.cacheTo)
-            argv.push('--cache-to', t);
-    if (r.noCache)
-        for (const s of c.noCacheFilters)
-            argv.push('--no-cache-filter', s);
-    if (c.pipConfFile)
-        argv.push('--secret', `id=${PIP_CONF_SECRET},src=${c.pipConfFile}`);
+
+function labelMap(lines) {
+    return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+/** Targets "runtime" and "base" always; "wheels" when its files are wanted on the host. */
+function bakeDefinition(c, platforms, delivery, wheelsDest) {
+    const contexts = { [TOOLS_CONTEXT]: c.toolsDir };
     if (c.wheelCacheDir)
-        argv.push('--build-context', `${WHEEL_CACHE_CONTEXT}=${c.wheelCacheDir}`);
-    argv.push('--metadata-file', r.metadataFile);
-    const out = r.output;
-    if (out.kind === 'load')
-        argv.push('--load', '--tag', out.tag);
-    else if (out.kind === 'push') {
-        argv.push('--push');
-        for (const t of out.tags)
-            argv.push('--tag', t);
-    }
-    else
-        argv.push('--output', `type=local,dest=${out.dest}`);
-    argv.push(c.context);
+        contexts[WHEEL_CACHE_CONTEXT] = c.wheelCacheDir;
+    const common = (target) => ({
+        context: c.context,
+        dockerfile: c.dockerfile,
+        target,
+        platforms,
+        contexts,
+        args: c.args,
+        output: [],
+        ...(c.pipConfFile ? { secret: [`id=${PIP_CONF_SECRET},src=${c.pipConfFile}`] } : {}),
+        ...(c.network !== 'default' ? { network: c.network } : {}),
+        ...(c.cacheFrom.length > 0 ? { 'cache-from': c.cacheFrom } : {}),
+        ...(c.noCacheFilters.length > 0 ? { 'no-cache-filter': c.noCacheFilters } : {})
+    });
+    const provenance = delivery.kind === 'digest' && c.provenance !== 'false'
+        ? `type=provenance,${c.provenance === 'true' ? 'mode=min' : c.provenance}`
+        : 'type=provenance,disabled=true';
+    const image = (target, labels, tag, repository) => ({
+        ...common(target),
+        labels: labelMap(labels),
+        attest: [provenance],
+        ...(c.cacheTo.length > 0 && target === STAGES.runtime ? { 'cache-to': c.cacheTo } : {}),
+        ...(delivery.kind === 'load'
+            ? { tags: [tag], output: ['type=docker'] }
+            : {
+                output: [
+                    `type=image,name=${repository},push-by-digest=true,name-canonical=true,push=true`
+                ]
+            })
+    });
+    const load = delivery.kind === 'load';
+    const targets = {
+        runtime: image(STAGES.runtime, c.labels, load ? delivery.runtimeTag : '', load ? '' : delivery.runtimeRepository),
+        base: image(STAGES.base, c.baseLabels, load ? delivery.baseTag : '', load ? '' : delivery.baseRepository)
+    };
+    if (wheelsDest)
+        targets['wheels'] = { ...common(STAGES.wheels), output: [`type=local,dest=${wheelsDest}`] };
+    return { group: { default: { targets: Object.keys(targets) } }, target: targets };
+}
+/** `docker buildx bake` for a definition file; the metadata file is keyed by target name. */
+function bakeArgv(file, metadataFile, builder) {
+    const argv = ['buildx', 'bake'];
+    if (builder)
+        argv.push('--builder', builder);
+    argv.push('--progress=plain', '--file', file, '--metadata-file', metadataFile);
     return argv;
 }
 /** Parses `docker buildx inspect` text output (stable across buildx 0.10–0.2x). */
@@ -47538,10 +47909,10 @@ function parseBuilderInfo(text) {
     };
 }
 /**
- * The current builder is kept when it can build every platform and push a multi-platform
- * index: the docker driver only can with the containerd image store. A builder on this host
- * (docker, docker-container) runs what the host's QEMU handlers run, even when the platform
- * list it read at start-up predates their registration.
+ * The current builder is kept when it can build every platform and deliver the images: the
+ * docker driver by loading them (only the containerd image store holds a multi-platform image),
+ * other drivers by pushing by digest. A builder on this host (docker, docker-container) runs what
+ * the host's QEMU handlers run, even when the platform list it read at start-up predates them.
  */
 function chooseBuilder(info, platforms, containerdStore, hostPlatforms = []) {
     const local = info.driver === 'docker' || info.driver === 'docker-container';
@@ -47549,31 +47920,23 @@ function chooseBuilder(info, platforms, containerdStore, hostPlatforms = []) {
     if (missing.length > 0) {
         return { use: 'create', reason: `builder "${info.name}" cannot build ${missing.join(', ')}` };
     }
-    if (info.driver === 'docker' && platforms.length > 1 && !containerdStore) {
-        return {
-            use: 'create',
-            reason: `builder "${info.name}" uses the docker driver without the containerd image store, which cannot hold a multi-platform image`
-        };
+    if (info.driver === 'docker') {
+        if (platforms.length > 1 && !containerdStore) {
+            return {
+                use: 'create',
+                reason: `builder "${info.name}" uses the docker driver without the containerd image store, which cannot hold a multi-platform image`
+            };
+        }
+        return { use: 'current', name: info.name, delivery: 'load' };
     }
-    return { use: 'current', name: info.name };
+    return { use: 'current', name: info.name, delivery: 'digest' };
 }
-function createBuilderArgv(name) {
-    return ['buildx', 'create', '--name', name, '--driver', 'docker-container', '--bootstrap'];
-}
-
-;// CONCATENATED MODULE: ./src/docker.ts
-/** The one place that runs docker: argv only, never a shell. */
-
-async function docker(args, opts = {}) {
-    const r = await getExecOutput('docker', args, {
-        ignoreReturnCode: true,
-        silent: opts.silent ?? false
-    });
-    if (r.exitCode !== 0 && !opts.allowFailure) {
-        const tail = r.stderr.trim().split('\n').slice(-15).join('\n');
-        throw new Error(`docker ${args.slice(0, 2).join(' ')} failed (exit ${r.exitCode}):\n${tail}`);
-    }
-    return r;
+function createBuilderArgv(name, network) {
+    const argv = ['buildx', 'create', '--name', name, '--driver', 'docker-container'];
+    // BuildKit refuses --network host unless its daemon allows the entitlement.
+    if (network === 'host')
+        argv.push('--buildkitd-flags', '--allow-insecure-entitlement network.host');
+    return [...argv, '--bootstrap'];
 }
 
 ;// CONCATENATED MODULE: ./src/qemu.ts
@@ -47646,6 +48009,37 @@ async function ensureQemu(platforms, qemuImage) {
             'Run docker/setup-qemu-action before this step, install qemu-user-static and binfmt-support, ' +
             'or remove those platforms from "platforms".');
     }
+}
+
+;// CONCATENATED MODULE: ./src/engine.ts
+/**
+ * The engine side: QEMU for foreign platforms, then the builder and how its images are
+ * delivered (loaded into the engine, or pushed by digest).
+ */
+
+
+
+
+async function setUpEngine(platforms, qemuImage, network, runKey, cleanup) {
+    await ensureQemu(platforms, qemuImage);
+    const inspect = await docker(['buildx', 'inspect', '--bootstrap'], { silent: true });
+    const info = parseBuilderInfo(inspect.stdout);
+    const dockerInfo = await docker(['info', '--format', '{{json .DriverStatus}}'], {
+        silent: true,
+        allowFailure: true
+    });
+    const containerd = dockerInfo.stdout.includes('io.containerd.snapshotter');
+    // ensureQemu has just checked that this host runs every platform.
+    const choice = chooseBuilder(info, platforms, containerd, platforms);
+    if (choice.use === 'current') {
+        core_info(`buildx: builder "${info.name}" (driver ${info.driver}; ${info.platforms.join(', ')}); images are ${choice.delivery === 'load' ? 'loaded, tested, then pushed as tested' : 'pushed by digest, then tested by that digest'}`);
+        return { delivery: choice.delivery };
+    }
+    const name = `wheel-slim-${runKey}`;
+    core_info(`buildx: ${choice.reason}; creating a docker-container builder "${name}"`);
+    cleanup.builder(name);
+    await docker(createBuilderArgv(name, network));
+    return { builder: name, delivery: 'digest' };
 }
 
 ;// CONCATENATED MODULE: ./src/validate.ts
@@ -47804,8 +48198,17 @@ function indexUrl(input, value) {
 }
 /** KEY=value with a build-argument name; the value travels as one argv element. */
 const BUILD_ARG = /^[A-Za-z_][A-Za-z0-9_]*=[^\n\r\0]*$/;
+/** Set by BuildKit or by the action itself: a user value would be ignored or break reproducibility. */
+const RESERVED_ARG = /^(TARGET|BUILD)(PLATFORM|OS|ARCH|VARIANT)$|^SOURCE_DATE_EPOCH$|^BUILDKIT_/;
 function buildArg(input, value) {
     check(BUILD_ARG.test(value), input, value, 'lines of KEY=value with KEY made of letters, digits and "_"');
+    const name = value.slice(0, value.indexOf('='));
+    check(!RESERVED_ARG.test(name), input, value, 'a build argument of your own: TARGET*/BUILD* platform arguments, SOURCE_DATE_EPOCH and BUILDKIT_* are set by BuildKit or the action');
+    return value;
+}
+/** One of a fixed set of words. */
+function oneOf(input, value, allowed) {
+    check(allowed.includes(value), input, value, allowed.map((a) => `"${a}"`).join(', '));
     return value;
 }
 /** key=value label: the key follows OCI's reverse-DNS convention. */
@@ -47820,9 +48223,9 @@ function cacheSpec(input, value) {
     check(CACHE_SPEC.test(value), input, value, 'buildx cache specs such as "type=gha,mode=max", one per line');
     return value;
 }
-/** A Dockerfile stage name for --no-cache-filter. */
-function stageName(input, value) {
-    check(/^[a-z][a-z0-9_.-]*$/.test(value), input, value, 'stage names such as "base"');
+/** A stage of the generated Dockerfile, for --no-cache-filter. */
+function stageName(input, value, stages) {
+    check(stages.includes(value), input, value, `stage names of the generated Dockerfile: ${stages.join(', ')}`);
     return value;
 }
 /** The smoke test runs in the built image via `sh -c`; only control characters are refused. */
@@ -47836,10 +48239,99 @@ function cacheKey(input, value) {
     return value;
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./src/registry.ts
+/**
+ * The registry side: what a reference points to, pushing the tested local image, pointing tags
+ * at a verified digest, and compressed sizes. Registry reads go through `buildx imagetools`, so
+ * they use the same credentials (docker/login-action) as the pushes.
+ */
+
+
+const repositoryOf = (ref) => parseRef(ref)?.repository ?? ref;
+const platformName = (p) => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+const NOT_FOUND = /not found|manifest unknown|name unknown|404/i;
+/** The digest a reference points to now, or undefined when it does not exist yet. */
+async function remoteDigest(ref) {
+    const r = await docker(['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'], {
+        silent: true,
+        allowFailure: true
+    });
+    if (r.exitCode === 0)
+        return JSON.parse(r.stdout).digest;
+    if (NOT_FOUND.test(r.stderr))
+        return undefined;
+    throw new Error(`Registry: could not read ${ref}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+}
+async function raw(ref) {
+    const r = await docker(['buildx', 'imagetools', 'inspect', ref, '--raw'], { silent: true });
+    return JSON.parse(r.stdout);
+}
+/** Platform → manifest digest of an index in the registry ('' → the digest of a lone manifest). */
+async function platformManifests(ref) {
+    const top = await raw(ref);
+    const found = new Map();
+    for (const m of top.manifests ?? []) {
+        if (m.platform && m.platform.os !== 'unknown')
+            found.set(platformName(m.platform), m.digest);
+    }
+    return found;
+}
+/** The digest of a local image: with the containerd store, the digest of its index. */
+async function localDigest(image) {
+    const r = await docker(['image', 'inspect', '--format', '{{.Id}}', image], { silent: true });
+    return r.stdout.trim();
+}
+/** Tags the local image as `ref` and pushes it: the registry gets the tested bytes. */
+async function pushLocal(local, ref) {
+    await docker(['tag', local, ref], { silent: true });
+    await docker(['push', ref]);
+}
+/** Throws unless `ref` holds exactly `digest`, naming what it holds instead. */
+async function verify(ref, digest, what) {
+    const now = await remoteDigest(ref);
+    if (now === digest)
+        return;
+    let holds = 'nothing';
+    if (now) {
+        const platforms = await platformManifests(ref);
+        holds =
+            platforms.size > 0
+                ? `${now} with ${[...platforms].map(([p, d]) => `${p} ${d}`).join(', ')}`
+                : `${now}, a single-platform manifest`;
+    }
+    throw new Error(`Registry: ${ref} holds ${holds}, not the ${what} ${digest}`);
+}
+/**
+ * Points every ref at `digest` (already in the registry under `source`'s repository): a registry
+ * operation, no build. Each is read back; the first that does not hold the digest fails the step.
+ */
+async function pointTags(refs, source, digest) {
+    const move = [];
+    for (const ref of refs)
+        if ((await remoteDigest(ref)) !== digest)
+            move.push(ref);
+    if (move.length > 0) {
+        const tags = move.flatMap((ref) => ['--tag', ref]);
+        await docker(['buildx', 'imagetools', 'create', ...tags, `${repositoryOf(source)}@${digest}`]);
+    }
+    for (const ref of refs)
+        await verify(ref, digest, 'index just verified');
+}
+/** Compressed layer bytes per platform of a pushed index: what a pull downloads. */
+async function pushedSizes(ref) {
+    const sizes = new Map();
+    const sum = (m) => (m.layers ?? []).reduce((n, l) => n + l.size, 0);
+    const top = await raw(ref);
+    for (const m of top.manifests ?? []) {
+        if (!m.platform || m.platform.os === 'unknown')
+            continue;
+        sizes.set(platformName(m.platform), sum(await raw(`${repositoryOf(ref)}@${m.digest}`)));
+    }
+    if (!top.manifests)
+        sizes.set('', sum(top));
+    return sizes;
+}
+
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
 
 /**
@@ -55498,6 +55990,8 @@ function policies_userAgentPolicy_userAgentPolicy(options = {}) {
     };
 }
 //# sourceMappingURL=userAgentPolicy.js.map
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/util/sha256.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -98598,7 +99092,7 @@ function utf8ByteLength(str) {
 
 const HTTP_HEADER_DELIMITER = ": ";
 const SPACE_DELIMITER = " ";
-const NOT_FOUND = -1;
+const BatchResponseParser_NOT_FOUND = -1;
 /**
  * Util class for parsing batch response.
  */
@@ -98655,7 +99149,7 @@ class BatchResponseParser {
             let subRespHeaderStartFound = false;
             let subRespHeaderEndFound = false;
             let subRespFailed = false;
-            let contentId = NOT_FOUND;
+            let contentId = BatchResponseParser_NOT_FOUND;
             for (const responseLine of responseLines) {
                 if (!subRespHeaderStartFound) {
                     // Convention line to indicate content ID
@@ -98705,7 +99199,7 @@ class BatchResponseParser {
             // The Content-IDs are set to a valid index in the subrequests we sent. In the status code 202 path, we could expect it
             // to be 1-1 mapping from the [0, subRequests.size) to the Content-IDs returned. If not, we simply don't return that
             // unexpected subResponse in the parsed reponse and we can always look it up in the raw response for debugging purpose.
-            if (contentId !== NOT_FOUND &&
+            if (contentId !== BatchResponseParser_NOT_FOUND &&
                 Number.isInteger(contentId) &&
                 contentId >= 0 &&
                 contentId < this.subRequests.size &&
@@ -104507,32 +105001,30 @@ function saveCacheV2(paths_1, key_1, options_1) {
     });
 }
 //# sourceMappingURL=cache.js.map
-;// CONCATENATED MODULE: ./src/wheel-cache.ts
+;// CONCATENATED MODULE: ./src/wheel-cache-keys.ts
 /**
- * The wheel cache: each platform's wheel directory, restored before the build and saved after
- * a successful one through the GitHub Actions cache. An accelerator, never a point of failure:
- * every error, hang or corrupt archive becomes a warning and an empty (cold) cache.
+ * Wheel cache keys, pure: `<cache-key>-<platform>-<fingerprint>-<wheel set>[-<replacement>]`.
+ * The fingerprint hashes everything that makes a wheel unfit for another build, so a restore
+ * only ever takes entries of its own fingerprint; a parent and its children share entries when
+ * their fingerprints agree. Keys hold hashes, never input values.
  */
-
-
-
-
 
 
 const sha = (value, length = 16) => (0,external_node_crypto_.createHash)('sha256').update(value).digest('hex').slice(0, length);
 const platformSlug = (platform) => platform.replace(/\//g, '-');
 function cacheKeys(prefix, platform, f) {
-    const hash = sha(JSON.stringify([f.abi, f.builder, f.buildPackages, f.pipArgs]));
-    const platformPrefix = `${prefix}-${platformSlug(platform)}-`;
-    return {
-        platform,
-        primary: `${platformPrefix}${hash}`,
-        restore: [`${platformPrefix}${hash}-`, platformPrefix]
-    };
+    const hash = sha(JSON.stringify([f.builder, f.pythonVersion, [...f.buildPackages].sort(), f.pipArgs]));
+    const primary = `${prefix}-${platformSlug(platform)}-${hash}`;
+    return { platform, primary, restore: [`${primary}-`] };
 }
-/** A set of wheels gets its own key, so restore-by-prefix finds the newest set. */
-function saveKey(keys, wheels) {
-    return `${keys.primary}-${sha([...wheels].sort().join('\n'), 12)}`;
+/**
+ * A set of wheels gets its own key, so restore-by-prefix finds the newest set. `replacing` (a
+ * run id) makes a key of its own when the entry under the plain key could not be restored:
+ * entries cannot be overwritten, and the newer one wins the next prefix match.
+ */
+function saveKey(keys, wheels, replacing) {
+    const key = `${keys.primary}-${sha([...wheels].sort().join('\n'), 12)}`;
+    return replacing ? `${key}-${replacing}` : key;
 }
 /** The package's own wheel changes every commit: caching it would only evict others. */
 function cacheableWheels(files, packageName) {
@@ -104547,6 +105039,18 @@ function needsSave(saved, restored) {
     const had = new Set(restored);
     return saved.some((w) => !had.has(w));
 }
+
+;// CONCATENATED MODULE: ./src/wheel-cache.ts
+/**
+ * The wheel cache: each platform's wheel directory, restored before the build and saved after
+ * a successful one through the GitHub Actions cache. An accelerator, never a point of failure:
+ * every error, hang or corrupt archive becomes a warning and an empty (cold) cache.
+ */
+
+
+
+
+
 /**
  * Per-platform directory, relative to the workspace (the step's working directory): the cache
  * entry's version hashes this path string, so it must read the same on every runner, and
@@ -104575,7 +105079,8 @@ function bounded(what, op) {
 }
 /**
  * Restore every platform's entry, then gather the wheels in one flat directory for
- * --find-links: pip takes only those compatible with the platform it builds for.
+ * --find-links: pip takes only those compatible with the platform it builds for. A lookup comes
+ * first, so an entry that matches but cannot be extracted is told apart from a miss.
  */
 async function restoreWheels(keys, findLinksDir) {
     emptyDir(findLinksDir);
@@ -104586,10 +105091,14 @@ async function restoreWheels(keys, findLinksDir) {
         const dir = restoreDir(k.platform);
         emptyDir(dir);
         let matchedKey;
+        let found;
         // After one failure the other platforms build cold too, rather than wait on the same service.
         if (available && !abandoned) {
             try {
-                matchedKey = await bounded('wheel cache restore', restoreCache([dir], k.primary, k.restore));
+                found = await bounded('wheel cache lookup', restoreCache([dir], k.primary, k.restore, { lookupOnly: true }));
+                if (found) {
+                    matchedKey = await bounded('wheel cache restore', restoreCache([dir], k.primary, k.restore));
+                }
             }
             catch (error) {
                 warning(`Wheel cache for ${k.platform} not restored (building cold): ${String(error)}`);
@@ -104602,10 +105111,13 @@ async function restoreWheels(keys, findLinksDir) {
             emptyDir(dir);
         for (const w of wheels)
             (0,external_node_fs_namespaceObject.copyFileSync)((0,external_node_path_namespaceObject.join)(dir, w), (0,external_node_path_namespaceObject.join)(findLinksDir, w));
+        const unreadable = found !== undefined && matchedKey === undefined && !abandoned;
         core_info(matchedKey
             ? `Wheel cache ${k.platform}: ${wheels.length} wheels from ${matchedKey}`
-            : `Wheel cache ${k.platform}: miss`);
-        restored.push({ platform: k.platform, keys: k, matchedKey, wheels, abandoned });
+            : unreadable
+                ? `Wheel cache ${k.platform}: ${found} could not be restored; this run replaces it`
+                : `Wheel cache ${k.platform}: miss`);
+        restored.push({ platform: k.platform, keys: k, matchedKey, wheels, abandoned, unreadable });
     }
     if (!available)
         core_info('Wheel cache: the Actions cache service is not available here; building cold.');
@@ -104616,7 +105128,7 @@ function exportedWheels(outDir, platform, platforms) {
     const dir = platforms.length > 1 ? (0,external_node_path_namespaceObject.join)(outDir, platform.replace(/\//g, '_')) : outDir;
     return wheelFiles(dir).map((w) => (0,external_node_path_namespaceObject.join)(dir, w));
 }
-async function saveWheels(restored, exported, packageName) {
+async function saveWheels(restored, exported, packageName, runId) {
     const results = [];
     if (!isFeatureAvailable())
         return results;
@@ -104627,7 +105139,7 @@ async function saveWheels(restored, exported, packageName) {
         }
         const files = exported.get(r.platform) ?? [];
         const names = cacheableWheels(files.map((f) => (0,external_node_path_namespaceObject.basename)(f)), packageName);
-        if (!needsSave(names, r.wheels)) {
+        if (!r.unreadable && !needsSave(names, r.wheels)) {
             core_info(`Wheel cache ${r.platform}: nothing new to save`);
             results.push({ platform: r.platform, wheels: names.length });
             continue;
@@ -104638,7 +105150,7 @@ async function saveWheels(restored, exported, packageName) {
             if (names.includes((0,external_node_path_namespaceObject.basename)(f)) && (0,external_node_fs_namespaceObject.statSync)(f).isFile())
                 (0,external_node_fs_namespaceObject.copyFileSync)(f, (0,external_node_path_namespaceObject.join)(dir, (0,external_node_path_namespaceObject.basename)(f)));
         }
-        const key = saveKey(r.keys, names);
+        const key = saveKey(r.keys, names, r.unreadable ? runId : undefined);
         try {
             const id = await bounded('wheel cache save', cache_saveCache([dir], key));
             if (id === -1) {
@@ -104658,10 +105170,15 @@ async function saveWheels(restored, exported, packageName) {
 
 ;// CONCATENATED MODULE: ./src/execute.ts
 /**
- * Carries out a BuildPlan on the real engine, in this order: QEMU → builder → wheel cache
- * restore → per-platform build + smoke test → wheels export → (only if every smoke test
- * passed) push base, push slim → wheel cache save. Tags move last; a failure saves nothing.
+ * Carries out a BuildPlan on the real engine, in this order: engine (QEMU, builder) → wheel
+ * cache restore → one build of every target and platform → smoke test of every platform →
+ * push the tested images under the run's own tag → verify them → only then move the other
+ * tags → wheel cache save. A failure or a cancel anywhere leaves every other tag where it was.
+ * What execution learns travels in its result; the plan is not changed.
  */
+
+
+
 
 
 
@@ -104671,115 +105188,118 @@ async function saveWheels(restored, exported, packageName) {
 
 
 const seconds = (since) => Math.round((Date.now() - since) / 100) / 10;
-async function selectBuilder(plan, runKey, cleanup) {
-    const inspect = await docker(['buildx', 'inspect', '--bootstrap'], { silent: true });
-    const info = parseBuilderInfo(inspect.stdout);
-    const dockerInfo = await docker(['info', '--format', '{{json .DriverStatus}}'], {
-        silent: true,
-        allowFailure: true
-    });
-    // ensureQemu has just checked that this host runs every platform.
-    const containerd = dockerInfo.stdout.includes('io.containerd.snapshotter');
-    const choice = chooseBuilder(info, plan.platforms, containerd, plan.platforms);
-    if (choice.use === 'current') {
-        core_info(`buildx: using builder "${info.name}" (driver ${info.driver}; ${info.platforms.join(', ')})`);
-        return undefined;
+async function timed(timings, phase, fn) {
+    const started = Date.now();
+    try {
+        return await fn();
     }
-    const name = `wheel-slim-${runKey}`;
-    core_info(`buildx: ${choice.reason}; creating a docker-container builder "${name}"`);
-    await docker(createBuilderArgv(name));
-    cleanup.builder = name;
-    return name;
+    finally {
+        timings[phase] = seconds(started);
+    }
 }
-function digestOf(metadataFile) {
-    const meta = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(metadataFile, 'utf8'));
-    return String(meta['containerimage.digest'] ?? '');
-}
-/** The digest a tag points to now, or undefined when it does not exist yet. */
-async function currentDigest(ref) {
-    const r = await docker(['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'], {
-        silent: true,
-        allowFailure: true
+/** The one build: every target, every platform, one bake call. */
+async function build(plan, engine, cleanup, exportWheels) {
+    const [slimRepo, baseRepo] = [plan.repositories[0] ?? '', plan.repositories[0] ?? ''];
+    const delivery = engine.delivery === 'load'
+        ? { kind: 'load', runtimeTag: plan.local.runtime, baseTag: plan.local.base }
+        : { kind: 'digest', runtimeRepository: slimRepo, baseRepository: baseRepo };
+    if (delivery.kind === 'load')
+        cleanup.images(plan.local.runtime, plan.local.base);
+    const bake = bakeDefinition(plan.common, plan.platforms, delivery, exportWheels ? plan.files.wheelsOut : undefined);
+    (0,external_node_fs_namespaceObject.writeFileSync)(plan.files.bake, JSON.stringify(bake, null, 2));
+    // Bake reads files outside the working directory (Dockerfile, contexts) only when allowed.
+    const r = await docker(bakeArgv(plan.files.bake, plan.files.metadata, engine.builder), {
+        env: { BUILDX_BAKE_ENTITLEMENTS_FS: '0' }
     });
-    return r.exitCode === 0 ? JSON.parse(r.stdout).digest : undefined;
-}
-/** The builder's Python ABI (e.g. "cpython-311 "): part of the wheel cache fingerprint. */
-async function probeAbi(image) {
-    const r = await docker([
-        'run',
-        '--rm',
-        '--entrypoint',
-        'python3',
-        image,
-        '-c',
-        'import sys; print(sys.implementation.cache_tag, sys.abiflags)'
-    ], { silent: true });
-    return r.stdout.trim();
-}
-async function build(plan, request) {
-    return (await docker(buildArgv(plan.common, request))).stderr;
+    const meta = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(plan.files.metadata, 'utf8'));
+    const digest = (target) => String(meta[target]?.['containerimage.digest'] ?? '');
+    const runtime = digest('runtime');
+    return {
+        log: r.stderr,
+        runtime,
+        base: digest('base'),
+        testRef: delivery.kind === 'load' ? plan.local.runtime : `${slimRepo}@${runtime}`
+    };
 }
 async function execute_smokeTest(plan, platform, image) {
-    const run = await docker(['run', '--rm', '--platform', platform, '--entrypoint', '/bin/sh', image, '-c', plan.smokeTest], {
-        allowFailure: true
-    });
-    if (run.exitCode !== 0) {
-        const tail = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n');
-        throw new Error(`Smoke test failed on ${platform} (exit ${run.exitCode}): ${plan.smokeTest}\n${tail}\nNothing was pushed.`);
-    }
-    return run.stdout.trim();
+    const run = await docker(['run', '--rm', '--platform', platform, '--entrypoint', '/bin/sh', image, '-c', plan.smokeTest], { allowFailure: true, silent: true });
+    if (run.exitCode === 0)
+        return run.stdout.trim();
+    const tail = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n');
+    const hint = plan.defaultSmokeTest && /ModuleNotFoundError/.test(tail)
+        ? `\nThe default smoke test imports "${plan.package.module}": set input "module" to the package's import name.`
+        : '';
+    throw new Error(`Smoke test failed on ${platform} (exit ${run.exitCode}): ${plan.smokeTest}\n${tail}${hint}\nNothing was pushed.`);
+}
+function wheelReport(plan, platform) {
+    const dir = plan.platforms.length > 1
+        ? (0,external_node_path_namespaceObject.join)(plan.files.wheelsOut, platform.replace(/\//g, '_'))
+        : plan.files.wheelsOut;
+    const file = (0,external_node_path_namespaceObject.join)(dir, 'wheel-slim.json');
+    return (0,external_node_fs_namespaceObject.existsSync)(file) ? JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8')) : undefined;
+}
+/** Every ref a push writes, in order: the run's own refs first, then every other tag. */
+function refsOf(plan) {
+    const early = [...plan.runRefs.base, ...plan.runRefs.slim];
+    const late = [...plan.baseTags, ...plan.slimTags].filter((r) => !early.includes(r));
+    return { early, late };
 }
 /**
- * Point `ref` at `digest` (an index already in the registry) and check it took: a registry
- * operation, no build. Also repairs a tag that a racing second push left on one platform's
- * manifest (seen with the docker driver, whose daemon pushes again after BuildKit).
+ * Pushes what was tested and points the tags. Loaded images go to the registry under the run's
+ * own tag and must come back with the tested digest; pushed-by-digest images are already there.
+ * Only then do the other tags move, each read back.
  */
-async function pointTag(ref, source, digest) {
-    if ((await currentDigest(ref)) !== digest) {
-        await docker(['buildx', 'imagetools', 'create', '--tag', ref, `${source}@${digest}`]);
-    }
-    const now = await currentDigest(ref);
-    if (now !== digest)
-        throw new Error(`Tag ${ref} points to ${now ?? 'nothing'}, expected ${digest}`);
-}
-const repositoryOf = (ref) => parseRef(ref)?.repository ?? ref;
-/** Compressed layer bytes per platform of a pushed image or index. */
-async function pushedSizes(ref) {
-    const sizes = new Map();
-    if (!ref)
-        return sizes;
-    const raw = async (r) => JSON.parse((await docker(['buildx', 'imagetools', 'inspect', r, '--raw'], { silent: true })).stdout);
-    const sum = (m) => (m.layers ?? []).reduce((n, l) => n + l.size, 0);
-    const top = await raw(ref);
-    const repository = repositoryOf(ref);
-    for (const d of top.manifests ?? []) {
-        const p = d.platform;
-        if (!p || p.os === 'unknown')
-            continue;
-        const name = [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-        sizes.set(name, sum(await raw(`${repository}@${d.digest}`)));
-    }
-    // A single-platform push is a lone manifest.
-    if (!top.manifests)
-        sizes.set('', sum(top));
-    return sizes;
-}
-async function push(plan) {
-    const refs = [...plan.baseTags, ...plan.slimTags];
+async function push(plan, built, delivery, cleanup) {
+    const { early, late } = refsOf(plan);
     const before = new Map();
-    for (const ref of refs)
-        before.set(ref, await currentDigest(ref));
-    await build(plan, plan.baseBuild);
-    await build(plan, plan.runtimeBuild);
-    const baseDigest = digestOf(plan.baseBuild.metadataFile);
-    const digest = digestOf(plan.runtimeBuild.metadataFile);
-    const [firstBase, firstSlim] = [plan.baseTags[0], plan.slimTags[0]];
+    for (const ref of [...early, ...late])
+        before.set(ref, await remoteDigest(ref));
+    let digest = built.runtime;
+    let baseDigest = built.base;
+    if (delivery === 'load') {
+        digest = await localDigest(plan.local.runtime);
+        baseDigest = await localDigest(plan.local.base);
+        cleanup.images(...early);
+        checkNotCancelled('pushing');
+        for (const [i, ref] of plan.runRefs.base.entries()) {
+            await pushLocal(plan.local.base, ref);
+            await verify(ref, baseDigest, 'base image built in this run');
+            const slim = plan.runRefs.slim[i];
+            await pushLocal(plan.local.runtime, slim);
+            await verify(slim, digest, 'slim image that passed the smoke tests');
+        }
+    }
+    else {
+        for (const repo of plan.repositories) {
+            await verify(`${repo}@${digest}`, digest, 'slim image that passed the smoke tests');
+            await verify(`${repo}@${baseDigest}`, baseDigest, 'base image built in this run');
+        }
+    }
     const moves = [];
-    for (const ref of refs) {
-        const isBase = plan.baseTags.includes(ref);
-        const to = isBase ? baseDigest : digest;
-        await pointTag(ref, repositoryOf(isBase ? firstBase : firstSlim), to);
+    const record = (ref, to) => {
         moves.push({ ref, from: before.get(ref), to });
+    };
+    try {
+        for (const repo of plan.repositories) {
+            const mine = (refs) => refs.filter((r) => repositoryOf(r) === repo);
+            checkNotCancelled('moving tags');
+            const refs = delivery === 'load' ? late : [...early, ...late];
+            await pointTags(mine(refs.filter((r) => plan.baseTags.includes(r) || plan.runRefs.base.includes(r))), `${repo}@${baseDigest}`, baseDigest);
+            await pointTags(mine(refs.filter((r) => !plan.baseTags.includes(r) && !plan.runRefs.base.includes(r))), `${repo}@${digest}`, digest);
+        }
+    }
+    catch (error) {
+        const moved = [];
+        for (const ref of late) {
+            const now = await remoteDigest(ref).catch(() => undefined);
+            if (now !== before.get(ref))
+                moved.push(ref);
+        }
+        const message = error instanceof Error ? error.message : String(error);
+        throw new Error(`${message}\nTags moved before the failure: ${moved.length > 0 ? moved.join(', ') : 'none'}; every other tag is where it was.`, { cause: error });
+    }
+    for (const ref of [...early, ...late]) {
+        record(ref, plan.baseTags.includes(ref) || plan.runRefs.base.includes(ref) ? baseDigest : digest);
     }
     for (const m of moves) {
         if (m.from === undefined)
@@ -104791,89 +105311,102 @@ async function push(plan) {
     }
     return { digest, baseDigest, moves };
 }
+/** A measurement that fails after a good push is a warning and an empty field, not a red run. */
+async function measured(what, fn) {
+    try {
+        return await fn();
+    }
+    catch (error) {
+        warning(`${what} could not be measured: ${error instanceof Error ? error.message : String(error)}`);
+        return undefined;
+    }
+}
 async function execute(plan, qemuImage, runKey, cleanup) {
-    await group('Set up QEMU and buildx', async () => {
-        await ensureQemu(plan.platforms, qemuImage);
-        plan.common.builder = await selectBuilder(plan, runKey, cleanup);
-    });
-    const cacheDir = plan.common.wheelCacheDir;
+    const timings = { setup: 0, restore: 0, build: 0, smoke: 0, push: 0, save: 0 };
+    const engine = await timed(timings, 'setup', () => group('Set up QEMU and buildx', () => setUpEngine(plan.platforms, qemuImage, plan.common.network, runKey, cleanup)));
+    const cacheDir = plan.files.wheelCache;
     let restored = [];
     if (cacheDir && plan.cache) {
         const { prefix, fingerprint } = plan.cache;
-        restored = await group('Restore the wheel cache', async () => {
-            const abi = await probeAbi(plan.spec.baseFrom);
-            const keys = plan.platforms.map((p) => cacheKeys(prefix, p, { ...fingerprint, abi }));
-            return restoreWheels(keys, cacheDir);
-        });
+        if (plan.spec.hashes) {
+            core_info('Wheel cache: not used, the requirements pin hashes that a locally built wheel never matches.');
+            (0,external_node_fs_namespaceObject.mkdirSync)(cacheDir, { recursive: true });
+        }
+        else {
+            restored = await timed(timings, 'restore', () => group('Restore the wheel cache', () => restoreWheels(plan.platforms.map((p) => cacheKeys(prefix, p, fingerprint)), cacheDir)));
+        }
     }
-    const results = [];
-    for (const s of plan.smokeBuilds) {
-        const result = await group(`Build and smoke-test ${s.platform}`, async () => {
-            const started = Date.now();
-            cleanup.localImages.push(s.image);
-            const step = parseWheelStep(await build(plan, s.request));
-            const buildSeconds = seconds(started);
-            const smokeOutput = await execute_smokeTest(plan, s.platform, s.image);
-            const size = await docker(['image', 'inspect', '--format', '{{.Size}}', s.image], {
-                silent: true
-            });
-            return {
-                platform: s.platform,
-                buildSeconds,
-                wheelSeconds: step.seconds,
-                built: step.built,
-                reused: 0,
-                slimBytes: Number(size.stdout.trim()),
-                smokeOutput
-            };
-        });
-        results.push(result);
-    }
-    const exported = await group('Export the wheel directory', async () => {
-        await build(plan, plan.wheelsBuild);
-        return new Map(plan.platforms.map((p) => [p, exportedWheels(plan.wheelsDir, p, plan.platforms)]));
+    const saving = plan.cacheSave.save && restored.length > 0;
+    const built = await timed(timings, 'build', () => group(`Build ${plan.platforms.join(', ')}`, () => build(plan, engine, cleanup, true)));
+    const steps = parseWheelSteps(built.log);
+    const smoke = await timed(timings, 'smoke', () => group('Smoke-test every platform', () => Promise.all(plan.platforms.map((p) => execute_smokeTest(plan, p, built.testRef)))));
+    const results = plan.platforms.map((platform, i) => {
+        const report = wheelReport(plan, platform);
+        core_info(`${platform}: smoke test passed; wheels ${report ? (report.path === 'build host' ? 'all found on the build host, nothing emulated' : `compiled on the target: ${report.reason}`) : 'not reported'}`);
+        return {
+            platform,
+            path: report?.path ?? 'unknown',
+            reason: report?.reason ?? '',
+            steps: steps.get(platform) ?? {},
+            built: report?.built ?? [],
+            reused: report?.reused ?? [],
+            wheels: report?.wheels ?? [],
+            smokeOutput: smoke[i] ?? ''
+        };
     });
-    for (const r of results)
-        r.reused = Math.max(0, (exported.get(r.platform)?.length ?? 0) - r.built.length);
-    let pushed = {
-        digest: '',
-        baseDigest: '',
-        moves: []
-    };
+    let pushed = { digest: '', baseDigest: '', moves: [] };
     if (plan.push.push) {
-        pushed = await group('Push the base and slim images', () => push(plan));
-        const [slim, base] = [await pushedSizes(plan.slimTags[0]), await pushedSizes(plan.baseTags[0])];
+        pushed = await timed(timings, 'push', () => group('Push the tested images, then move the tags', () => push(plan, built, engine.delivery, cleanup)));
+        const first = plan.runRefs.slim[0];
+        const [manifests, slim, base] = await Promise.all([
+            measured('The pushed platform manifests', () => platformManifests(first)),
+            measured('The pushed slim image size', () => pushedSizes(first)),
+            measured('The pushed base image size', () => pushedSizes(plan.runRefs.base[0]))
+        ]);
         for (const r of results) {
-            r.pushedSlimBytes = slim.get(r.platform) ?? slim.get('');
-            r.pushedBaseBytes = base.get(r.platform) ?? base.get('');
+            r.manifest = manifests?.get(r.platform);
+            r.pushedSlimBytes = slim?.get(r.platform) ?? slim?.get('');
+            r.pushedBaseBytes = base?.get(r.platform) ?? base?.get('');
         }
     }
     else
         core_info(`Not pushing: ${plan.push.reason}.`);
-    const saved = plan.cache
-        ? await group('Save the wheel cache', () => saveWheels(restored, exported, plan.package.name))
-        : [];
+    let saved = [];
+    if (plan.cache && !plan.spec.hashes) {
+        if (!plan.cacheSave.save)
+            core_info(`Wheel cache ${plan.cacheSave.reason}.`);
+        else if (saving) {
+            checkNotCancelled('saving the wheel cache');
+            const exported = new Map(plan.platforms.map((p) => [p, exportedWheels(plan.files.wheelsOut, p, plan.platforms)]));
+            saved = await timed(timings, 'save', () => group('Save the wheel cache', () => saveWheels(restored, exported, plan.package.name, runKey)));
+        }
+    }
     const cacheHit = restored.length > 0 &&
         restored.every((r) => r.matchedKey?.startsWith(`${r.keys.primary}-`) === true);
-    return { platforms: results, pushed: plan.push.push, ...pushed, cacheHit, restored, saved };
+    return {
+        platforms: results,
+        pushed: plan.push.push,
+        ...pushed,
+        cacheHit,
+        restored,
+        saved,
+        timings
+    };
 }
 /** pip.conf carrying extra-index-url: passed as a build secret, never in a layer or the log. */
 function writePipConf(file, extraIndexUrl) {
     (0,external_node_fs_namespaceObject.writeFileSync)(file, `[global]\nextra-index-url = ${extraIndexUrl}\n`, { mode: 0o600 });
 }
-async function runCleanup(cleanup) {
-    if (cleanup.localImages.length > 0) {
-        await docker(['image', 'rm', '--force', ...cleanup.localImages], {
-            allowFailure: true,
-            silent: true
-        });
-    }
-    if (cleanup.builder)
-        await docker(['buildx', 'rm', cleanup.builder], { allowFailure: true });
+/** The stage script, next to the Dockerfile, as the named build context it is mounted from. */
+function writeTools(dir) {
+    (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
+    const script = (0,external_node_fs_namespaceObject.readFileSync)(__nccwpck_require__.ab + "wheel_slim.py", 'utf8');
+    (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(dir, 'wheel_slim.py'), script);
 }
 
 ;// CONCATENATED MODULE: ./src/inputs.ts
 /** Every input read, validated and typed: a bad value fails here, before anything runs. */
+
 
 
 /** Empty values take the documented default, so the CLI and the action agree. */
@@ -104933,119 +105466,16 @@ function parseInputs(raw) {
         cacheFrom: splitLines(read('cache-from')).map((x) => cacheSpec('cache-from', x)),
         cacheTo: splitLines(read('cache-to')).map((x) => cacheSpec('cache-to', x)),
         noCacheFilters: splitList(read('no-cache-filters'))
-            .map((x) => stageName('no-cache-filters', x)),
+            .map((x) => stageName('no-cache-filters', x, STAGE_NAMES)),
         labels: splitLines(read('labels')).map((x) => label('labels', x)),
         smokeTest: optional('smoke-test', smokeTest),
         provenance,
         qemuImage: imageRef('qemu-image', read('qemu-image')),
         dockerfileOnly: bool('dockerfile-only', read('dockerfile-only')),
         cache: bool('cache', read('cache')),
-        cacheKey: cacheKey('cache-key', read('cache-key'))
+        cacheKey: cacheKey('cache-key', read('cache-key')),
+        network: oneOf('network', read('network'), ['default', 'host', 'none'])
     };
-}
-
-;// CONCATENATED MODULE: ./src/dockerfile.ts
-/**
- * The generated Dockerfile: compile wheels on the full image ("base"), keep only the wheels
- * ("wheels", exported for the Actions cache), install them on the slim image ("runtime").
- * Every user value arrives validated and lands in exec (JSON) form, never in a shell string.
- * Each stage is its own function so other variants (e.g. a cross-installing stage on
- * $BUILDPLATFORM) can be composed from the same pieces.
- */
-
-const STAGES = { base: 'base', wheels: 'wheels', runtime: 'runtime' };
-const PIP = ['python3', '-m', 'pip'];
-const PIP_QUIET = ['--no-cache-dir', '--disable-pip-version-check'];
-const json = (argv) => `[${argv.map((a) => JSON.stringify(a)).join(', ')}]`;
-/** A RUN in exec form, with its --mount flags on continuation lines. */
-function run(argv, mounts = []) {
-    return 'RUN ' + [...mounts, json(argv)].join(' \\\n    ');
-}
-/** apt-get in one layer; the package names arrive as "$@", never inside the script. */
-function aptInstall(packages) {
-    if (packages.length === 0)
-        return [];
-    const script = 'apt-get update && apt-get install -y --no-install-recommends "$@" && rm -rf /var/lib/apt/lists/*';
-    return [run(['/bin/sh', '-c', script, 'apt-install', ...packages])];
-}
-function baseStage(s) {
-    const mounts = [`--mount=type=bind,source=${s.distPath},target=${DIST_MOUNT}`];
-    const findLinks = ['--find-links', DIST_MOUNT, '--find-links', s.wheelDir];
-    if (s.requirementsPath)
-        mounts.push(`--mount=type=bind,source=${s.requirementsPath},target=${REQUIREMENTS_MOUNT}`);
-    if (s.wheelCache) {
-        mounts.push(`--mount=type=bind,from=${WHEEL_CACHE_CONTEXT},target=${WHEEL_CACHE_MOUNT}`);
-        findLinks.push('--find-links', WHEEL_CACHE_MOUNT);
-    }
-    if (s.extraIndex)
-        mounts.push(`--mount=type=secret,id=${PIP_CONF_SECRET},target=/etc/pip.conf`);
-    const requirements = s.requirementsPath ? ['--requirement', REQUIREMENTS_MOUNT] : [];
-    return [
-        s.fromParent
-            ? '# Stage "base": the parent\'s base image; its wheels are reused, only the rest is compiled.'
-            : '# Stage "base": the full image, with compilers; compiles the package and every dependency.',
-        `FROM ${s.baseFrom} AS ${STAGES.base}`,
-        ...aptInstall(s.buildPackages),
-        run([
-            ...PIP,
-            'wheel',
-            ...PIP_QUIET,
-            '--wheel-dir',
-            s.wheelDir,
-            ...findLinks,
-            ...s.pipArgs,
-            ...requirements,
-            s.requirement
-        ], mounts)
-    ];
-}
-function wheelsStage(s) {
-    return [
-        '# Stage "wheels": only the wheel directory, exported to the host for the Actions cache.',
-        `FROM scratch AS ${STAGES.wheels}`,
-        `COPY --from=${STAGES.base} ${s.wheelDir} /`
-    ];
-}
-function runtimeStage(s) {
-    const mounts = [`--mount=type=bind,from=${STAGES.base},source=${s.wheelDir},target=${s.wheelDir}`];
-    const requirements = [];
-    if (s.requirementsPath) {
-        mounts.push(`--mount=type=bind,source=${s.requirementsPath},target=${REQUIREMENTS_MOUNT}`);
-        requirements.push('--requirement', REQUIREMENTS_MOUNT);
-    }
-    return [
-        '# Stage "runtime": the slim image. Wheels come through a bind mount, so no layer keeps them.',
-        `FROM ${s.runtimeFrom} AS ${STAGES.runtime}`,
-        ...aptInstall(s.runtimePackages),
-        run([
-            ...PIP,
-            'install',
-            ...PIP_QUIET,
-            '--no-index',
-            '--find-links',
-            s.wheelDir,
-            ...requirements,
-            s.requirement
-        ], mounts),
-        run([
-            'useradd',
-            '--system',
-            '--uid',
-            '10001',
-            '--user-group',
-            '--no-create-home',
-            RUNTIME_USER
-        ]),
-        'USER 10001:10001',
-        `ENTRYPOINT ${json(['python3', '-m', s.module])}`
-    ];
-}
-/** No "# syntax=" line: it would pull the frontend image from Docker Hub. */
-function renderDockerfile(s) {
-    const header = '# Generated by wheel-slim-action. Build context: the workspace; default target: runtime.';
-    return ([[header], baseStage(s), wheelsStage(s), runtimeStage(s)]
-        .map((lines) => lines.join('\n'))
-        .join('\n\n') + '\n');
 }
 
 ;// CONCATENATED MODULE: ./src/package-meta.ts
@@ -105093,7 +105523,11 @@ function resolvePackage(files, distInput, packageInput, moduleInput) {
     return {
         name,
         version: versions[0],
-        module: moduleInput !== '' ? moduleInput : name.replace(/-/g, '_')
+        module: moduleInput !== '' ? moduleInput : name.replace(/-/g, '_'),
+        files: dists
+            .filter((d) => d.name === name)
+            .map((d) => d.file)
+            .sort()
     };
 }
 
@@ -105181,46 +105615,78 @@ function resolveTags(images, tags, baseSuffix) {
 }
 
 ;// CONCATENATED MODULE: ./src/workflow.ts
-/** What the workflow run says about itself: event, ref, sha, pull request and fork. */
+/** What the workflow run says about itself, and the one decision of what it may do: trust. */
+const PR_EVENTS = ['pull_request', 'pull_request_review', 'pull_request_review_comment'];
+/**
+ * Why a run's code is not to be trusted with pushing and the cache, or undefined. Only what the
+ * payload shows counts: when it cannot tell (a comment on a pull request), it assumes a fork.
+ */
+function untrustedReason(eventName, payload, repo) {
+    const fork = (head) => 
+    // A deleted fork has no head repository: a fork all the same.
+    head?.full_name === undefined || head.full_name !== repo;
+    if (eventName === 'pull_request_target') {
+        return "pull_request_target runs with the base repository's rights on behalf of any pull request";
+    }
+    if (PR_EVENTS.includes(eventName) &&
+        payload.pull_request &&
+        fork(payload.pull_request.head?.repo)) {
+        return `${eventName} from a fork`;
+    }
+    if (eventName === 'workflow_run' &&
+        payload.workflow_run &&
+        fork(payload.workflow_run.head_repository)) {
+        return `workflow_run of a run on ${payload.workflow_run.head_repository?.full_name ?? 'a deleted repository'}'s code`;
+    }
+    if (eventName === 'issue_comment' && payload.issue?.pull_request) {
+        return 'issue_comment on a pull request (its payload cannot show whether the pull request comes from a fork)';
+    }
+    return undefined;
+}
 /** Built from the same values @actions/github's context reads (GITHUB_* and the event file). */
 function workflowContext(env, payload) {
-    const pr = payload.pull_request;
-    const headRepo = pr?.head?.repo?.full_name;
-    const baseRepo = payload.repository?.full_name ?? env['GITHUB_REPOSITORY'] ?? '';
+    const repository = payload.repository?.full_name ?? env['GITHUB_REPOSITORY'] ?? '';
+    const eventName = env['GITHUB_EVENT_NAME'] ?? '';
     return {
-        eventName: env['GITHUB_EVENT_NAME'] ?? '',
+        eventName,
         ref: env['GITHUB_REF'] ?? '',
         sha: env['GITHUB_SHA'] ?? '',
-        prNumber: pr?.number,
-        // A deleted fork has no head repo: treat it as a fork.
-        fromFork: pr !== undefined && (headRepo === undefined || headRepo !== baseRepo),
+        prNumber: payload.pull_request?.number,
+        untrustedReason: untrustedReason(eventName, payload, repository),
         defaultBranch: payload.repository?.default_branch,
-        repository: baseRepo
+        repository
     };
 }
-/** `push` defaults to false on pull requests; forks and pull_request_target never push. */
+/**
+ * Untrusted runs never push, whatever `push` says; pull requests and merge queues build and
+ * test but push only when asked to; everything else pushes by default.
+ */
 function decidePush(pushInput, ctx) {
-    const isPr = ctx.eventName === 'pull_request' || ctx.eventName === 'pull_request_target';
-    if (ctx.eventName === 'pull_request_target') {
-        return { push: false, reason: 'pull_request_target runs never push' };
+    if (ctx.untrustedReason) {
+        return { push: false, reason: `never pushes: ${ctx.untrustedReason}` };
     }
-    if (ctx.fromFork) {
-        return { push: false, reason: 'a pull request from a fork never pushes' };
+    if (pushInput !== '') {
+        const push = pushInput === 'true';
+        return { push, reason: `push: ${push}` };
     }
-    if (pushInput === '') {
-        return isPr
-            ? { push: false, reason: 'push defaults to false on pull requests' }
-            : { push: true, reason: `push defaults to true on ${ctx.eventName || 'this event'}` };
+    if (PR_EVENTS.includes(ctx.eventName) || ctx.eventName === 'merge_group') {
+        return { push: false, reason: `push defaults to false on ${ctx.eventName}` };
     }
-    const push = pushInput === 'true';
-    return { push, reason: `push: ${push}` };
+    return { push: true, reason: `push defaults to true on ${ctx.eventName || 'this event'}` };
+}
+/** Only trusted runs save the wheel cache: a fork's wheels would be installed by the next release. */
+function decideCacheSave(ctx) {
+    return ctx.untrustedReason
+        ? { save: false, reason: `not saved: ${ctx.untrustedReason}` }
+        : { save: true, reason: 'trusted run' };
 }
 
 ;// CONCATENATED MODULE: ./src/plan.ts
 /**
  * The build plan: everything the action decides, as pure data. Given the inputs, the workflow
- * context and the names of the files in dist, it fixes the Dockerfile, the tags, whether to
- * push, and the argv of every buildx call. Executing it is execute.ts's job.
+ * context and what the workspace holds, it fixes the Dockerfile, the tags, whether to push and
+ * to save the cache, and the build's common settings. Executing it is execute.ts's job; the
+ * plan is never changed while it runs.
  */
 
 
@@ -105228,28 +105694,27 @@ function decidePush(pushInput, ctx) {
 
 
 
-
-/** A local name for a platform's smoke-test image; post removes it. */
-function localImageName(runKey, platform) {
-    return `wheel-slim-smoke/${runKey}:${platformSlug(platform)}`;
-}
-function makePlan(inputs, ctx, distFiles, paths, runKey) {
-    const pkg = resolvePackage(distFiles, inputs.dist, inputs.package, inputs.module);
+const plan_repositoryOf = (ref) => parseRef(ref)?.repository ?? ref;
+function makePlan(inputs, ctx, facts, paths, runKey) {
+    const pkg = resolvePackage(facts.distFiles, inputs.dist, inputs.package, inputs.module);
     moduleName('module', pkg.module);
+    const wheelCache = inputs.cache && !inputs.dockerfileOnly;
     const spec = {
-        baseFrom: inputs.parent || inputs.builderImage,
+        buildFrom: inputs.parent || inputs.builderImage,
         fromParent: inputs.parent !== '',
         runtimeFrom: inputs.runtimeImage,
         wheelDir: inputs.wheelDir,
         distPath: inputs.dist,
+        ownFiles: pkg.files,
         requirementsPath: inputs.requirements || undefined,
-        requirement: `${pkg.name}==${pkg.version}`,
+        hashes: facts.requirementHashes,
         module: pkg.module,
         buildPackages: inputs.buildPackages,
         runtimePackages: inputs.runtimePackages,
         pipArgs: inputs.pipArgs,
         extraIndex: inputs.extraIndexUrl !== '',
-        wheelCache: inputs.cache && !inputs.dockerfileOnly
+        wheelCache,
+        buildArgNames: inputs.buildArgs.map((a) => a.slice(0, a.indexOf('=')))
     };
     const push = decidePush(inputs.push, ctx);
     const noTarget = inputs.images.length === 0 && inputs.tags.length === 0;
@@ -105262,75 +105727,74 @@ function makePlan(inputs, ctx, distFiles, paths, runKey) {
     if (push.push && !inputs.dockerfileOnly && tags.slim.length === 0) {
         throw new InputError('tags', inputs.tags.join(','), `at least one tag: none could be computed from ${ctx.ref || 'this ref'}`);
     }
-    const dockerfilePath = (0,external_node_path_namespaceObject.join)(paths.tempDir, 'Dockerfile');
-    const wheelsDir = (0,external_node_path_namespaceObject.join)(paths.tempDir, 'wheels-out');
+    const file = (name) => (0,external_node_path_namespaceObject.join)(paths.tempDir, name);
+    const files = {
+        dockerfile: file('Dockerfile'),
+        tools: file('tools'),
+        bake: file('bake.json'),
+        metadata: file('metadata.json'),
+        wheelsOut: file('wheels-out'),
+        ...(spec.extraIndex ? { pipConf: file('pip.conf') } : {}),
+        ...(wheelCache ? { wheelCache: file('wheel-cache') } : {})
+    };
+    const label = (key, value) => `io.wheel-slim.${key}=${value}`;
     const common = {
-        dockerfile: dockerfilePath,
+        dockerfile: files.dockerfile,
         context: paths.workspace,
-        buildArgs: inputs.buildArgs,
+        toolsDir: files.tools,
+        args: {
+            ...Object.fromEntries(inputs.buildArgs.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)])),
+            SOURCE_DATE_EPOCH: facts.sourceDateEpoch
+        },
         labels: inputs.labels,
+        // What a child inherits from this base image, recorded on it.
+        baseLabels: [
+            ...inputs.labels,
+            label('wheel-dir', inputs.wheelDir),
+            label('python-version', inputs.pythonVersion),
+            label('builder', inputs.builderImage),
+            label('build-packages', inputs.buildPackages.join(' ')),
+            label('runtime-packages', inputs.runtimePackages.join(' '))
+        ],
         cacheFrom: inputs.cacheFrom,
         cacheTo: inputs.cacheTo,
         noCacheFilters: inputs.noCacheFilters,
         provenance: inputs.provenance,
-        pipConfFile: spec.extraIndex ? (0,external_node_path_namespaceObject.join)(paths.tempDir, 'pip.conf') : undefined,
-        wheelCacheDir: spec.wheelCache ? (0,external_node_path_namespaceObject.join)(paths.tempDir, 'wheel-cache') : undefined
+        network: inputs.network,
+        pipConfFile: files.pipConf,
+        wheelCacheDir: files.wheelCache
     };
-    const firstOrAll = (refs) => inputs.platforms.length > 1 ? refs.slice(0, 1) : refs;
-    const metadata = (name) => (0,external_node_path_namespaceObject.join)(paths.tempDir, `metadata-${name}.json`);
-    const all = inputs.platforms;
+    const sha = /^[0-9a-f]{7,40}$/.test(ctx.sha) ? ctx.sha.slice(0, 7) : undefined;
+    const runTag = sha ? `sha-${sha}` : `wheel-slim-${runKey}`;
+    const repositories = [...new Set(tags.slim.map(plan_repositoryOf))];
     return {
         package: pkg,
         spec,
         dockerfile: renderDockerfile(spec),
-        dockerfilePath,
-        platforms: all,
+        files,
+        platforms: inputs.platforms,
         push,
+        cacheSave: decideCacheSave(ctx),
         slimTags: tags.slim,
         baseTags: tags.base,
+        runRefs: {
+            slim: repositories.map((r) => `${r}:${runTag}`),
+            base: repositories.map((r) => `${r}:${runTag}${inputs.baseSuffix}`)
+        },
+        repositories,
         smokeTest: inputs.smokeTest || `python3 -c 'import ${pkg.module}'`,
+        defaultSmokeTest: inputs.smokeTest === '',
         common,
-        smokeBuilds: all.map((platform) => {
-            const image = localImageName(runKey, platform);
-            return {
-                platform,
-                image,
-                request: {
-                    target: STAGES.runtime,
-                    platforms: [platform],
-                    output: { kind: 'load', tag: image },
-                    metadataFile: metadata(`smoke-${platformSlug(platform)}`),
-                    noCache: true
-                }
-            };
-        }),
-        wheelsBuild: {
-            target: STAGES.wheels,
-            platforms: all,
-            output: { kind: 'local', dest: wheelsDir },
-            metadataFile: metadata('wheels'),
-            noCache: false
+        local: {
+            runtime: `wheel-slim-local/${runKey}:runtime`,
+            base: `wheel-slim-local/${runKey}:base`
         },
-        wheelsDir,
-        baseBuild: {
-            target: STAGES.base,
-            platforms: all,
-            output: { kind: 'push', tags: firstOrAll(tags.base) },
-            metadataFile: metadata('base'),
-            noCache: false
-        },
-        runtimeBuild: {
-            target: STAGES.runtime,
-            platforms: all,
-            output: { kind: 'push', tags: firstOrAll(tags.slim) },
-            metadataFile: metadata('runtime'),
-            noCache: false
-        },
-        cache: spec.wheelCache
+        cache: wheelCache
             ? {
                 prefix: inputs.cacheKey,
                 fingerprint: {
-                    builder: spec.baseFrom,
+                    builder: inputs.builderImage,
+                    pythonVersion: inputs.pythonVersion,
                     buildPackages: inputs.buildPackages,
                     pipArgs: inputs.pipArgs
                 }
@@ -105341,9 +105805,11 @@ function makePlan(inputs, ctx, distFiles, paths, runKey) {
 
 ;// CONCATENATED MODULE: ./src/pipeline.ts
 /**
- * The steps shared by the action and the CLI: read inputs, look at dist, plan, write the
- * Dockerfile; then (unless dockerfile-only) execute; then the outputs.
+ * The steps shared by the action and the CLI: read inputs, look at the workspace, plan, write
+ * the build's files; then (unless dockerfile-only) execute; then the outputs.
  */
+
+
 
 
 
@@ -105360,29 +105826,68 @@ function listDist(workspace, dist) {
     }
     return (0,external_node_fs_namespaceObject.readdirSync)(dir);
 }
-function prepare(read, env, payload) {
+/**
+ * The commit's time, so that a rebuild of the same commit gives the same image: the environment's
+ * SOURCE_DATE_EPOCH, else git, else the pushed head commit's timestamp, else 0.
+ */
+function sourceDateEpoch(env, workspace, payload) {
+    const given = env['SOURCE_DATE_EPOCH'];
+    if (given && /^\d{1,12}$/.test(given))
+        return given;
+    try {
+        const t = (0,external_node_child_process_namespaceObject.execFileSync)('git', ['-C', workspace, 'log', '-1', '--format=%ct'], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore']
+        }).trim();
+        if (/^\d+$/.test(t))
+            return t;
+    }
+    catch {
+        // not a git checkout
+    }
+    const stamp = payload.head_commit?.timestamp;
+    const ms = stamp ? Date.parse(stamp) : NaN;
+    return Number.isFinite(ms) ? String(Math.floor(ms / 1000)) : '0';
+}
+function prepare(read, env, payload, cleanup) {
     const inputs = parseInputs(read);
     const workspace = env['GITHUB_WORKSPACE'] || process.cwd();
     const distFiles = listDist(workspace, inputs.dist);
-    if (inputs.requirements !== '' && !(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(workspace, inputs.requirements))) {
-        throw new InputError('requirements', inputs.requirements, 'a requirements file that exists in the workspace');
+    let requirementHashes = false;
+    if (inputs.requirements !== '') {
+        const file = (0,external_node_path_namespaceObject.join)(workspace, inputs.requirements);
+        if (!(0,external_node_fs_namespaceObject.existsSync)(file)) {
+            throw new InputError('requirements', inputs.requirements, 'a requirements file that exists in the workspace');
+        }
+        requirementHashes = /(^|\s)--hash[=\s]/m.test((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
     }
     const runKey = (0,external_node_crypto_.randomBytes)(6).toString('hex');
     const tempDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(env['RUNNER_TEMP'] || (0,external_node_os_namespaceObject.tmpdir)(), 'wheel-slim-'));
-    const plan = makePlan(inputs, workflowContext(env, payload), distFiles, { workspace, tempDir }, runKey);
-    (0,external_node_fs_namespaceObject.writeFileSync)(plan.dockerfilePath, plan.dockerfile);
+    cleanup.dir(tempDir);
+    const facts = {
+        distFiles,
+        requirementHashes,
+        sourceDateEpoch: sourceDateEpoch(env, workspace, payload)
+    };
+    const plan = makePlan(inputs, workflowContext(env, payload), facts, { workspace, tempDir }, runKey);
+    (0,external_node_fs_namespaceObject.writeFileSync)(plan.files.dockerfile, plan.dockerfile);
     // BuildKit prefers <Dockerfile>.dockerignore over the workspace's: a .dockerignore that
     // excludes dist/ (common in Python repositories) must not hide the package from the build.
-    (0,external_node_fs_namespaceObject.writeFileSync)(`${plan.dockerfilePath}.dockerignore`, '.git\nnode_modules\n.wheel-slim-cache\n');
-    if (plan.common.pipConfFile)
-        writePipConf(plan.common.pipConfFile, inputs.extraIndexUrl);
+    (0,external_node_fs_namespaceObject.writeFileSync)(`${plan.files.dockerfile}.dockerignore`, '.git\nnode_modules\n.wheel-slim-cache\n');
+    writeTools(plan.files.tools);
+    if (plan.files.pipConf)
+        writePipConf(plan.files.pipConf, inputs.extraIndexUrl);
     return { inputs, plan, runKey };
 }
 function outputsOf(p, result) {
     const { plan } = p;
     const sum = (f) => result ? String(result.platforms.reduce((n, r) => n + f(r), 0)) : '';
+    const contexts = [`${TOOLS_CONTEXT}=${plan.files.tools}`];
+    if (plan.files.wheelCache)
+        contexts.push(`${WHEEL_CACHE_CONTEXT}=${plan.files.wheelCache}`);
     const outputs = {
-        dockerfile: plan.dockerfilePath,
+        dockerfile: plan.files.dockerfile,
+        'build-contexts': contexts.join('\n'),
         tags: plan.slimTags.join('\n'),
         'base-tags': plan.baseTags.join('\n'),
         digest: result?.digest ?? '',
@@ -105390,18 +105895,24 @@ function outputsOf(p, result) {
         platforms: plan.platforms.join(','),
         'cache-hit': String(result?.cacheHit ?? false),
         'wheels-built': sum((r) => r.built.length),
-        'wheels-reused': sum((r) => r.reused)
+        'wheels-reused': sum((r) => r.reused.length)
     };
     const metadata = {
-        package: plan.package,
+        package: {
+            name: plan.package.name,
+            version: plan.package.version,
+            module: plan.package.module
+        },
         pushed: result?.pushed ?? false,
         pushReason: plan.push.reason,
+        cacheSaveReason: plan.cacheSave.reason,
         ...outputs,
         tags: plan.slimTags,
         'base-tags': plan.baseTags,
         platforms: plan.platforms,
         builds: result?.platforms ?? [],
         moves: result?.moves ?? [],
+        timings: result?.timings,
         cache: {
             restored: result?.restored.map((r) => ({
                 platform: r.platform,
@@ -105415,25 +105926,24 @@ function outputsOf(p, result) {
 }
 
 ;// CONCATENATED MODULE: ./src/summary.ts
-/** The job summary: per platform, what the wheel cache saved and what was built, tested, pushed. */
+/** The job summary: per platform, where the wheels came from, what was built, tested, pushed. */
 
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 async function writeSummary(plan, result) {
     const s = summary.addHeading(`wheel-slim: ${plan.package.name} ${plan.package.version}`, 2);
     if (!result) {
-        s.addRaw(`Dockerfile written to <code>${plan.dockerfilePath}</code> (dockerfile-only: nothing built).`, true);
+        s.addRaw(`Dockerfile written to <code>${plan.files.dockerfile}</code> (dockerfile-only: nothing built).`, true);
         s.addCodeBlock(plan.dockerfile, 'dockerfile');
         await s.write();
         return;
     }
     const header = [
         'platform',
+        'wheels',
         'wheel cache',
-        'wheels reused',
-        'wheels built',
+        'reused',
+        'built',
         'wheel step',
-        'build',
-        'slim image',
         'pushed slim / base',
         'smoke test'
     ];
@@ -105441,14 +105951,24 @@ async function writeSummary(plan, result) {
         header.map((data) => ({ data, header: true })),
         ...result.platforms.map((r) => {
             const restored = result.restored.find((x) => x.platform === r.platform);
+            const step = r.path === 'target' ? r.steps.compile : r.steps.resolve;
             return [
                 r.platform,
-                restored ? (restored.matchedKey ? `hit (${restored.wheels.length})` : 'miss') : 'off',
-                String(r.reused),
+                r.path === 'target'
+                    ? `compiled on the target (${r.reason})`
+                    : r.path === 'build host'
+                        ? 'found on the build host, nothing emulated'
+                        : '-',
+                restored
+                    ? restored.matchedKey
+                        ? `hit (${restored.wheels.length})`
+                        : restored.unreadable
+                            ? 'unreadable, replaced'
+                            : 'miss'
+                    : 'off',
+                String(r.reused.length),
                 String(r.built.length),
-                r.wheelSeconds === undefined ? '-' : `${r.wheelSeconds} s`,
-                `${r.buildSeconds} s`,
-                mb(r.slimBytes),
+                step?.seconds === undefined ? '-' : `${step.seconds} s${step.cached ? ' (cached)' : ''}`,
                 r.pushedSlimBytes === undefined
                     ? '-'
                     : `${mb(r.pushedSlimBytes)} / ${mb(r.pushedBaseBytes ?? 0)}`,
@@ -105456,6 +105976,8 @@ async function writeSummary(plan, result) {
             ];
         })
     ]);
+    const t = result.timings;
+    s.addRaw(`Time: setup ${t.setup} s, cache restore ${t.restore} s, build ${t.build} s, smoke test ${t.smoke} s, push ${t.push} s, cache save ${t.save} s.`, true);
     if (result.pushed) {
         s.addTable([
             ['tag', 'digest', 'change'].map((data) => ({ data, header: true })),
@@ -105469,6 +105991,7 @@ async function writeSummary(plan, result) {
     else {
         s.addRaw(`Nothing pushed: ${plan.push.reason}.`, true);
     }
+    s.addRaw(`Wheel cache: ${plan.cacheSave.save ? 'saved when new wheels were built' : plan.cacheSave.reason}.`, true);
     await s.write();
 }
 
@@ -105481,12 +106004,10 @@ async function writeSummary(plan, result) {
 
 
 
+
 async function post() {
-    const cleanup = JSON.parse(getState(State.Cleanup) || '{"localImages":[]}');
-    await runCleanup(cleanup);
-    const secret = getState(State.SecretFile);
-    if (secret)
-        (0,external_node_fs_namespaceObject.rmSync)(secret, { force: true });
+    const state = JSON.parse(getState(State.Cleanup) || '{"localImages":[],"dirs":[]}');
+    await runCleanup(state);
 }
 async function main_run() {
     try {
@@ -105496,24 +106017,23 @@ async function main_run() {
         }
         saveState(State.IsPost, 'true');
         const extra = getInput('extra-index-url');
-        if (extra)
+        if (extra) {
             core_setSecret(extra);
-        const prepared = prepare((name) => getInput(name), process.env, github_context.payload);
-        const { plan, inputs } = prepared;
-        if (plan.common.pipConfFile)
-            saveState(State.SecretFile, plan.common.pipConfFile);
-        core_info(`Package ${plan.package.name} ${plan.package.version}, module ${plan.package.module}`);
-        core_info(`Dockerfile: ${plan.dockerfilePath}`);
-        let result;
-        if (!inputs.dockerfileOnly) {
-            const cleanup = { localImages: [] };
-            try {
-                result = await execute(plan, inputs.qemuImage, prepared.runKey, cleanup);
-            }
-            finally {
-                saveState(State.Cleanup, JSON.stringify(cleanup));
-            }
+            // The password alone may appear where the URL does not (an error message quoting it).
+            const password = URL.canParse(extra) ? decodeURIComponent(new URL(extra).password) : '';
+            if (password)
+                core_setSecret(password);
         }
+        // Recorded the moment each thing exists: a cancelled run's post step still finds it.
+        const cleanup = new Cleanup((state) => saveState(State.Cleanup, JSON.stringify(state)));
+        onCancel(stopAll, () => cleanup.state, (msg) => core_error(msg));
+        const prepared = prepare((name) => getInput(name), process.env, github_context.payload, cleanup);
+        const { plan, inputs } = prepared;
+        core_info(`Package ${plan.package.name} ${plan.package.version}, module ${plan.package.module}`);
+        core_info(`Dockerfile: ${plan.files.dockerfile}`);
+        const result = inputs.dockerfileOnly
+            ? undefined
+            : await execute(plan, inputs.qemuImage, prepared.runKey, cleanup);
         const outputs = outputsOf(prepared, result);
         for (const name of OUTPUT_NAMES)
             setOutput(name, outputs[name]);

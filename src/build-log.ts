@@ -1,28 +1,43 @@
 /**
- * What a build's plain progress log says about the wheel step: how long it took, whether the
- * layer cache skipped it, and which wheels pip compiled (its "Created wheel for" lines).
+ * What a build's plain progress log says about each platform's wheel steps: how long resolve
+ * (build host) and compile (target) took, or that the layer cache answered for them.
  */
 
-export interface WheelStep {
-  /** Seconds of the `pip wheel` step; undefined when the log has no such step. */
+export interface StepTime {
   seconds?: number
   cached: boolean
-  /** Wheel files pip built from source in this build. */
-  built: string[]
 }
 
-export function parseWheelStep(log: string): WheelStep {
-  const header = /^#(\d+) \[(?:\S+ )?base \d+\/\d+\] RUN .*"pip", "wheel"/m.exec(log)
-  if (!header) return { cached: false, built: [] }
-  const id = header[1] as string
-  const cached = new RegExp(`^#${id} CACHED`, 'm').test(log)
-  const done = new RegExp(`^#${id} DONE (\\d+(?:\\.\\d+)?)s`, 'm').exec(log)
-  const built = [
-    ...log.matchAll(new RegExp(`^#${id} .*Created wheel for \\S+: filename=(\\S+\\.whl)`, 'gm'))
-  ].map((m) => m[1] as string)
-  return {
-    seconds: done ? Number(done[1]) : cached ? 0 : undefined,
-    cached,
-    built: [...new Set(built)]
+export interface WheelSteps {
+  resolve?: StepTime
+  compile?: StepTime
+}
+
+/** Header of a step: `#12 [runtime linux/arm/v7 compile 3/3] RUN …` or `[… linux/amd64->arm/v7 resolve 2/2]`. */
+const HEADER =
+  /^#(\d+) \[(?:\S+ )?(?:linux\/[^\s>]+->(\S+)|(linux\/\S+)) (resolve|compile) \d+\/\d+\] RUN /gm
+
+/** Bake shows a shared step once per target: the one that ran has the time, the others are CACHED. */
+export function parseWheelSteps(log: string): Map<string, WheelSteps> {
+  const steps = new Map<string, WheelSteps>()
+  for (const m of log.matchAll(HEADER)) {
+    const [, id, cross, own, stage] = m as unknown as [
+      string,
+      string,
+      string | undefined,
+      string | undefined,
+      'resolve' | 'compile'
+    ]
+    // A stage on the build host names the target without its OS: "linux/amd64->arm/v7".
+    const platform = own ?? (cross?.startsWith('linux/') ? cross : `linux/${cross}`)
+    const done = new RegExp(`^#${id} DONE (\\d+(?:\\.\\d+)?)s`, 'm').exec(log)
+    const cached = new RegExp(`^#${id} CACHED`, 'm').test(log)
+    const entry = steps.get(platform) ?? {}
+    const seen = entry[stage]
+    if (done)
+      entry[stage] = { seconds: Math.max(Number(done[1]), seen?.seconds ?? 0), cached: false }
+    else if (!seen) entry[stage] = { seconds: cached ? 0 : undefined, cached }
+    steps.set(platform, entry)
   }
+  return steps
 }

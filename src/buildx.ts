@@ -1,67 +1,139 @@
 /**
- * buildx argv as pure functions of the plan (tested by value), and the builder choice.
- * One Dockerfile, several builds: each platform alone and loaded for its smoke test, then
- * the wheels export and the pushes, which the first builds have already cached.
+ * The one buildx call of a run, as pure data (tested by value): a bake definition whose targets
+ * (slim runtime, wheel-carrying base, wheel set) share every stage, so each runs once per
+ * platform. And the builder choice, which decides how the images leave the builder.
  */
-import { PIP_CONF_SECRET, WHEEL_CACHE_CONTEXT } from './constants.js'
+import { PIP_CONF_SECRET, TOOLS_CONTEXT, WHEEL_CACHE_CONTEXT } from './constants.js'
+import { STAGES } from './dockerfile.js'
 
 export interface BuildCommon {
   dockerfile: string
   context: string
-  builder?: string
-  buildArgs: string[]
+  /** Directory holding the stage script. */
+  toolsDir: string
+  /** User build arguments (KEY=value) plus SOURCE_DATE_EPOCH. */
+  args: Record<string, string>
   labels: string[]
+  baseLabels: string[]
   cacheFrom: string[]
   cacheTo: string[]
   noCacheFilters: string[]
   provenance: string
+  network: 'default' | 'host' | 'none'
   /** File holding the pip.conf with extra-index-url: a secret, never a build argument. */
   pipConfFile?: string
-  /** Directory of restored wheels, mounted by the base stage. */
+  /** Directory of restored wheels, mounted by the pip stages. */
   wheelCacheDir?: string
 }
 
-export type BuildOutput =
-  { kind: 'load'; tag: string } | { kind: 'push'; tags: string[] } | { kind: 'local'; dest: string }
+/**
+ * How images leave the builder. `load`: into the engine's image store, multi-platform (the docker
+ * driver with the containerd store), smoke-tested there and pushed from there, so the pushed
+ * index is the tested one byte for byte. `digest`: pushed by digest with no tag (drivers that
+ * can, e.g. docker-container), smoke-tested by pulling that digest, then tagged.
+ */
+export type Delivery =
+  | { kind: 'load'; runtimeTag: string; baseTag: string }
+  | { kind: 'digest'; runtimeRepository: string; baseRepository: string }
 
-export interface BuildRequest {
+export interface BakeTarget {
+  context: string
+  dockerfile: string
   target: string
   platforms: string[]
-  output: BuildOutput
-  metadataFile: string
-  /** Only the first build of a platform runs uncached stages again. */
-  noCache: boolean
+  contexts: Record<string, string>
+  args: Record<string, string>
+  labels?: Record<string, string>
+  tags?: string[]
+  output: string[]
+  secret?: string[]
+  network?: string
+  'cache-from'?: string[]
+  'cache-to'?: string[]
+  'no-cache-filter'?: string[]
+  attest?: string[]
 }
 
-export function buildArgv(c: BuildCommon, r: BuildRequest): string[] {
-  const argv = ['buildx', 'build']
-  if (c.builder) argv.push('--builder', c.builder)
-  argv.push(
-    '--progress=plain',
-    '--file',
-    c.dockerfile,
-    '--target',
-    r.target,
-    '--platform',
-    r.platforms.join(',')
+export interface BakeDefinition {
+  group: { default: { targets: string[] } }
+  target: Record<string, BakeTarget>
+}
+
+function labelMap(lines: string[]): Record<string, string> {
+  return Object.fromEntries(
+    lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])
   )
-  // Attestations only make sense on what is pushed; elsewhere they only add unknown/unknown entries.
-  argv.push(`--provenance=${r.output.kind === 'push' ? c.provenance : 'false'}`)
-  for (const a of c.buildArgs) argv.push('--build-arg', a)
-  if (r.output.kind !== 'local') for (const l of c.labels) argv.push('--label', l)
-  for (const f of c.cacheFrom) argv.push('--cache-from', f)
-  if (r.output.kind === 'push') for (const t of c.cacheTo) argv.push('--cache-to', t)
-  if (r.noCache) for (const s of c.noCacheFilters) argv.push('--no-cache-filter', s)
-  if (c.pipConfFile) argv.push('--secret', `id=${PIP_CONF_SECRET},src=${c.pipConfFile}`)
-  if (c.wheelCacheDir) argv.push('--build-context', `${WHEEL_CACHE_CONTEXT}=${c.wheelCacheDir}`)
-  argv.push('--metadata-file', r.metadataFile)
-  const out = r.output
-  if (out.kind === 'load') argv.push('--load', '--tag', out.tag)
-  else if (out.kind === 'push') {
-    argv.push('--push')
-    for (const t of out.tags) argv.push('--tag', t)
-  } else argv.push('--output', `type=local,dest=${out.dest}`)
-  argv.push(c.context)
+}
+
+/** Targets "runtime" and "base" always; "wheels" when its files are wanted on the host. */
+export function bakeDefinition(
+  c: BuildCommon,
+  platforms: string[],
+  delivery: Delivery,
+  wheelsDest?: string
+): BakeDefinition {
+  const contexts: Record<string, string> = { [TOOLS_CONTEXT]: c.toolsDir }
+  if (c.wheelCacheDir) contexts[WHEEL_CACHE_CONTEXT] = c.wheelCacheDir
+  const common = (target: string): BakeTarget => ({
+    context: c.context,
+    dockerfile: c.dockerfile,
+    target,
+    platforms,
+    contexts,
+    args: c.args,
+    output: [],
+    ...(c.pipConfFile ? { secret: [`id=${PIP_CONF_SECRET},src=${c.pipConfFile}`] } : {}),
+    ...(c.network !== 'default' ? { network: c.network } : {}),
+    ...(c.cacheFrom.length > 0 ? { 'cache-from': c.cacheFrom } : {}),
+    ...(c.noCacheFilters.length > 0 ? { 'no-cache-filter': c.noCacheFilters } : {})
+  })
+  const provenance =
+    delivery.kind === 'digest' && c.provenance !== 'false'
+      ? `type=provenance,${c.provenance === 'true' ? 'mode=min' : c.provenance}`
+      : 'type=provenance,disabled=true'
+  const image = (
+    target: string,
+    labels: string[],
+    tag: string,
+    repository: string
+  ): BakeTarget => ({
+    ...common(target),
+    labels: labelMap(labels),
+    attest: [provenance],
+    ...(c.cacheTo.length > 0 && target === STAGES.runtime ? { 'cache-to': c.cacheTo } : {}),
+    ...(delivery.kind === 'load'
+      ? { tags: [tag], output: ['type=docker'] }
+      : {
+          output: [
+            `type=image,name=${repository},push-by-digest=true,name-canonical=true,push=true`
+          ]
+        })
+  })
+  const load = delivery.kind === 'load'
+  const targets: Record<string, BakeTarget> = {
+    runtime: image(
+      STAGES.runtime,
+      c.labels,
+      load ? delivery.runtimeTag : '',
+      load ? '' : delivery.runtimeRepository
+    ),
+    base: image(
+      STAGES.base,
+      c.baseLabels,
+      load ? delivery.baseTag : '',
+      load ? '' : delivery.baseRepository
+    )
+  }
+  if (wheelsDest)
+    targets['wheels'] = { ...common(STAGES.wheels), output: [`type=local,dest=${wheelsDest}`] }
+  return { group: { default: { targets: Object.keys(targets) } }, target: targets }
+}
+
+/** `docker buildx bake` for a definition file; the metadata file is keyed by target name. */
+export function bakeArgv(file: string, metadataFile: string, builder?: string): string[] {
+  const argv = ['buildx', 'bake']
+  if (builder) argv.push('--builder', builder)
+  argv.push('--progress=plain', '--file', file, '--metadata-file', metadataFile)
   return argv
 }
 
@@ -85,13 +157,14 @@ export function parseBuilderInfo(text: string): BuilderInfo {
   }
 }
 
-export type BuilderChoice = { use: 'current'; name: string } | { use: 'create'; reason: string }
+export type BuilderChoice =
+  { use: 'current'; name: string; delivery: Delivery['kind'] } | { use: 'create'; reason: string }
 
 /**
- * The current builder is kept when it can build every platform and push a multi-platform
- * index: the docker driver only can with the containerd image store. A builder on this host
- * (docker, docker-container) runs what the host's QEMU handlers run, even when the platform
- * list it read at start-up predates their registration.
+ * The current builder is kept when it can build every platform and deliver the images: the
+ * docker driver by loading them (only the containerd image store holds a multi-platform image),
+ * other drivers by pushing by digest. A builder on this host (docker, docker-container) runs what
+ * the host's QEMU handlers run, even when the platform list it read at start-up predates them.
  */
 export function chooseBuilder(
   info: BuilderInfo,
@@ -106,15 +179,22 @@ export function chooseBuilder(
   if (missing.length > 0) {
     return { use: 'create', reason: `builder "${info.name}" cannot build ${missing.join(', ')}` }
   }
-  if (info.driver === 'docker' && platforms.length > 1 && !containerdStore) {
-    return {
-      use: 'create',
-      reason: `builder "${info.name}" uses the docker driver without the containerd image store, which cannot hold a multi-platform image`
+  if (info.driver === 'docker') {
+    if (platforms.length > 1 && !containerdStore) {
+      return {
+        use: 'create',
+        reason: `builder "${info.name}" uses the docker driver without the containerd image store, which cannot hold a multi-platform image`
+      }
     }
+    return { use: 'current', name: info.name, delivery: 'load' }
   }
-  return { use: 'current', name: info.name }
+  return { use: 'current', name: info.name, delivery: 'digest' }
 }
 
-export function createBuilderArgv(name: string): string[] {
-  return ['buildx', 'create', '--name', name, '--driver', 'docker-container', '--bootstrap']
+export function createBuilderArgv(name: string, network: BuildCommon['network']): string[] {
+  const argv = ['buildx', 'create', '--name', name, '--driver', 'docker-container']
+  // BuildKit refuses --network host unless its daemon allows the entitlement.
+  if (network === 'host')
+    argv.push('--buildkitd-flags', '--allow-insecure-entitlement network.host')
+  return [...argv, '--bootstrap']
 }

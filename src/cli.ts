@@ -5,9 +5,10 @@
  * Flags are the action's input names. Git ref and sha come from GITHUB_* or from git.
  */
 import { execFileSync } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { Cleanup, onCancel, runCleanup } from './cleanup.js'
 import { INPUT_NAMES, InputName } from './constants.js'
-import { Cleanup, execute, runCleanup } from './execute.js'
+import { stopAll } from './docker.js'
+import { execute } from './execute.js'
 import { outputsOf, prepare } from './pipeline.js'
 
 const USAGE = `usage: wheel-slim <generate|build> [--<input> <value>]...
@@ -66,22 +67,28 @@ async function main(argv: string[]): Promise<number> {
   }
   const flags = parseFlags(rest)
   if (command === 'generate') flags.set('dockerfile-only', 'true')
-  const prepared = prepare((name) => flags.get(name) ?? '', localEnv(), {})
-  // The pip.conf holds extra-index-url's token: gone when the command ends, as post does.
-  const secret = prepared.plan.common.pipConfFile
-  process.on('exit', () => secret && rmSync(secret, { force: true }))
-  if (command === 'generate') {
-    process.stdout.write(prepared.plan.dockerfile)
-    process.stderr.write(`written to ${prepared.plan.dockerfilePath}\n`)
-    return 0
-  }
-  const cleanup: Cleanup = { localImages: [] }
+  const cleanup = new Cleanup()
+  onCancel(
+    stopAll,
+    () => cleanup.state,
+    (msg) => process.stderr.write(`wheel-slim: ${msg}\n`)
+  )
   try {
+    const prepared = prepare((name) => flags.get(name) ?? '', localEnv(), {}, cleanup)
+    if (command === 'generate') {
+      process.stdout.write(prepared.plan.dockerfile)
+      process.stderr.write(
+        `build contexts: wheel-slim-tools=${prepared.plan.files.tools} (kept; the Dockerfile needs it)\n`
+      )
+      // The Dockerfile and its tools stay for the user; the pip.conf with a token does not.
+      cleanup.state.dirs = prepared.plan.files.pipConf ? [prepared.plan.files.pipConf] : []
+      return 0
+    }
     const result = await execute(prepared.plan, prepared.inputs.qemuImage, prepared.runKey, cleanup)
     process.stdout.write(`${JSON.stringify(outputsOf(prepared, result), null, 2)}\n`)
     return 0
   } finally {
-    await runCleanup(cleanup)
+    await runCleanup(cleanup.state)
   }
 }
 

@@ -29,7 +29,8 @@ export const INPUT_DEFAULTS = {
   'qemu-image': 'docker.io/tonistiigi/binfmt:qemu-v7.0.0-28',
   'dockerfile-only': 'false',
   cache: 'true',
-  'cache-key': 'wheel-slim'
+  'cache-key': 'wheel-slim',
+  network: 'default'
 } as const
 
 export type InputName = keyof typeof INPUT_DEFAULTS
@@ -45,22 +46,24 @@ export const OUTPUT_NAMES = [
   'metadata',
   'cache-hit',
   'wheels-built',
-  'wheels-reused'
+  'wheels-reused',
+  'build-contexts'
 ] as const
 export type OutputName = (typeof OUTPUT_NAMES)[number]
 
 /** Main → post hand-off: what post must clean up. */
 export const State = {
   IsPost: 'isPost',
-  Cleanup: 'cleanup',
-  SecretFile: 'secret-file'
+  Cleanup: 'cleanup'
 } as const
 
 /** Paths inside the generated Dockerfile's stages (not user-controlled). */
 export const DIST_MOUNT = '/wheel-slim/dist'
 export const REQUIREMENTS_MOUNT = '/wheel-slim/requirements.txt'
-export const WHEEL_CACHE_MOUNT = '/wheel-slim/cache'
 export const PIP_CONF_SECRET = 'wheel-slim-pip-conf'
 /** Named build context carrying the restored wheel cache. */
 export const WHEEL_CACHE_CONTEXT = 'wheelcache'
+/** Named build context carrying the stage script (src/tools/wheel_slim.py). */
+export const TOOLS_CONTEXT = 'wheel-slim-tools'
 export const RUNTIME_USER = 'app'
+export const RUNTIME_UID = 10001

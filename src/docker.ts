@@ -1,5 +1,8 @@
-/** The one place that runs docker: argv only, never a shell. */
-import * as exec from '@actions/exec'
+/**
+ * The one place that runs docker: argv only, never a shell. Running children are tracked so
+ * that a cancelled run can stop them before it cleans up.
+ */
+import { ChildProcess, spawn } from 'node:child_process'
 
 export interface DockerResult {
   exitCode: number
@@ -12,16 +15,63 @@ export interface DockerOptions {
   allowFailure?: boolean
   /** Keep docker's output out of the log (it is still returned). */
   silent?: boolean
+  /** Added to the environment. */
+  env?: Record<string, string>
 }
 
-export async function docker(args: string[], opts: DockerOptions = {}): Promise<DockerResult> {
-  const r = await exec.getExecOutput('docker', args, {
-    ignoreReturnCode: true,
-    silent: opts.silent ?? false
-  })
-  if (r.exitCode !== 0 && !opts.allowFailure) {
-    const tail = r.stderr.trim().split('\n').slice(-15).join('\n')
-    throw new Error(`docker ${args.slice(0, 2).join(' ')} failed (exit ${r.exitCode}):\n${tail}`)
+const running = new Set<ChildProcess>()
+
+/** Stops every docker command still running (a cancelled run). */
+export function stopAll(): void {
+  for (const child of running) child.kill('SIGTERM')
+}
+
+export class DockerError extends Error {
+  constructor(
+    readonly args: string[],
+    readonly result: DockerResult
+  ) {
+    const tail = (result.stderr || result.stdout).trim().split('\n').slice(-15).join('\n')
+    super(`docker ${args.slice(0, 2).join(' ')} failed (exit ${result.exitCode}):\n${tail}`)
+    this.name = 'DockerError'
   }
-  return r
+}
+
+export function docker(args: string[], opts: DockerOptions = {}): Promise<DockerResult> {
+  if (!opts.silent) process.stdout.write(`[command]docker ${args.join(' ')}\n`)
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', args, {
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    running.add(child)
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (chunk: Buffer) => {
+      out.push(chunk)
+      if (!opts.silent) process.stdout.write(chunk)
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      err.push(chunk)
+      if (!opts.silent) process.stdout.write(chunk)
+    })
+    child.on('error', (error) => {
+      running.delete(child)
+      reject(
+        new Error(
+          `docker could not be started (${error.message}): is Docker installed and on PATH?`
+        )
+      )
+    })
+    child.on('close', (code, signal) => {
+      running.delete(child)
+      const result = {
+        exitCode: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString()
+      }
+      if (result.exitCode !== 0 && !opts.allowFailure) reject(new DockerError(args, result))
+      else resolve(result)
+    })
+  })
 }

@@ -1,49 +1,193 @@
 /**
- * The generated Dockerfile: compile wheels on the full image ("base"), keep only the wheels
- * ("wheels", exported for the Actions cache), install them on the slim image ("runtime").
- * Every user value arrives validated and lands in exec (JSON) form, never in a shell string.
- * Each stage is its own function so other variants (e.g. a cross-installing stage on
- * $BUILDPLATFORM) can be composed from the same pieces.
+ * The generated Dockerfile. Wheels are found or compiled per target platform, then installed on
+ * the slim image without running anything emulated when every wheel already exists:
+ *
+ *   own, resolve, collect, layout  run on the build host ($BUILDPLATFORM), natively
+ *   compile                        runs on the target (QEMU) only when resolve came back incomplete
+ *   base     builder (or parent) + the new wheels: the image children name as their parent
+ *   wheels   only the wheel set, exported for the Actions cache
+ *   runtime  the slim image + one layer of installed files (+ runtime packages), non-root
+ *
+ * Every user value arrives validated and lands in exec (JSON) form or in the JSON argument of
+ * the stage script (src/tools/wheel_slim.py, mounted from a named build context), never in a
+ * shell string. Each stage is its own function so the pieces can be composed differently.
  */
 import {
   DIST_MOUNT,
   PIP_CONF_SECRET,
   REQUIREMENTS_MOUNT,
+  RUNTIME_UID,
   RUNTIME_USER,
-  WHEEL_CACHE_CONTEXT,
-  WHEEL_CACHE_MOUNT
+  TOOLS_CONTEXT,
+  WHEEL_CACHE_CONTEXT
 } from './constants.js'
 
 export interface DockerfileSpec {
-  /** FROM of stage base: the builder image or the parent's wheel-carrying base image. */
-  baseFrom: string
+  /** Image that builds wheels: the builder, or the parent's wheel-carrying base image. */
+  buildFrom: string
   fromParent: boolean
   runtimeFrom: string
   wheelDir: string
   /** Workspace-relative paths (the build context is the workspace). */
   distPath: string
+  /** The package's own files in dist/: the build asks for one of them by path, never by name. */
+  ownFiles: string[]
   requirementsPath?: string
-  /** "name==version": pins exactly the distribution found in dist. */
-  requirement: string
+  /** The requirements file pins hashes: the own file gets one, and no unpinned wheel is offered. */
+  hashes: boolean
   module: string
   buildPackages: string[]
   runtimePackages: string[]
   pipArgs: string[]
-  /** Mount the pip.conf secret carrying extra-index-url. */
+  /** Mount the pip.conf secret carrying extra-index-url where pip runs. */
   extraIndex: boolean
   /** Mount the restored wheel cache (named build context) as --find-links. */
   wheelCache: boolean
+  /** Names of user build arguments, declared where pip runs so they reach it. */
+  buildArgNames: string[]
 }
 
-export const STAGES = { base: 'base', wheels: 'wheels', runtime: 'runtime' } as const
+export const STAGES = {
+  own: 'own',
+  resolve: 'resolve',
+  compile: 'compile',
+  collect: 'collect',
+  base: 'base',
+  wheels: 'wheels',
+  runtimeBase: 'runtime-base',
+  layout: 'layout',
+  runtime: 'runtime'
+} as const
+export const STAGE_NAMES: string[] = Object.values(STAGES)
 
-const PIP = ['python3', '-m', 'pip']
-const PIP_QUIET = ['--no-cache-dir', '--disable-pip-version-check']
+const OUT = '/wheel-slim/out'
+const TOOLS = '/wheel-slim/tools'
+const CACHE = '/wheel-slim/cache'
+const PARENT = '/wheel-slim/parent'
 const json = (argv: string[]): string => `[${argv.map((a) => JSON.stringify(a)).join(', ')}]`
+const bind = (from: string | undefined, source: string | undefined, target: string): string =>
+  `--mount=type=bind,${from ? `from=${from},` : ''}${source ? `source=${source},` : ''}target=${target}`
 
 /** A RUN in exec form, with its --mount flags on continuation lines. */
 function run(argv: string[], mounts: string[] = []): string {
   return 'RUN ' + [...mounts, json(argv)].join(' \\\n    ')
+}
+
+/** The stage script with its JSON argument. */
+const tool = (command: string, config: object): string[] => [
+  'python3',
+  `${TOOLS}/wheel_slim.py`,
+  command,
+  JSON.stringify(config)
+]
+
+/** What every pip-running stage sees: dist, requirements, cache, parent wheels, pip.conf. */
+function pipMounts(s: DockerfileSpec, parentMount: boolean): string[] {
+  const mounts = [bind(TOOLS_CONTEXT, undefined, TOOLS), bind(undefined, s.distPath, DIST_MOUNT)]
+  if (s.requirementsPath) mounts.push(bind(undefined, s.requirementsPath, REQUIREMENTS_MOUNT))
+  if (s.wheelCache && !s.hashes) mounts.push(bind(WHEEL_CACHE_CONTEXT, undefined, CACHE))
+  if (s.fromParent && parentMount) mounts.push(bind('parent', s.wheelDir, PARENT))
+  if (s.extraIndex) mounts.push(`--mount=type=secret,id=${PIP_CONF_SECRET},target=/etc/pip.conf`)
+  return mounts
+}
+
+/** The pip configuration the stage script gets; `parentDir` is where the parent's wheels are. */
+function pipConfig(s: DockerfileSpec, parentDir?: string): Record<string, unknown> {
+  const findLinks = [DIST_MOUNT]
+  // Locally built wheels never match a pinned hash: with hashes, pip gets only what it can check.
+  if (!s.hashes) {
+    if (s.wheelCache) findLinks.push(CACHE)
+    if (s.fromParent && parentDir) findLinks.push(parentDir)
+  }
+  return {
+    dist: DIST_MOUNT,
+    own: s.ownFiles,
+    find_links: findLinks,
+    requirements: s.requirementsPath ? REQUIREMENTS_MOUNT : null,
+    hashes: s.hashes,
+    pip_args: s.pipArgs
+  }
+}
+
+const declareArgs = (s: DockerfileSpec): string[] => s.buildArgNames.map((n) => `ARG ${n}`)
+
+function parentStage(s: DockerfileSpec): string[] {
+  if (!s.fromParent) return []
+  return [
+    '# Stage "parent": the parent\'s wheel-carrying base image, for each target platform.',
+    `FROM ${s.buildFrom} AS parent`
+  ]
+}
+
+function ownStage(s: DockerfileSpec): string[] {
+  return [
+    '# Stage "own": the package\'s wheel built once on the build host, when dist/ has only an sdist.',
+    `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.own}`,
+    ...declareArgs(s),
+    run(tool('own', pipConfig(s)), pipMounts(s, false))
+  ]
+}
+
+function resolveStage(s: DockerfileSpec): string[] {
+  return [
+    '# Stage "resolve": every wheel the target needs, gathered on the build host without compiling.',
+    `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.resolve}`,
+    'ARG TARGETPLATFORM',
+    ...declareArgs(s),
+    run(tool('resolve', pipConfig(s, PARENT)), [
+      ...pipMounts(s, true),
+      bind(STAGES.own, OUT, '/wheel-slim/own')
+    ])
+  ]
+}
+
+function compileStage(s: DockerfileSpec): string[] {
+  const config = { ...pipConfig(s, s.wheelDir), build_packages: s.buildPackages }
+  // The only emulated step of the wheel build, and a no-op (one shell test) when resolve found everything.
+  const script = `[ -e /wheel-slim/resolved/complete ] || exec python3 ${TOOLS}/wheel_slim.py compile "$1"`
+  return [
+    '# Stage "compile": on the target platform (QEMU), only when resolve could not find every wheel.',
+    `FROM ${s.fromParent ? 'parent' : s.buildFrom} AS ${STAGES.compile}`,
+    'ARG SOURCE_DATE_EPOCH',
+    ...declareArgs(s),
+    `WORKDIR ${OUT}/wheels`,
+    run(
+      ['/bin/sh', '-c', script, 'compile', JSON.stringify(config)],
+      [...pipMounts(s, false), bind(STAGES.resolve, OUT, '/wheel-slim/resolved')]
+    )
+  ]
+}
+
+function collectStage(s: DockerfileSpec): string[] {
+  const mounts = [
+    bind(TOOLS_CONTEXT, undefined, TOOLS),
+    bind(STAGES.resolve, OUT, '/wheel-slim/resolved'),
+    bind(STAGES.compile, OUT, '/wheel-slim/compiled')
+  ]
+  if (s.wheelCache) mounts.push(bind(WHEEL_CACHE_CONTEXT, undefined, CACHE))
+  if (s.fromParent) mounts.push(bind('parent', s.wheelDir, PARENT))
+  return [
+    '# Stage "collect": the target\'s wheel set, the part the parent lacks, and its install tree.',
+    `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.collect}`,
+    'ARG SOURCE_DATE_EPOCH',
+    run(tool('collect', {}), mounts)
+  ]
+}
+
+function baseStage(s: DockerfileSpec): string[] {
+  return [
+    '# Stage "base": the wheel-carrying image other images name as their parent.',
+    `FROM ${s.fromParent ? 'parent' : s.buildFrom} AS ${STAGES.base}`,
+    `COPY --from=${STAGES.collect} ${OUT}/new/ ${s.wheelDir}/`
+  ]
+}
+
+export function wheelsStage(): string[] {
+  return [
+    '# Stage "wheels": only the wheel set (and its report), exported for the Actions cache.',
+    `FROM scratch AS ${STAGES.wheels}`,
+    `COPY --from=${STAGES.collect} ${OUT}/set/ /`
+  ]
 }
 
 /** apt-get in one layer; the package names arrive as "$@", never inside the script. */
@@ -54,92 +198,51 @@ function aptInstall(packages: string[]): string[] {
   return [run(['/bin/sh', '-c', script, 'apt-install', ...packages])]
 }
 
-export function baseStage(s: DockerfileSpec): string[] {
-  const mounts = [`--mount=type=bind,source=${s.distPath},target=${DIST_MOUNT}`]
-  const findLinks = ['--find-links', DIST_MOUNT, '--find-links', s.wheelDir]
-  if (s.requirementsPath)
-    mounts.push(`--mount=type=bind,source=${s.requirementsPath},target=${REQUIREMENTS_MOUNT}`)
-  if (s.wheelCache) {
-    mounts.push(`--mount=type=bind,from=${WHEEL_CACHE_CONTEXT},target=${WHEEL_CACHE_MOUNT}`)
-    findLinks.push('--find-links', WHEEL_CACHE_MOUNT)
-  }
-  if (s.extraIndex) mounts.push(`--mount=type=secret,id=${PIP_CONF_SECRET},target=/etc/pip.conf`)
-  const requirements = s.requirementsPath ? ['--requirement', REQUIREMENTS_MOUNT] : []
+export function runtimeStages(s: DockerfileSpec): string[] {
   return [
-    s.fromParent
-      ? '# Stage "base": the parent\'s base image; its wheels are reused, only the rest is compiled.'
-      : '# Stage "base": the full image, with compilers; compiles the package and every dependency.',
-    `FROM ${s.baseFrom} AS ${STAGES.base}`,
-    ...aptInstall(s.buildPackages),
-    run(
-      [
-        ...PIP,
-        'wheel',
-        ...PIP_QUIET,
-        '--wheel-dir',
-        s.wheelDir,
-        ...findLinks,
-        ...s.pipArgs,
-        ...requirements,
-        s.requirement
-      ],
-      mounts
-    )
-  ]
-}
-
-export function wheelsStage(s: DockerfileSpec): string[] {
-  return [
-    '# Stage "wheels": only the wheel directory, exported to the host for the Actions cache.',
-    `FROM scratch AS ${STAGES.wheels}`,
-    `COPY --from=${STAGES.base} ${s.wheelDir} /`
-  ]
-}
-
-export function runtimeStage(s: DockerfileSpec): string[] {
-  const mounts = [`--mount=type=bind,from=${STAGES.base},source=${s.wheelDir},target=${s.wheelDir}`]
-  const requirements: string[] = []
-  if (s.requirementsPath) {
-    mounts.push(`--mount=type=bind,source=${s.requirementsPath},target=${REQUIREMENTS_MOUNT}`)
-    requirements.push('--requirement', REQUIREMENTS_MOUNT)
-  }
-  return [
-    '# Stage "runtime": the slim image. Wheels come through a bind mount, so no layer keeps them.',
-    `FROM ${s.runtimeFrom} AS ${STAGES.runtime}`,
+    '# Stage "runtime-base": the slim image and the runtime packages, if any.',
+    `FROM ${s.runtimeFrom} AS ${STAGES.runtimeBase}`,
     ...aptInstall(s.runtimePackages),
-    run(
-      [
-        ...PIP,
-        'install',
-        ...PIP_QUIET,
-        '--no-index',
-        '--find-links',
-        s.wheelDir,
-        ...requirements,
-        s.requirement
-      ],
-      mounts
-    ),
-    run([
-      'useradd',
-      '--system',
-      '--uid',
-      '10001',
-      '--user-group',
-      '--no-create-home',
-      RUNTIME_USER
+    '',
+    '# Stage "layout": the install tree at the runtime image\'s own paths, laid out on the build host.',
+    `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.layout}`,
+    'ARG SOURCE_DATE_EPOCH',
+    run(tool('layout', { uid: RUNTIME_UID, user: RUNTIME_USER }), [
+      bind(TOOLS_CONTEXT, undefined, TOOLS),
+      bind(STAGES.collect, `${OUT}/tree`, '/wheel-slim/tree'),
+      bind(STAGES.runtimeBase, '/etc', '/wheel-slim/etc')
     ]),
-    'USER 10001:10001',
+    '',
+    '# Stage "runtime": the slim image plus one layer of installed files; no wheel, no compiler.',
+    `FROM ${STAGES.runtimeBase} AS ${STAGES.runtime}`,
+    `COPY --from=${STAGES.layout} ${OUT}/ /`,
+    `USER ${RUNTIME_UID}:${RUNTIME_UID}`,
     `ENTRYPOINT ${json(['python3', '-m', s.module])}`
   ]
 }
 
-/** No "# syntax=" line: it would pull the frontend image from Docker Hub. */
+/**
+ * No "# syntax=" line: it would pull the frontend image from Docker Hub. The build argument
+ * SOURCE_DATE_EPOCH (the commit time) dates every file the stages write.
+ */
 export function renderDockerfile(s: DockerfileSpec): string {
-  const header =
-    '# Generated by wheel-slim-action. Build context: the workspace; default target: runtime.'
+  const header = [
+    '# Generated by wheel-slim-action. Build context: the workspace; default target: runtime.',
+    `# Needs the named build contexts "${TOOLS_CONTEXT}" (the stage script)${s.wheelCache ? ` and "${WHEEL_CACHE_CONTEXT}" (restored wheels)` : ''}.`
+  ]
   return (
-    [[header], baseStage(s), wheelsStage(s), runtimeStage(s)]
+    [
+      header,
+      parentStage(s),
+      ownStage(s),
+      resolveStage(s),
+      compileStage(s),
+      collectStage(s),
+      baseStage(s),
+      wheelsStage(),
+      runtimeStages(s)
+    ]
+      .filter((lines) => lines.length > 0)
       .map((lines) => lines.join('\n'))
       .join('\n\n') + '\n'
   )

@@ -1,46 +1,45 @@
 /**
- * Carries out a BuildPlan on the real engine, in this order: QEMU → builder → wheel cache
- * restore → per-platform build + smoke test → wheels export → (only if every smoke test
- * passed) push base, push slim → wheel cache save. Tags move last; a failure saves nothing.
+ * Carries out a BuildPlan on the real engine, in this order: engine (QEMU, builder) → wheel
+ * cache restore → one build of every target and platform → smoke test of every platform →
+ * push the tested images under the run's own tag → verify them → only then move the other
+ * tags → wheel cache save. A failure or a cancel anywhere leaves every other tag where it was.
+ * What execution learns travels in its result; the plan is not changed.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import * as core from '@actions/core'
-import { parseWheelStep } from './build-log.js'
-import {
-  buildArgv,
-  BuildRequest,
-  chooseBuilder,
-  createBuilderArgv,
-  parseBuilderInfo
-} from './buildx.js'
+import { parseWheelSteps, WheelSteps } from './build-log.js'
+import { bakeArgv, bakeDefinition, Delivery } from './buildx.js'
+import { checkNotCancelled, Cleanup } from './cleanup.js'
 import { docker } from './docker.js'
+import { Engine, setUpEngine } from './engine.js'
 import { BuildPlan } from './plan.js'
-import { ensureQemu } from './qemu.js'
-import { parseRef } from './validate.js'
 import {
-  cacheKeys,
-  exportedWheels,
-  Restored,
-  restoreWheels,
-  Saved,
-  saveWheels
-} from './wheel-cache.js'
-
-/** What the action must undo afterwards (post step, or the CLI on exit). */
-export interface Cleanup {
-  builder?: string
-  localImages: string[]
-}
+  localDigest,
+  platformManifests,
+  pointTags,
+  pushedSizes,
+  pushLocal,
+  remoteDigest,
+  repositoryOf,
+  verify
+} from './registry.js'
+import { exportedWheels, Restored, restoreWheels, Saved, saveWheels } from './wheel-cache.js'
+import { cacheKeys } from './wheel-cache-keys.js'
 
 export interface PlatformResult {
   platform: string
-  buildSeconds: number
-  /** Seconds of the `pip wheel` step (0 when the layer cache skipped it). */
-  wheelSeconds?: number
+  /** Where the wheels came from: found on the build host, or compiled on the target. */
+  path: 'build host' | 'target' | 'unknown'
+  /** Why the target had to compile (empty on the build-host path). */
+  reason: string
+  steps: WheelSteps
   built: string[]
-  reused: number
-  /** Uncompressed size of the loaded slim image. */
-  slimBytes: number
+  /** Wheels taken from the wheel cache or the parent. */
+  reused: string[]
+  wheels: string[]
+  /** Digest of this platform's image in the pushed slim index. */
+  manifest?: string
   /** Compressed layers of the pushed slim and base images: what a pull downloads. */
   pushedSlimBytes?: number
   pushedBaseBytes?: number
@@ -53,6 +52,16 @@ export interface TagMove {
   to: string
 }
 
+/** Seconds spent in each phase of the run. */
+export interface Timings {
+  setup: number
+  restore: number
+  build: number
+  smoke: number
+  push: number
+  save: number
+}
+
 export interface BuildResult {
   platforms: PlatformResult[]
   pushed: boolean
@@ -62,153 +71,178 @@ export interface BuildResult {
   cacheHit: boolean
   restored: Restored[]
   saved: Saved[]
+  timings: Timings
 }
 
 const seconds = (since: number): number => Math.round((Date.now() - since) / 100) / 10
 
-async function selectBuilder(
-  plan: BuildPlan,
-  runKey: string,
-  cleanup: Cleanup
-): Promise<string | undefined> {
-  const inspect = await docker(['buildx', 'inspect', '--bootstrap'], { silent: true })
-  const info = parseBuilderInfo(inspect.stdout)
-  const dockerInfo = await docker(['info', '--format', '{{json .DriverStatus}}'], {
-    silent: true,
-    allowFailure: true
-  })
-  // ensureQemu has just checked that this host runs every platform.
-  const containerd = dockerInfo.stdout.includes('io.containerd.snapshotter')
-  const choice = chooseBuilder(info, plan.platforms, containerd, plan.platforms)
-  if (choice.use === 'current') {
-    core.info(
-      `buildx: using builder "${info.name}" (driver ${info.driver}; ${info.platforms.join(', ')})`
-    )
-    return undefined
+async function timed<T>(timings: Timings, phase: keyof Timings, fn: () => Promise<T>): Promise<T> {
+  const started = Date.now()
+  try {
+    return await fn()
+  } finally {
+    timings[phase] = seconds(started)
   }
-  const name = `wheel-slim-${runKey}`
-  core.info(`buildx: ${choice.reason}; creating a docker-container builder "${name}"`)
-  await docker(createBuilderArgv(name))
-  cleanup.builder = name
-  return name
 }
 
-function digestOf(metadataFile: string): string {
-  const meta = JSON.parse(readFileSync(metadataFile, 'utf8')) as Record<string, unknown>
-  return String(meta['containerimage.digest'] ?? '')
+interface Built {
+  log: string
+  /** Digests of the slim and base images as the builder produced them. */
+  runtime: string
+  base: string
+  /** What the smoke test runs: the local image, or the pushed digest. */
+  testRef: string
 }
 
-/** The digest a tag points to now, or undefined when it does not exist yet. */
-async function currentDigest(ref: string): Promise<string | undefined> {
-  const r = await docker(
-    ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'],
-    {
-      silent: true,
-      allowFailure: true
-    }
+/** The one build: every target, every platform, one bake call. */
+async function build(
+  plan: BuildPlan,
+  engine: Engine,
+  cleanup: Cleanup,
+  exportWheels: boolean
+): Promise<Built> {
+  const [slimRepo, baseRepo] = [plan.repositories[0] ?? '', plan.repositories[0] ?? '']
+  const delivery: Delivery =
+    engine.delivery === 'load'
+      ? { kind: 'load', runtimeTag: plan.local.runtime, baseTag: plan.local.base }
+      : { kind: 'digest', runtimeRepository: slimRepo, baseRepository: baseRepo }
+  if (delivery.kind === 'load') cleanup.images(plan.local.runtime, plan.local.base)
+  const bake = bakeDefinition(
+    plan.common,
+    plan.platforms,
+    delivery,
+    exportWheels ? plan.files.wheelsOut : undefined
   )
-  return r.exitCode === 0 ? (JSON.parse(r.stdout) as { digest?: string }).digest : undefined
-}
-
-/** The builder's Python ABI (e.g. "cpython-311 "): part of the wheel cache fingerprint. */
-async function probeAbi(image: string): Promise<string> {
-  const r = await docker(
-    [
-      'run',
-      '--rm',
-      '--entrypoint',
-      'python3',
-      image,
-      '-c',
-      'import sys; print(sys.implementation.cache_tag, sys.abiflags)'
-    ],
-    { silent: true }
-  )
-  return r.stdout.trim()
-}
-
-async function build(plan: BuildPlan, request: BuildRequest): Promise<string> {
-  return (await docker(buildArgv(plan.common, request))).stderr
+  writeFileSync(plan.files.bake, JSON.stringify(bake, null, 2))
+  // Bake reads files outside the working directory (Dockerfile, contexts) only when allowed.
+  const r = await docker(bakeArgv(plan.files.bake, plan.files.metadata, engine.builder), {
+    env: { BUILDX_BAKE_ENTITLEMENTS_FS: '0' }
+  })
+  const meta = JSON.parse(readFileSync(plan.files.metadata, 'utf8')) as Record<
+    string,
+    Record<string, unknown>
+  >
+  const digest = (target: string): string => String(meta[target]?.['containerimage.digest'] ?? '')
+  const runtime = digest('runtime')
+  return {
+    log: r.stderr,
+    runtime,
+    base: digest('base'),
+    testRef: delivery.kind === 'load' ? plan.local.runtime : `${slimRepo}@${runtime}`
+  }
 }
 
 async function smokeTest(plan: BuildPlan, platform: string, image: string): Promise<string> {
   const run = await docker(
     ['run', '--rm', '--platform', platform, '--entrypoint', '/bin/sh', image, '-c', plan.smokeTest],
-    {
-      allowFailure: true
-    }
+    { allowFailure: true, silent: true }
   )
-  if (run.exitCode !== 0) {
-    const tail = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n')
-    throw new Error(
-      `Smoke test failed on ${platform} (exit ${run.exitCode}): ${plan.smokeTest}\n${tail}\nNothing was pushed.`
-    )
-  }
-  return run.stdout.trim()
+  if (run.exitCode === 0) return run.stdout.trim()
+  const tail = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n')
+  const hint =
+    plan.defaultSmokeTest && /ModuleNotFoundError/.test(tail)
+      ? `\nThe default smoke test imports "${plan.package.module}": set input "module" to the package's import name.`
+      : ''
+  throw new Error(
+    `Smoke test failed on ${platform} (exit ${run.exitCode}): ${plan.smokeTest}\n${tail}${hint}\nNothing was pushed.`
+  )
+}
+
+interface WheelReport {
+  path: 'build host' | 'target'
+  reason: string
+  wheels: string[]
+  built: string[]
+  reused: string[]
+}
+
+function wheelReport(plan: BuildPlan, platform: string): WheelReport | undefined {
+  const dir =
+    plan.platforms.length > 1
+      ? join(plan.files.wheelsOut, platform.replace(/\//g, '_'))
+      : plan.files.wheelsOut
+  const file = join(dir, 'wheel-slim.json')
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as WheelReport) : undefined
+}
+
+/** Every ref a push writes, in order: the run's own refs first, then every other tag. */
+function refsOf(plan: BuildPlan): { early: string[]; late: string[] } {
+  const early = [...plan.runRefs.base, ...plan.runRefs.slim]
+  const late = [...plan.baseTags, ...plan.slimTags].filter((r) => !early.includes(r))
+  return { early, late }
 }
 
 /**
- * Point `ref` at `digest` (an index already in the registry) and check it took: a registry
- * operation, no build. Also repairs a tag that a racing second push left on one platform's
- * manifest (seen with the docker driver, whose daemon pushes again after BuildKit).
+ * Pushes what was tested and points the tags. Loaded images go to the registry under the run's
+ * own tag and must come back with the tested digest; pushed-by-digest images are already there.
+ * Only then do the other tags move, each read back.
  */
-async function pointTag(ref: string, source: string, digest: string): Promise<void> {
-  if ((await currentDigest(ref)) !== digest) {
-    await docker(['buildx', 'imagetools', 'create', '--tag', ref, `${source}@${digest}`])
-  }
-  const now = await currentDigest(ref)
-  if (now !== digest)
-    throw new Error(`Tag ${ref} points to ${now ?? 'nothing'}, expected ${digest}`)
-}
-
-const repositoryOf = (ref: string): string => parseRef(ref)?.repository ?? ref
-
-/** Compressed layer bytes per platform of a pushed image or index. */
-async function pushedSizes(ref: string | undefined): Promise<Map<string, number>> {
-  const sizes = new Map<string, number>()
-  if (!ref) return sizes
-  interface Raw {
-    layers?: { size: number }[]
-    manifests?: {
-      digest: string
-      platform?: { os: string; architecture: string; variant?: string }
-    }[]
-  }
-  const raw = async (r: string): Promise<Raw> =>
-    JSON.parse(
-      (await docker(['buildx', 'imagetools', 'inspect', r, '--raw'], { silent: true })).stdout
-    ) as Raw
-  const sum = (m: Raw): number => (m.layers ?? []).reduce((n, l) => n + l.size, 0)
-  const top = await raw(ref)
-  const repository = repositoryOf(ref)
-  for (const d of top.manifests ?? []) {
-    const p = d.platform
-    if (!p || p.os === 'unknown') continue
-    const name = [p.os, p.architecture, p.variant].filter(Boolean).join('/')
-    sizes.set(name, sum(await raw(`${repository}@${d.digest}`)))
-  }
-  // A single-platform push is a lone manifest.
-  if (!top.manifests) sizes.set('', sum(top))
-  return sizes
-}
-
 async function push(
-  plan: BuildPlan
-): Promise<Pick<BuildResult, 'digest' | 'baseDigest' | 'moves'>> {
-  const refs = [...plan.baseTags, ...plan.slimTags]
+  plan: BuildPlan,
+  built: Built,
+  delivery: Delivery['kind'],
+  cleanup: Cleanup
+): Promise<{ digest: string; baseDigest: string; moves: TagMove[] }> {
+  const { early, late } = refsOf(plan)
   const before = new Map<string, string | undefined>()
-  for (const ref of refs) before.set(ref, await currentDigest(ref))
-  await build(plan, plan.baseBuild)
-  await build(plan, plan.runtimeBuild)
-  const baseDigest = digestOf(plan.baseBuild.metadataFile)
-  const digest = digestOf(plan.runtimeBuild.metadataFile)
-  const [firstBase, firstSlim] = [plan.baseTags[0] as string, plan.slimTags[0] as string]
+  for (const ref of [...early, ...late]) before.set(ref, await remoteDigest(ref))
+  let digest = built.runtime
+  let baseDigest = built.base
+  if (delivery === 'load') {
+    digest = await localDigest(plan.local.runtime)
+    baseDigest = await localDigest(plan.local.base)
+    cleanup.images(...early)
+    checkNotCancelled('pushing')
+    for (const [i, ref] of plan.runRefs.base.entries()) {
+      await pushLocal(plan.local.base, ref)
+      await verify(ref, baseDigest, 'base image built in this run')
+      const slim = plan.runRefs.slim[i] as string
+      await pushLocal(plan.local.runtime, slim)
+      await verify(slim, digest, 'slim image that passed the smoke tests')
+    }
+  } else {
+    for (const repo of plan.repositories) {
+      await verify(`${repo}@${digest}`, digest, 'slim image that passed the smoke tests')
+      await verify(`${repo}@${baseDigest}`, baseDigest, 'base image built in this run')
+    }
+  }
   const moves: TagMove[] = []
-  for (const ref of refs) {
-    const isBase = plan.baseTags.includes(ref)
-    const to = isBase ? baseDigest : digest
-    await pointTag(ref, repositoryOf(isBase ? firstBase : firstSlim), to)
+  const record = (ref: string, to: string): void => {
     moves.push({ ref, from: before.get(ref), to })
+  }
+  try {
+    for (const repo of plan.repositories) {
+      const mine = (refs: string[]): string[] => refs.filter((r) => repositoryOf(r) === repo)
+      checkNotCancelled('moving tags')
+      const refs = delivery === 'load' ? late : [...early, ...late]
+      await pointTags(
+        mine(refs.filter((r) => plan.baseTags.includes(r) || plan.runRefs.base.includes(r))),
+        `${repo}@${baseDigest}`,
+        baseDigest
+      )
+      await pointTags(
+        mine(refs.filter((r) => !plan.baseTags.includes(r) && !plan.runRefs.base.includes(r))),
+        `${repo}@${digest}`,
+        digest
+      )
+    }
+  } catch (error) {
+    const moved: string[] = []
+    for (const ref of late) {
+      const now = await remoteDigest(ref).catch(() => undefined)
+      if (now !== before.get(ref)) moved.push(ref)
+    }
+    const message = error instanceof Error ? error.message : String(error)
+    throw new Error(
+      `${message}\nTags moved before the failure: ${moved.length > 0 ? moved.join(', ') : 'none'}; every other tag is where it was.`,
+      { cause: error }
+    )
+  }
+  for (const ref of [...early, ...late]) {
+    record(
+      ref,
+      plan.baseTags.includes(ref) || plan.runRefs.base.includes(ref) ? baseDigest : digest
+    )
   }
   for (const m of moves) {
     if (m.from === undefined) core.info(`tag created: ${m.ref} → ${m.to}`)
@@ -218,84 +252,127 @@ async function push(
   return { digest, baseDigest, moves }
 }
 
+/** A measurement that fails after a good push is a warning and an empty field, not a red run. */
+async function measured<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn()
+  } catch (error) {
+    core.warning(
+      `${what} could not be measured: ${error instanceof Error ? error.message : String(error)}`
+    )
+    return undefined
+  }
+}
+
 export async function execute(
   plan: BuildPlan,
   qemuImage: string,
   runKey: string,
   cleanup: Cleanup
 ): Promise<BuildResult> {
-  await core.group('Set up QEMU and buildx', async () => {
-    await ensureQemu(plan.platforms, qemuImage)
-    plan.common.builder = await selectBuilder(plan, runKey, cleanup)
-  })
+  const timings: Timings = { setup: 0, restore: 0, build: 0, smoke: 0, push: 0, save: 0 }
+  const engine = await timed(timings, 'setup', () =>
+    core.group('Set up QEMU and buildx', () =>
+      setUpEngine(plan.platforms, qemuImage, plan.common.network, runKey, cleanup)
+    )
+  )
 
-  const cacheDir = plan.common.wheelCacheDir
+  const cacheDir = plan.files.wheelCache
   let restored: Restored[] = []
   if (cacheDir && plan.cache) {
     const { prefix, fingerprint } = plan.cache
-    restored = await core.group('Restore the wheel cache', async () => {
-      const abi = await probeAbi(plan.spec.baseFrom)
-      const keys = plan.platforms.map((p) => cacheKeys(prefix, p, { ...fingerprint, abi }))
-      return restoreWheels(keys, cacheDir)
-    })
+    if (plan.spec.hashes) {
+      core.info(
+        'Wheel cache: not used, the requirements pin hashes that a locally built wheel never matches.'
+      )
+      mkdirSync(cacheDir, { recursive: true })
+    } else {
+      restored = await timed(timings, 'restore', () =>
+        core.group('Restore the wheel cache', () =>
+          restoreWheels(
+            plan.platforms.map((p) => cacheKeys(prefix, p, fingerprint)),
+            cacheDir
+          )
+        )
+      )
+    }
   }
 
-  const results: PlatformResult[] = []
-  for (const s of plan.smokeBuilds) {
-    const result = await core.group(`Build and smoke-test ${s.platform}`, async () => {
-      const started = Date.now()
-      cleanup.localImages.push(s.image)
-      const step = parseWheelStep(await build(plan, s.request))
-      const buildSeconds = seconds(started)
-      const smokeOutput = await smokeTest(plan, s.platform, s.image)
-      const size = await docker(['image', 'inspect', '--format', '{{.Size}}', s.image], {
-        silent: true
-      })
-      return {
-        platform: s.platform,
-        buildSeconds,
-        wheelSeconds: step.seconds,
-        built: step.built,
-        reused: 0,
-        slimBytes: Number(size.stdout.trim()),
-        smokeOutput
-      }
-    })
-    results.push(result)
-  }
+  const saving = plan.cacheSave.save && restored.length > 0
+  const built = await timed(timings, 'build', () =>
+    core.group(`Build ${plan.platforms.join(', ')}`, () => build(plan, engine, cleanup, true))
+  )
+  const steps = parseWheelSteps(built.log)
 
-  const exported = await core.group('Export the wheel directory', async () => {
-    await build(plan, plan.wheelsBuild)
-    return new Map(
-      plan.platforms.map((p) => [p, exportedWheels(plan.wheelsDir, p, plan.platforms)])
+  const smoke = await timed(timings, 'smoke', () =>
+    core.group('Smoke-test every platform', () =>
+      Promise.all(plan.platforms.map((p) => smokeTest(plan, p, built.testRef)))
     )
+  )
+  const results: PlatformResult[] = plan.platforms.map((platform, i) => {
+    const report = wheelReport(plan, platform)
+    core.info(
+      `${platform}: smoke test passed; wheels ${report ? (report.path === 'build host' ? 'all found on the build host, nothing emulated' : `compiled on the target: ${report.reason}`) : 'not reported'}`
+    )
+    return {
+      platform,
+      path: report?.path ?? 'unknown',
+      reason: report?.reason ?? '',
+      steps: steps.get(platform) ?? {},
+      built: report?.built ?? [],
+      reused: report?.reused ?? [],
+      wheels: report?.wheels ?? [],
+      smokeOutput: smoke[i] ?? ''
+    }
   })
-  for (const r of results)
-    r.reused = Math.max(0, (exported.get(r.platform)?.length ?? 0) - r.built.length)
 
-  let pushed: Pick<BuildResult, 'digest' | 'baseDigest' | 'moves'> = {
-    digest: '',
-    baseDigest: '',
-    moves: []
-  }
+  let pushed = { digest: '', baseDigest: '', moves: [] as TagMove[] }
   if (plan.push.push) {
-    pushed = await core.group('Push the base and slim images', () => push(plan))
-    const [slim, base] = [await pushedSizes(plan.slimTags[0]), await pushedSizes(plan.baseTags[0])]
+    pushed = await timed(timings, 'push', () =>
+      core.group('Push the tested images, then move the tags', () =>
+        push(plan, built, engine.delivery, cleanup)
+      )
+    )
+    const first = plan.runRefs.slim[0] as string
+    const [manifests, slim, base] = await Promise.all([
+      measured('The pushed platform manifests', () => platformManifests(first)),
+      measured('The pushed slim image size', () => pushedSizes(first)),
+      measured('The pushed base image size', () => pushedSizes(plan.runRefs.base[0] as string))
+    ])
     for (const r of results) {
-      r.pushedSlimBytes = slim.get(r.platform) ?? slim.get('')
-      r.pushedBaseBytes = base.get(r.platform) ?? base.get('')
+      r.manifest = manifests?.get(r.platform)
+      r.pushedSlimBytes = slim?.get(r.platform) ?? slim?.get('')
+      r.pushedBaseBytes = base?.get(r.platform) ?? base?.get('')
     }
   } else core.info(`Not pushing: ${plan.push.reason}.`)
 
-  const saved = plan.cache
-    ? await core.group('Save the wheel cache', () =>
-        saveWheels(restored, exported, plan.package.name)
+  let saved: Saved[] = []
+  if (plan.cache && !plan.spec.hashes) {
+    if (!plan.cacheSave.save) core.info(`Wheel cache ${plan.cacheSave.reason}.`)
+    else if (saving) {
+      checkNotCancelled('saving the wheel cache')
+      const exported = new Map(
+        plan.platforms.map((p) => [p, exportedWheels(plan.files.wheelsOut, p, plan.platforms)])
       )
-    : []
+      saved = await timed(timings, 'save', () =>
+        core.group('Save the wheel cache', () =>
+          saveWheels(restored, exported, plan.package.name, runKey)
+        )
+      )
+    }
+  }
   const cacheHit =
     restored.length > 0 &&
     restored.every((r) => r.matchedKey?.startsWith(`${r.keys.primary}-`) === true)
-  return { platforms: results, pushed: plan.push.push, ...pushed, cacheHit, restored, saved }
+  return {
+    platforms: results,
+    pushed: plan.push.push,
+    ...pushed,
+    cacheHit,
+    restored,
+    saved,
+    timings
+  }
 }
 
 /** pip.conf carrying extra-index-url: passed as a build secret, never in a layer or the log. */
@@ -303,12 +380,9 @@ export function writePipConf(file: string, extraIndexUrl: string): void {
   writeFileSync(file, `[global]\nextra-index-url = ${extraIndexUrl}\n`, { mode: 0o600 })
 }
 
-export async function runCleanup(cleanup: Cleanup): Promise<void> {
-  if (cleanup.localImages.length > 0) {
-    await docker(['image', 'rm', '--force', ...cleanup.localImages], {
-      allowFailure: true,
-      silent: true
-    })
-  }
-  if (cleanup.builder) await docker(['buildx', 'rm', cleanup.builder], { allowFailure: true })
+/** The stage script, next to the Dockerfile, as the named build context it is mounted from. */
+export function writeTools(dir: string): void {
+  mkdirSync(dir, { recursive: true })
+  const script = readFileSync(new URL('./tools/wheel_slim.py', import.meta.url), 'utf8')
+  writeFileSync(join(dir, 'wheel_slim.py'), script)
 }

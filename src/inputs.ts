@@ -1,5 +1,6 @@
 /** Every input read, validated and typed: a bad value fails here, before anything runs. */
 import { INPUT_DEFAULTS, InputName } from './constants.js'
+import { STAGE_NAMES } from './dockerfile.js'
 import * as v from './validate.js'
 
 export interface Inputs {
@@ -33,6 +34,8 @@ export interface Inputs {
   dockerfileOnly: boolean
   cache: boolean
   cacheKey: string
+  /** buildx --network for the RUN steps: "host" lets pip reach an index on the runner's loopback. */
+  network: 'default' | 'host' | 'none'
 }
 
 /** Reads one input's raw value; '' when unset. The action passes core.getInput. */
@@ -105,13 +108,14 @@ export function parseInputs(raw: InputReader): Inputs {
     cacheTo: v.splitLines(read('cache-to')).map((x) => v.cacheSpec('cache-to', x)),
     noCacheFilters: v
       .splitList(read('no-cache-filters'))
-      .map((x) => v.stageName('no-cache-filters', x)),
+      .map((x) => v.stageName('no-cache-filters', x, STAGE_NAMES)),
     labels: v.splitLines(read('labels')).map((x) => v.label('labels', x)),
     smokeTest: optional('smoke-test', v.smokeTest),
     provenance,
     qemuImage: v.imageRef('qemu-image', read('qemu-image')),
     dockerfileOnly: v.bool('dockerfile-only', read('dockerfile-only')),
     cache: v.bool('cache', read('cache')),
-    cacheKey: v.cacheKey('cache-key', read('cache-key'))
+    cacheKey: v.cacheKey('cache-key', read('cache-key')),
+    network: v.oneOf('network', read('network'), ['default', 'host', 'none'] as const)
   }
 }

@@ -1,19 +1,18 @@
 /** The action: inputs from the runner, outputs and summary back to it, cleanup in post. */
 import * as core from '@actions/core'
 import * as github from '@actions/github'
+import { Cleanup, CleanupState, onCancel, runCleanup } from './cleanup.js'
 import { OUTPUT_NAMES, State } from './constants.js'
-import { Cleanup, execute, runCleanup } from './execute.js'
+import { stopAll } from './docker.js'
+import { execute } from './execute.js'
 import { outputsOf, prepare } from './pipeline.js'
 import { writeSummary } from './summary.js'
-import { rmSync } from 'node:fs'
 
 async function post(): Promise<void> {
-  const cleanup: Cleanup = JSON.parse(
-    core.getState(State.Cleanup) || '{"localImages":[]}'
-  ) as Cleanup
-  await runCleanup(cleanup)
-  const secret = core.getState(State.SecretFile)
-  if (secret) rmSync(secret, { force: true })
+  const state = JSON.parse(
+    core.getState(State.Cleanup) || '{"localImages":[],"dirs":[]}'
+  ) as CleanupState
+  await runCleanup(state)
 }
 
 export async function run(): Promise<void> {
@@ -24,21 +23,31 @@ export async function run(): Promise<void> {
     }
     core.saveState(State.IsPost, 'true')
     const extra = core.getInput('extra-index-url')
-    if (extra) core.setSecret(extra)
-    const prepared = prepare((name) => core.getInput(name), process.env, github.context.payload)
-    const { plan, inputs } = prepared
-    if (plan.common.pipConfFile) core.saveState(State.SecretFile, plan.common.pipConfFile)
-    core.info(`Package ${plan.package.name} ${plan.package.version}, module ${plan.package.module}`)
-    core.info(`Dockerfile: ${plan.dockerfilePath}`)
-    let result
-    if (!inputs.dockerfileOnly) {
-      const cleanup: Cleanup = { localImages: [] }
-      try {
-        result = await execute(plan, inputs.qemuImage, prepared.runKey, cleanup)
-      } finally {
-        core.saveState(State.Cleanup, JSON.stringify(cleanup))
-      }
+    if (extra) {
+      core.setSecret(extra)
+      // The password alone may appear where the URL does not (an error message quoting it).
+      const password = URL.canParse(extra) ? decodeURIComponent(new URL(extra).password) : ''
+      if (password) core.setSecret(password)
     }
+    // Recorded the moment each thing exists: a cancelled run's post step still finds it.
+    const cleanup = new Cleanup((state) => core.saveState(State.Cleanup, JSON.stringify(state)))
+    onCancel(
+      stopAll,
+      () => cleanup.state,
+      (msg) => core.error(msg)
+    )
+    const prepared = prepare(
+      (name) => core.getInput(name),
+      process.env,
+      github.context.payload,
+      cleanup
+    )
+    const { plan, inputs } = prepared
+    core.info(`Package ${plan.package.name} ${plan.package.version}, module ${plan.package.module}`)
+    core.info(`Dockerfile: ${plan.files.dockerfile}`)
+    const result = inputs.dockerfileOnly
+      ? undefined
+      : await execute(plan, inputs.qemuImage, prepared.runKey, cleanup)
     const outputs = outputsOf(prepared, result)
     for (const name of OUTPUT_NAMES) core.setOutput(name, outputs[name])
     await writeSummary(plan, result)

@@ -24,6 +24,8 @@ export interface ResolvedPackage {
   name: string
   version: string
   module: string
+  /** Its files in dist: the build asks for one of these by path, never for the name on an index. */
+  files: string[]
 }
 
 /**
@@ -75,6 +77,10 @@ export function resolvePackage(
   return {
     name,
     version: versions[0] as string,
-    module: moduleInput !== '' ? moduleInput : name.replace(/-/g, '_')
+    module: moduleInput !== '' ? moduleInput : name.replace(/-/g, '_'),
+    files: dists
+      .filter((d) => d.name === name)
+      .map((d) => d.file)
+      .sort()
   }
 }

@@ -1,13 +1,22 @@
 /**
- * The steps shared by the action and the CLI: read inputs, look at dist, plan, write the
- * Dockerfile; then (unless dockerfile-only) execute; then the outputs.
+ * The steps shared by the action and the CLI: read inputs, look at the workspace, plan, write
+ * the build's files; then (unless dockerfile-only) execute; then the outputs.
  */
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
-import { OutputName } from './constants.js'
-import { BuildResult, writePipConf } from './execute.js'
+import { Cleanup } from './cleanup.js'
+import { OutputName, TOOLS_CONTEXT, WHEEL_CACHE_CONTEXT } from './constants.js'
+import { BuildResult, writePipConf, writeTools } from './execute.js'
 import { InputReader, Inputs, parseInputs } from './inputs.js'
 import { BuildPlan, makePlan } from './plan.js'
 import { InputError } from './validate.js'
@@ -31,31 +40,69 @@ function listDist(workspace: string, dist: string): string[] {
   return readdirSync(dir)
 }
 
-export function prepare(read: InputReader, env: NodeJS.ProcessEnv, payload: object): Prepared {
+/**
+ * The commit's time, so that a rebuild of the same commit gives the same image: the environment's
+ * SOURCE_DATE_EPOCH, else git, else the pushed head commit's timestamp, else 0.
+ */
+function sourceDateEpoch(env: NodeJS.ProcessEnv, workspace: string, payload: object): string {
+  const given = env['SOURCE_DATE_EPOCH']
+  if (given && /^\d{1,12}$/.test(given)) return given
+  try {
+    const t = execFileSync('git', ['-C', workspace, 'log', '-1', '--format=%ct'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore']
+    }).trim()
+    if (/^\d+$/.test(t)) return t
+  } catch {
+    // not a git checkout
+  }
+  const stamp = (payload as { head_commit?: { timestamp?: string } }).head_commit?.timestamp
+  const ms = stamp ? Date.parse(stamp) : NaN
+  return Number.isFinite(ms) ? String(Math.floor(ms / 1000)) : '0'
+}
+
+export function prepare(
+  read: InputReader,
+  env: NodeJS.ProcessEnv,
+  payload: object,
+  cleanup: Cleanup
+): Prepared {
   const inputs = parseInputs(read)
   const workspace = env['GITHUB_WORKSPACE'] || process.cwd()
   const distFiles = listDist(workspace, inputs.dist)
-  if (inputs.requirements !== '' && !existsSync(join(workspace, inputs.requirements))) {
-    throw new InputError(
-      'requirements',
-      inputs.requirements,
-      'a requirements file that exists in the workspace'
-    )
+  let requirementHashes = false
+  if (inputs.requirements !== '') {
+    const file = join(workspace, inputs.requirements)
+    if (!existsSync(file)) {
+      throw new InputError(
+        'requirements',
+        inputs.requirements,
+        'a requirements file that exists in the workspace'
+      )
+    }
+    requirementHashes = /(^|\s)--hash[=\s]/m.test(readFileSync(file, 'utf8'))
   }
   const runKey = randomBytes(6).toString('hex')
   const tempDir = mkdtempSync(join(env['RUNNER_TEMP'] || tmpdir(), 'wheel-slim-'))
+  cleanup.dir(tempDir)
+  const facts = {
+    distFiles,
+    requirementHashes,
+    sourceDateEpoch: sourceDateEpoch(env, workspace, payload)
+  }
   const plan = makePlan(
     inputs,
     workflowContext(env, payload),
-    distFiles,
+    facts,
     { workspace, tempDir },
     runKey
   )
-  writeFileSync(plan.dockerfilePath, plan.dockerfile)
+  writeFileSync(plan.files.dockerfile, plan.dockerfile)
   // BuildKit prefers <Dockerfile>.dockerignore over the workspace's: a .dockerignore that
   // excludes dist/ (common in Python repositories) must not hide the package from the build.
-  writeFileSync(`${plan.dockerfilePath}.dockerignore`, '.git\nnode_modules\n.wheel-slim-cache\n')
-  if (plan.common.pipConfFile) writePipConf(plan.common.pipConfFile, inputs.extraIndexUrl)
+  writeFileSync(`${plan.files.dockerfile}.dockerignore`, '.git\nnode_modules\n.wheel-slim-cache\n')
+  writeTools(plan.files.tools)
+  if (plan.files.pipConf) writePipConf(plan.files.pipConf, inputs.extraIndexUrl)
   return { inputs, plan, runKey }
 }
 
@@ -63,8 +110,11 @@ export function outputsOf(p: Prepared, result?: BuildResult): Record<OutputName,
   const { plan } = p
   const sum = (f: (r: BuildResult['platforms'][number]) => number): string =>
     result ? String(result.platforms.reduce((n, r) => n + f(r), 0)) : ''
+  const contexts = [`${TOOLS_CONTEXT}=${plan.files.tools}`]
+  if (plan.files.wheelCache) contexts.push(`${WHEEL_CACHE_CONTEXT}=${plan.files.wheelCache}`)
   const outputs = {
-    dockerfile: plan.dockerfilePath,
+    dockerfile: plan.files.dockerfile,
+    'build-contexts': contexts.join('\n'),
     tags: plan.slimTags.join('\n'),
     'base-tags': plan.baseTags.join('\n'),
     digest: result?.digest ?? '',
@@ -72,18 +122,24 @@ export function outputsOf(p: Prepared, result?: BuildResult): Record<OutputName,
     platforms: plan.platforms.join(','),
     'cache-hit': String(result?.cacheHit ?? false),
     'wheels-built': sum((r) => r.built.length),
-    'wheels-reused': sum((r) => r.reused)
+    'wheels-reused': sum((r) => r.reused.length)
   }
   const metadata = {
-    package: plan.package,
+    package: {
+      name: plan.package.name,
+      version: plan.package.version,
+      module: plan.package.module
+    },
     pushed: result?.pushed ?? false,
     pushReason: plan.push.reason,
+    cacheSaveReason: plan.cacheSave.reason,
     ...outputs,
     tags: plan.slimTags,
     'base-tags': plan.baseTags,
     platforms: plan.platforms,
     builds: result?.platforms ?? [],
     moves: result?.moves ?? [],
+    timings: result?.timings,
     cache: {
       restored:
         result?.restored.map((r) => ({

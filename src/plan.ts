@@ -1,78 +1,101 @@
 /**
  * The build plan: everything the action decides, as pure data. Given the inputs, the workflow
- * context and the names of the files in dist, it fixes the Dockerfile, the tags, whether to
- * push, and the argv of every buildx call. Executing it is execute.ts's job.
+ * context and what the workspace holds, it fixes the Dockerfile, the tags, whether to push and
+ * to save the cache, and the build's common settings. Executing it is execute.ts's job; the
+ * plan is never changed while it runs.
  */
 import { join } from 'node:path'
-import { BuildCommon, BuildRequest } from './buildx.js'
-import { DockerfileSpec, renderDockerfile, STAGES } from './dockerfile.js'
+import { BuildCommon } from './buildx.js'
+import { DockerfileSpec, renderDockerfile } from './dockerfile.js'
 import { Inputs } from './inputs.js'
 import { resolvePackage, ResolvedPackage } from './package-meta.js'
 import { computeTags, resolveTags } from './tags.js'
-import { InputError, moduleName } from './validate.js'
-import { Fingerprint, platformSlug } from './wheel-cache.js'
-import { decidePush, PushDecision, WorkflowContext } from './workflow.js'
+import { InputError, moduleName, parseRef } from './validate.js'
+import { Fingerprint } from './wheel-cache-keys.js'
+import { decideCacheSave, decidePush, PushDecision, WorkflowContext } from './workflow.js'
 
 export interface PlanPaths {
   workspace: string
-  /** A directory of this run's own: Dockerfile, metadata files, secrets, wheel cache. */
+  /** A directory of this run's own: Dockerfile, bake file, secrets, wheel cache, exports. */
   tempDir: string
+}
+
+/** What the workspace says beyond file names, read by the caller. */
+export interface WorkspaceFacts {
+  distFiles: string[]
+  /** The requirements file pins hashes (`--hash=`). */
+  requirementHashes: boolean
+  /** SOURCE_DATE_EPOCH: the commit's time, so a rebuild of the same commit is the same image. */
+  sourceDateEpoch: string
+}
+
+export interface PlanFiles {
+  dockerfile: string
+  tools: string
+  bake: string
+  metadata: string
+  /** Where the "wheels" target exports each platform's wheel set. */
+  wheelsOut: string
+  pipConf?: string
+  wheelCache?: string
 }
 
 export interface BuildPlan {
   package: ResolvedPackage
   spec: DockerfileSpec
   dockerfile: string
-  dockerfilePath: string
+  files: PlanFiles
   platforms: string[]
   push: PushDecision
+  cacheSave: { save: boolean; reason: string }
   slimTags: string[]
   baseTags: string[]
+  /**
+   * The run-specific references written before anything is verified (the docker driver cannot
+   * push by digest): tag `sha-<7>` when the run has a commit, else `wheel-slim-<run key>`, in
+   * every repository the tags name; the base image's with base-suffix.
+   */
+  runRefs: { slim: string[]; base: string[] }
+  /** Repositories the images go to, in the order of the tags. */
+  repositories: string[]
   smokeTest: string
   common: BuildCommon
-  /** One per platform: build alone, load, smoke-test. */
-  smokeBuilds: { platform: string; image: string; request: BuildRequest }[]
-  wheelsBuild: BuildRequest
-  wheelsDir: string
-  /**
-   * A multi-platform push writes its first tag only; execute points every other tag at the same
-   * index. A single-platform push writes all its tags: imagetools would wrap its lone manifest
-   * in a new index instead of copying it.
-   */
-  baseBuild: BuildRequest
-  runtimeBuild: BuildRequest
+  /** Local names of the built images while they are tested (load delivery). */
+  local: { runtime: string; base: string }
   /** Wheel cache key material; undefined when the cache is off. */
-  cache?: { prefix: string; fingerprint: Omit<Fingerprint, 'abi'> }
+  cache?: { prefix: string; fingerprint: Fingerprint }
+  /** The module the default smoke test imports, for a clear error when it cannot. */
+  defaultSmokeTest: boolean
 }
 
-/** A local name for a platform's smoke-test image; post removes it. */
-export function localImageName(runKey: string, platform: string): string {
-  return `wheel-slim-smoke/${runKey}:${platformSlug(platform)}`
-}
+const repositoryOf = (ref: string): string => parseRef(ref)?.repository ?? ref
 
 export function makePlan(
   inputs: Inputs,
   ctx: WorkflowContext,
-  distFiles: string[],
+  facts: WorkspaceFacts,
   paths: PlanPaths,
   runKey: string
 ): BuildPlan {
-  const pkg = resolvePackage(distFiles, inputs.dist, inputs.package, inputs.module)
+  const pkg = resolvePackage(facts.distFiles, inputs.dist, inputs.package, inputs.module)
   moduleName('module', pkg.module)
+  const wheelCache = inputs.cache && !inputs.dockerfileOnly
   const spec: DockerfileSpec = {
-    baseFrom: inputs.parent || inputs.builderImage,
+    buildFrom: inputs.parent || inputs.builderImage,
     fromParent: inputs.parent !== '',
     runtimeFrom: inputs.runtimeImage,
     wheelDir: inputs.wheelDir,
     distPath: inputs.dist,
+    ownFiles: pkg.files,
     requirementsPath: inputs.requirements || undefined,
-    requirement: `${pkg.name}==${pkg.version}`,
+    hashes: facts.requirementHashes,
     module: pkg.module,
     buildPackages: inputs.buildPackages,
     runtimePackages: inputs.runtimePackages,
     pipArgs: inputs.pipArgs,
     extraIndex: inputs.extraIndexUrl !== '',
-    wheelCache: inputs.cache && !inputs.dockerfileOnly
+    wheelCache,
+    buildArgNames: inputs.buildArgs.map((a) => a.slice(0, a.indexOf('=')))
   }
   const push = decidePush(inputs.push, ctx)
   const noTarget = inputs.images.length === 0 && inputs.tags.length === 0
@@ -97,76 +120,76 @@ export function makePlan(
       `at least one tag: none could be computed from ${ctx.ref || 'this ref'}`
     )
   }
-  const dockerfilePath = join(paths.tempDir, 'Dockerfile')
-  const wheelsDir = join(paths.tempDir, 'wheels-out')
+  const file = (name: string): string => join(paths.tempDir, name)
+  const files: PlanFiles = {
+    dockerfile: file('Dockerfile'),
+    tools: file('tools'),
+    bake: file('bake.json'),
+    metadata: file('metadata.json'),
+    wheelsOut: file('wheels-out'),
+    ...(spec.extraIndex ? { pipConf: file('pip.conf') } : {}),
+    ...(wheelCache ? { wheelCache: file('wheel-cache') } : {})
+  }
+  const label = (key: string, value: string): string => `io.wheel-slim.${key}=${value}`
   const common: BuildCommon = {
-    dockerfile: dockerfilePath,
+    dockerfile: files.dockerfile,
     context: paths.workspace,
-    buildArgs: inputs.buildArgs,
+    toolsDir: files.tools,
+    args: {
+      ...Object.fromEntries(
+        inputs.buildArgs.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)])
+      ),
+      SOURCE_DATE_EPOCH: facts.sourceDateEpoch
+    },
     labels: inputs.labels,
+    // What a child inherits from this base image, recorded on it.
+    baseLabels: [
+      ...inputs.labels,
+      label('wheel-dir', inputs.wheelDir),
+      label('python-version', inputs.pythonVersion),
+      label('builder', inputs.builderImage),
+      label('build-packages', inputs.buildPackages.join(' ')),
+      label('runtime-packages', inputs.runtimePackages.join(' '))
+    ],
     cacheFrom: inputs.cacheFrom,
     cacheTo: inputs.cacheTo,
     noCacheFilters: inputs.noCacheFilters,
     provenance: inputs.provenance,
-    pipConfFile: spec.extraIndex ? join(paths.tempDir, 'pip.conf') : undefined,
-    wheelCacheDir: spec.wheelCache ? join(paths.tempDir, 'wheel-cache') : undefined
+    network: inputs.network,
+    pipConfFile: files.pipConf,
+    wheelCacheDir: files.wheelCache
   }
-  const firstOrAll = (refs: string[]): string[] =>
-    inputs.platforms.length > 1 ? refs.slice(0, 1) : refs
-  const metadata = (name: string): string => join(paths.tempDir, `metadata-${name}.json`)
-  const all = inputs.platforms
+  const sha = /^[0-9a-f]{7,40}$/.test(ctx.sha) ? ctx.sha.slice(0, 7) : undefined
+  const runTag = sha ? `sha-${sha}` : `wheel-slim-${runKey}`
+  const repositories = [...new Set(tags.slim.map(repositoryOf))]
   return {
     package: pkg,
     spec,
     dockerfile: renderDockerfile(spec),
-    dockerfilePath,
-    platforms: all,
+    files,
+    platforms: inputs.platforms,
     push,
+    cacheSave: decideCacheSave(ctx),
     slimTags: tags.slim,
     baseTags: tags.base,
+    runRefs: {
+      slim: repositories.map((r) => `${r}:${runTag}`),
+      base: repositories.map((r) => `${r}:${runTag}${inputs.baseSuffix}`)
+    },
+    repositories,
     smokeTest: inputs.smokeTest || `python3 -c 'import ${pkg.module}'`,
+    defaultSmokeTest: inputs.smokeTest === '',
     common,
-    smokeBuilds: all.map((platform) => {
-      const image = localImageName(runKey, platform)
-      return {
-        platform,
-        image,
-        request: {
-          target: STAGES.runtime,
-          platforms: [platform],
-          output: { kind: 'load', tag: image },
-          metadataFile: metadata(`smoke-${platformSlug(platform)}`),
-          noCache: true
-        }
-      }
-    }),
-    wheelsBuild: {
-      target: STAGES.wheels,
-      platforms: all,
-      output: { kind: 'local', dest: wheelsDir },
-      metadataFile: metadata('wheels'),
-      noCache: false
+    local: {
+      runtime: `wheel-slim-local/${runKey}:runtime`,
+      base: `wheel-slim-local/${runKey}:base`
     },
-    wheelsDir,
-    baseBuild: {
-      target: STAGES.base,
-      platforms: all,
-      output: { kind: 'push', tags: firstOrAll(tags.base) },
-      metadataFile: metadata('base'),
-      noCache: false
-    },
-    runtimeBuild: {
-      target: STAGES.runtime,
-      platforms: all,
-      output: { kind: 'push', tags: firstOrAll(tags.slim) },
-      metadataFile: metadata('runtime'),
-      noCache: false
-    },
-    cache: spec.wheelCache
+    cache: wheelCache
       ? {
           prefix: inputs.cacheKey,
           fingerprint: {
-            builder: spec.baseFrom,
+            builder: inputs.builderImage,
+            pythonVersion: inputs.pythonVersion,
             buildPackages: inputs.buildPackages,
             pipArgs: inputs.pipArgs
           }

@@ -1,4 +1,4 @@
-/** The job summary: per platform, what the wheel cache saved and what was built, tested, pushed. */
+/** The job summary: per platform, where the wheels came from, what was built, tested, pushed. */
 import * as core from '@actions/core'
 import { BuildResult } from './execute.js'
 import { BuildPlan } from './plan.js'
@@ -9,7 +9,7 @@ export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promi
   const s = core.summary.addHeading(`wheel-slim: ${plan.package.name} ${plan.package.version}`, 2)
   if (!result) {
     s.addRaw(
-      `Dockerfile written to <code>${plan.dockerfilePath}</code> (dockerfile-only: nothing built).`,
+      `Dockerfile written to <code>${plan.files.dockerfile}</code> (dockerfile-only: nothing built).`,
       true
     )
     s.addCodeBlock(plan.dockerfile, 'dockerfile')
@@ -18,12 +18,11 @@ export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promi
   }
   const header = [
     'platform',
+    'wheels',
     'wheel cache',
-    'wheels reused',
-    'wheels built',
+    'reused',
+    'built',
     'wheel step',
-    'build',
-    'slim image',
     'pushed slim / base',
     'smoke test'
   ]
@@ -31,14 +30,24 @@ export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promi
     header.map((data) => ({ data, header: true })),
     ...result.platforms.map((r) => {
       const restored = result.restored.find((x) => x.platform === r.platform)
+      const step = r.path === 'target' ? r.steps.compile : r.steps.resolve
       return [
         r.platform,
-        restored ? (restored.matchedKey ? `hit (${restored.wheels.length})` : 'miss') : 'off',
-        String(r.reused),
+        r.path === 'target'
+          ? `compiled on the target (${r.reason})`
+          : r.path === 'build host'
+            ? 'found on the build host, nothing emulated'
+            : '-',
+        restored
+          ? restored.matchedKey
+            ? `hit (${restored.wheels.length})`
+            : restored.unreadable
+              ? 'unreadable, replaced'
+              : 'miss'
+          : 'off',
+        String(r.reused.length),
         String(r.built.length),
-        r.wheelSeconds === undefined ? '-' : `${r.wheelSeconds} s`,
-        `${r.buildSeconds} s`,
-        mb(r.slimBytes),
+        step?.seconds === undefined ? '-' : `${step.seconds} s${step.cached ? ' (cached)' : ''}`,
         r.pushedSlimBytes === undefined
           ? '-'
           : `${mb(r.pushedSlimBytes)} / ${mb(r.pushedBaseBytes ?? 0)}`,
@@ -46,6 +55,11 @@ export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promi
       ]
     })
   ])
+  const t = result.timings
+  s.addRaw(
+    `Time: setup ${t.setup} s, cache restore ${t.restore} s, build ${t.build} s, smoke test ${t.smoke} s, push ${t.push} s, cache save ${t.save} s.`,
+    true
+  )
   if (result.pushed) {
     s.addTable([
       ['tag', 'digest', 'change'].map((data) => ({ data, header: true })),
@@ -58,5 +72,9 @@ export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promi
   } else {
     s.addRaw(`Nothing pushed: ${plan.push.reason}.`, true)
   }
+  s.addRaw(
+    `Wheel cache: ${plan.cacheSave.save ? 'saved when new wheels were built' : plan.cacheSave.reason}.`,
+    true
+  )
   await s.write()
 }

@@ -230,6 +230,8 @@ export function indexUrl(input: string, value: string): string {
 
 /** KEY=value with a build-argument name; the value travels as one argv element. */
 const BUILD_ARG = /^[A-Za-z_][A-Za-z0-9_]*=[^\n\r\0]*$/
+/** Set by BuildKit or by the action itself: a user value would be ignored or break reproducibility. */
+const RESERVED_ARG = /^(TARGET|BUILD)(PLATFORM|OS|ARCH|VARIANT)$|^SOURCE_DATE_EPOCH$|^BUILDKIT_/
 export function buildArg(input: string, value: string): string {
   check(
     BUILD_ARG.test(value),
@@ -237,7 +239,25 @@ export function buildArg(input: string, value: string): string {
     value,
     'lines of KEY=value with KEY made of letters, digits and "_"'
   )
+  const name = value.slice(0, value.indexOf('='))
+  check(
+    !RESERVED_ARG.test(name),
+    input,
+    value,
+    'a build argument of your own: TARGET*/BUILD* platform arguments, SOURCE_DATE_EPOCH and BUILDKIT_* are set by BuildKit or the action'
+  )
   return value
+}
+
+/** One of a fixed set of words. */
+export function oneOf<T extends string>(input: string, value: string, allowed: readonly T[]): T {
+  check(
+    (allowed as readonly string[]).includes(value),
+    input,
+    value,
+    allowed.map((a) => `"${a}"`).join(', ')
+  )
+  return value as T
 }
 
 /** key=value label: the key follows OCI's reverse-DNS convention. */
@@ -264,9 +284,14 @@ export function cacheSpec(input: string, value: string): string {
   return value
 }
 
-/** A Dockerfile stage name for --no-cache-filter. */
-export function stageName(input: string, value: string): string {
-  check(/^[a-z][a-z0-9_.-]*$/.test(value), input, value, 'stage names such as "base"')
+/** A stage of the generated Dockerfile, for --no-cache-filter. */
+export function stageName(input: string, value: string, stages: string[]): string {
+  check(
+    stages.includes(value),
+    input,
+    value,
+    `stage names of the generated Dockerfile: ${stages.join(', ')}`
+  )
   return value
 }
 

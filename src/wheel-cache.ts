@@ -3,62 +3,17 @@
  * a successful one through the GitHub Actions cache. An accelerator, never a point of failure:
  * every error, hang or corrupt archive becomes a warning and an empty (cold) cache.
  */
-import { createHash } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
-import { normalizeName } from './validate.js'
-
-/** Everything that makes a wheel incompatible; hashed, so no raw input reaches a key. */
-export interface Fingerprint {
-  abi: string
-  builder: string
-  buildPackages: string[]
-  pipArgs: string[]
-}
-
-const sha = (value: string, length = 16): string =>
-  createHash('sha256').update(value).digest('hex').slice(0, length)
-
-export const platformSlug = (platform: string): string => platform.replace(/\//g, '-')
-
-export interface PlatformKeys {
-  platform: string
-  /** Prefix of this fingerprint's entries; entries are saved as `${primary}-${hash of names}`. */
-  primary: string
-  restore: string[]
-}
-
-export function cacheKeys(prefix: string, platform: string, f: Fingerprint): PlatformKeys {
-  const hash = sha(JSON.stringify([f.abi, f.builder, f.buildPackages, f.pipArgs]))
-  const platformPrefix = `${prefix}-${platformSlug(platform)}-`
-  return {
-    platform,
-    primary: `${platformPrefix}${hash}`,
-    restore: [`${platformPrefix}${hash}-`, platformPrefix]
-  }
-}
-
-/** A set of wheels gets its own key, so restore-by-prefix finds the newest set. */
-export function saveKey(keys: PlatformKeys, wheels: string[]): string {
-  return `${keys.primary}-${sha([...wheels].sort().join('\n'), 12)}`
-}
-
-/** The package's own wheel changes every commit: caching it would only evict others. */
-export function cacheableWheels(files: string[], packageName: string): string[] {
-  const own = normalizeName(packageName)
-  return files
-    .filter((f) => f.endsWith('.whl'))
-    .filter((f) => normalizeName(f.split('-')[0] as string) !== own)
-    .sort()
-}
-
-/** Save only when the build produced a wheel the restored set lacked. */
-export function needsSave(saved: string[], restored: string[]): boolean {
-  const had = new Set(restored)
-  return saved.some((w) => !had.has(w))
-}
+import {
+  cacheableWheels,
+  needsSave,
+  platformSlug,
+  PlatformKeys,
+  saveKey
+} from './wheel-cache-keys.js'
 
 /**
  * Per-platform directory, relative to the workspace (the step's working directory): the cache
@@ -99,11 +54,14 @@ export interface Restored {
   wheels: string[]
   /** The restore threw or timed out: the service is unhealthy, and a late download may still land. */
   abandoned: boolean
+  /** An entry matched but could not be restored (corrupt): the next save replaces it. */
+  unreadable: boolean
 }
 
 /**
  * Restore every platform's entry, then gather the wheels in one flat directory for
- * --find-links: pip takes only those compatible with the platform it builds for.
+ * --find-links: pip takes only those compatible with the platform it builds for. A lookup comes
+ * first, so an entry that matches but cannot be extracted is told apart from a miss.
  */
 export async function restoreWheels(
   keys: PlatformKeys[],
@@ -117,13 +75,20 @@ export async function restoreWheels(
     const dir = restoreDir(k.platform)
     emptyDir(dir)
     let matchedKey: string | undefined
+    let found: string | undefined
     // After one failure the other platforms build cold too, rather than wait on the same service.
     if (available && !abandoned) {
       try {
-        matchedKey = await bounded(
-          'wheel cache restore',
-          cache.restoreCache([dir], k.primary, k.restore)
+        found = await bounded(
+          'wheel cache lookup',
+          cache.restoreCache([dir], k.primary, k.restore, { lookupOnly: true })
         )
+        if (found) {
+          matchedKey = await bounded(
+            'wheel cache restore',
+            cache.restoreCache([dir], k.primary, k.restore)
+          )
+        }
       } catch (error) {
         core.warning(`Wheel cache for ${k.platform} not restored (building cold): ${String(error)}`)
         abandoned = true
@@ -133,12 +98,15 @@ export async function restoreWheels(
     const wheels = matchedKey ? wheelFiles(dir) : []
     if (!matchedKey) emptyDir(dir)
     for (const w of wheels) copyFileSync(join(dir, w), join(findLinksDir, w))
+    const unreadable = found !== undefined && matchedKey === undefined && !abandoned
     core.info(
       matchedKey
         ? `Wheel cache ${k.platform}: ${wheels.length} wheels from ${matchedKey}`
-        : `Wheel cache ${k.platform}: miss`
+        : unreadable
+          ? `Wheel cache ${k.platform}: ${found} could not be restored; this run replaces it`
+          : `Wheel cache ${k.platform}: miss`
     )
-    restored.push({ platform: k.platform, keys: k, matchedKey, wheels, abandoned })
+    restored.push({ platform: k.platform, keys: k, matchedKey, wheels, abandoned, unreadable })
   }
   if (!available)
     core.info('Wheel cache: the Actions cache service is not available here; building cold.')
@@ -160,7 +128,8 @@ export interface Saved {
 export async function saveWheels(
   restored: Restored[],
   exported: Map<string, string[]>,
-  packageName: string
+  packageName: string,
+  runId: string
 ): Promise<Saved[]> {
   const results: Saved[] = []
   if (!cache.isFeatureAvailable()) return results
@@ -174,7 +143,7 @@ export async function saveWheels(
       files.map((f) => basename(f)),
       packageName
     )
-    if (!needsSave(names, r.wheels)) {
+    if (!r.unreadable && !needsSave(names, r.wheels)) {
       core.info(`Wheel cache ${r.platform}: nothing new to save`)
       results.push({ platform: r.platform, wheels: names.length })
       continue
@@ -185,7 +154,7 @@ export async function saveWheels(
       if (names.includes(basename(f)) && statSync(f).isFile())
         copyFileSync(f, join(dir, basename(f)))
     }
-    const key = saveKey(r.keys, names)
+    const key = saveKey(r.keys, names, r.unreadable ? runId : undefined)
     try {
       const id = await bounded('wheel cache save', cache.saveCache([dir], key))
       if (id === -1) {

@@ -1,0 +1,331 @@
+"""The build steps of the Dockerfile wheel-slim-action generates: one sub-command per stage.
+
+  own      build host       the package's own wheel, when dist/ has only an sdist
+  resolve  build host       every wheel the target needs, found without compiling for it
+  compile  target (QEMU)    pip wheel: runs only when resolve came back incomplete
+  collect  build host       the target's wheel set, what is new in it, and its install tree
+  layout   build host, in the runtime image   that tree at the runtime image's own paths
+
+Each takes one JSON argument that the action writes from validated inputs. Only the standard
+library and the pip of the image each runs in are used. Everything a stage hands on lives in
+/wheel-slim/out; file times are SOURCE_DATE_EPOCH, so a rebuild gives the same layers.
+"""
+import csv
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+
+OUT = '/wheel-slim/out'
+PIP_QUIET = ['--no-cache-dir', '--disable-pip-version-check']
+# A Docker platform -> its machine name in wheel platform tags.
+MACHINES = {
+    'linux/amd64': 'x86_64',
+    'linux/arm64': 'aarch64',
+    'linux/arm/v7': 'armv7l',
+    'linux/arm/v6': 'armv6l',
+    'linux/386': 'i686',
+    'linux/ppc64le': 'ppc64le',
+    'linux/s390x': 's390x',
+    'linux/riscv64': 'riscv64',
+}
+
+
+def say(*parts):
+    print('wheel-slim:', *parts, flush=True)
+
+
+def pip(args, capture=False):
+    """Runs pip; with capture, its output is echoed and returned too (for reasons and reports)."""
+    cmd = [sys.executable, '-m', 'pip', *args]
+    if not capture:
+        return subprocess.run(cmd).returncode, ''
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sys.stdout.write(r.stdout)
+    return r.returncode, r.stdout
+
+
+def created_wheels(output):
+    """The wheels pip compiled, from its own "Created wheel for" lines."""
+    return sorted({l.split('filename=')[1].split()[0] for l in output.splitlines() if 'Created wheel for' in l and 'filename=' in l})
+
+
+def write_json(path, value):
+    with open(path, 'w') as f:
+        json.dump(value, f, indent=1, sort_keys=True)
+
+
+def read_json(path, default=None):
+    if not os.path.exists(path):
+        return default
+    with open(path) as f:
+        return json.load(f)
+
+
+def target_tags():
+    """The tags the target accepts: this interpreter's, with the machine swapped.
+
+    The stage runs the build host's variant of the same multi-platform image as the target, so
+    the Python version, ABI and C library are the target's; only the machine differs.
+    """
+    from pip._vendor.packaging import tags
+
+    native = platform.machine()
+    machine = MACHINES[os.environ['TARGETPLATFORM']]
+    platforms = []
+    for tag in tags.sys_tags():
+        p = tag.platform
+        if p.endswith('_' + native):
+            p = p[: -len(native)] + machine
+        if p != 'any' and p not in platforms:
+            platforms.append(p)
+    first = next(iter(tags.sys_tags()))
+    return {
+        'platforms': platforms,
+        'python_version': '%d.%d' % sys.version_info[:2],
+        'implementation': first.interpreter[:2],
+        'abi': first.abi,
+    }
+
+
+def accepted_tags(t):
+    from pip._vendor.packaging import tags
+
+    version = tuple(int(x) for x in t['python_version'].split('.'))
+    interpreter = t['implementation'] + t['python_version'].replace('.', '')
+    found = set(tags.cpython_tags(version, [t['abi']], t['platforms']))
+    return found | set(tags.compatible_tags(version, interpreter, t['platforms']))
+
+
+def fits(wheel, accepted):
+    from pip._vendor.packaging.utils import parse_wheel_filename
+
+    return bool(parse_wheel_filename(os.path.basename(wheel))[3] & accepted)
+
+
+def pick_own(cfg, accepted, extra=()):
+    """The package's own file for this target: a wheel from dist/ that fits, else the sdist.
+
+    Asked for by path, so pip never looks for the package on an index.
+    """
+    wheels = [os.path.join(cfg['dist'], f) for f in cfg['own'] if f.endswith('.whl')] + list(extra)
+    for w in wheels:
+        if fits(w, accepted):
+            return w
+    sdists = [os.path.join(cfg['dist'], f) for f in cfg['own'] if not f.endswith('.whl')]
+    return sdists[0] if sdists else None
+
+
+def sha256(file):
+    h = hashlib.sha256()
+    with open(file, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def own_requirement(cfg, file):
+    """pip's requirement for the own file; hashed when the requirements file pins hashes."""
+    if not cfg['hashes']:
+        return [file]
+    req = '/tmp/wheel-slim-own.txt'
+    with open(req, 'w') as f:
+        f.write('%s --hash=sha256:%s\n' % (file, sha256(file)))
+    return ['--requirement', req]
+
+
+def sources(cfg, requirements=True):
+    args = []
+    for d in cfg['find_links']:
+        if os.path.isdir(d):
+            args += ['--find-links', d]
+    if requirements and cfg['requirements']:
+        args += ['--requirement', cfg['requirements']]
+    return args + cfg['pip_args']
+
+
+def tag_args(t):
+    args = ['--only-binary=:all:', '--python-version', t['python_version']]
+    args += ['--implementation', t['implementation'], '--abi', t['abi']]
+    for p in t['platforms']:
+        args += ['--platform', p]
+    return args
+
+
+def own(cfg):
+    """Build host: the own wheel from the sdist, once for every target (none when it fails)."""
+    os.makedirs(OUT)
+    if any(f.endswith('-none-any.whl') for f in cfg['own']):
+        return
+    sdists = [os.path.join(cfg['dist'], f) for f in cfg['own'] if not f.endswith('.whl')]
+    if not sdists:
+        return
+    code, output = pip(['wheel', *PIP_QUIET, '--no-deps', '--wheel-dir', OUT, *sources(cfg, False), sdists[0]], capture=True)
+    write_json(OUT + '/built.json', created_wheels(output) if code == 0 else [])
+    say('own', 'wheel built on the build host' if code == 0 else 'could not be built on the build host')
+
+
+def resolve(cfg):
+    """Build host: every wheel the target needs, without compiling anything for it."""
+    t = target_tags()
+    os.makedirs(OUT + '/wheels')
+    result = {'platform': os.environ['TARGETPLATFORM'], 'tags': t, 'complete': False}
+    built_here = [os.path.join('/wheel-slim/own', f) for f in sorted(os.listdir('/wheel-slim/own')) if f.endswith('.whl')]
+    try:
+        accepted = accepted_tags(t)
+        own_file = pick_own(cfg, accepted, built_here)
+        if own_file is None or not own_file.endswith('.whl'):
+            raise LookupError('the package has compiled code' if built_here else 'the package has no wheel for it')
+        code, output = pip(['download', *PIP_QUIET, '--dest', OUT + '/wheels', *tag_args(t), *sources(cfg), *own_requirement(cfg, own_file)], capture=True)
+        if code != 0:
+            errors = [l for l in output.splitlines() if l.startswith('ERROR')] or output.splitlines()[-1:]
+            raise LookupError(' '.join(errors)[:300] or 'pip download failed')
+        result['complete'] = True
+        result['built'] = [f for f in read_json('/wheel-slim/own/built.json', []) if f == os.path.basename(own_file)]
+        open(OUT + '/complete', 'w').close()
+    except LookupError as e:
+        result['reason'] = str(e)
+    write_json(OUT + '/result.json', result)
+    say('resolve', result['platform'], 'every wheel found' if result['complete'] else 'compiles on the target: ' + result['reason'])
+
+
+def compile_wheels(cfg):
+    """Target (emulated): build packages, then pip wheel the package and its dependencies."""
+    from pip._vendor.packaging import tags
+
+    if cfg['build_packages']:
+        subprocess.run(['apt-get', 'update'], check=True)
+        subprocess.run(['apt-get', 'install', '-y', '--no-install-recommends', *cfg['build_packages']], check=True)
+    own_file = pick_own(cfg, set(tags.sys_tags()))
+    if own_file is None:
+        raise SystemExit('wheel-slim: no file in dist/ fits this platform: %s' % cfg['own'])
+    code, output = pip(['wheel', *PIP_QUIET, '--wheel-dir', OUT + '/wheels', *sources(cfg), *own_requirement(cfg, own_file)], capture=True)
+    if code != 0:
+        raise SystemExit(code)
+    write_json(OUT + '/built.json', created_wheels(output))
+
+
+def fix_times(root, t):
+    for d, dirs, files in os.walk(root, topdown=False):
+        for name in files + dirs:
+            os.utime(os.path.join(d, name), (t, t), follow_symlinks=False)
+    os.utime(root, (t, t))
+
+
+def collect(cfg):
+    """Build host: the target's wheel set, the part its parent lacks, and the install tree."""
+    result = read_json('/wheel-slim/resolved/result.json')
+    src = '/wheel-slim/resolved/wheels' if result['complete'] else '/wheel-slim/compiled/wheels'
+    names = sorted(f for f in os.listdir(src) if f.endswith('.whl'))
+    parent = set(os.listdir('/wheel-slim/parent')) if os.path.isdir('/wheel-slim/parent') else set()
+    cached = set(os.listdir('/wheel-slim/cache')) if os.path.isdir('/wheel-slim/cache') else set()
+    for d in ('set', 'new'):
+        os.makedirs(os.path.join(OUT, d))
+    for n in names:
+        shutil.copy(os.path.join(src, n), os.path.join(OUT, 'set', n))
+        if n not in parent:
+            shutil.copy(os.path.join(src, n), os.path.join(OUT, 'new', n))
+    t = result['tags']
+    wheels = [os.path.join(OUT, 'set', n) for n in names]
+    code, _ = pip(['install', *PIP_QUIET, '--no-deps', '--no-index', '--no-compile', '--target', OUT + '/tree', *tag_args(t), *wheels])
+    if code != 0:
+        raise SystemExit(code)
+    built = result.get('built', []) if result['complete'] else read_json('/wheel-slim/compiled/built.json', [])
+    report = {
+        'platform': result['platform'],
+        'path': 'build host' if result['complete'] else 'target',
+        'reason': result.get('reason', ''),
+        'wheels': names,
+        'built': sorted(n for n in built if n in names),
+        'reused': sorted(n for n in names if n in parent or n in cached),
+    }
+    write_json(OUT + '/set/wheel-slim.json', report)
+    epoch = int(os.environ.get('SOURCE_DATE_EPOCH') or 0)
+    for d in ('set', 'new', 'tree'):
+        fix_times(os.path.join(OUT, d), epoch)
+    say('collect', json.dumps(report, sort_keys=True))
+
+
+def layout(cfg):
+    """Runtime image, build host: the tree at its site-packages, scripts, bytecode, user."""
+    import sysconfig
+
+    tree = '/wheel-slim/tree'
+    purelib = sysconfig.get_path('purelib')
+    scripts = sysconfig.get_path('scripts')
+    lib = OUT + purelib
+    os.makedirs(lib)
+    moved = {}
+    for name in sorted(os.listdir(tree)):
+        src = os.path.join(tree, name)
+        if name == 'bin':
+            moved = install_scripts(src, OUT + scripts, os.path.relpath(scripts, purelib))
+        elif os.path.isdir(src):
+            shutil.copytree(src, os.path.join(lib, name), symlinks=True)
+        else:
+            shutil.copy2(src, lib)
+    if moved:
+        fix_records(lib, moved)
+    epoch = int(os.environ.get('SOURCE_DATE_EPOCH') or 0)
+    fix_times(OUT, epoch)
+    # Bytecode records the source's (fixed) time, so it is valid and the same on every rebuild.
+    subprocess.run([sys.executable, '-m', 'compileall', '-q', '-j0', '--invalidation-mode', 'timestamp', '-s', OUT, '-p', '/', lib], check=True)
+    add_user(cfg['uid'], cfg['user'])
+    fix_times(OUT, epoch)
+    say('layout', 'packages in', purelib, '- scripts in', scripts, '- python', sys.executable)
+
+
+def install_scripts(src, dest, rel):
+    """Console scripts, their shebang pointing at the runtime image's own python."""
+    os.makedirs(dest)
+    moved = {}
+    for name in sorted(os.listdir(src)):
+        with open(os.path.join(src, name), 'rb') as f:
+            first, _, rest = f.read().partition(b'\n')
+        if first.startswith(b'#!') and b'python' in first:
+            first = b'#!' + sys.executable.encode()
+        with open(os.path.join(dest, name), 'wb') as f:
+            f.write(first + b'\n' + rest)
+        os.chmod(os.path.join(dest, name), 0o755)
+        moved['bin/' + name] = os.path.join(rel, name)
+    return moved
+
+
+def fix_records(lib, moved):
+    """RECORD names scripts where they now are, as a normal pip install would."""
+    for name in os.listdir(lib):
+        record = os.path.join(lib, name, 'RECORD')
+        if not (name.endswith('.dist-info') and os.path.isfile(record)):
+            continue
+        with open(record, newline='') as f:
+            rows = list(csv.reader(f))
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator='\n')
+        for row in rows:
+            writer.writerow([moved[row[0]], '', ''] if row and row[0] in moved else row)
+        with open(record, 'w', newline='') as f:
+            f.write(out.getvalue())
+
+
+def add_user(uid, user):
+    """The runtime stage's /etc/passwd and /etc/group plus the app's user (no date, unlike useradd)."""
+    os.makedirs(OUT + '/etc', exist_ok=True)
+    lines = {'passwd': '%s:x:%d:%d::/nonexistent:/usr/sbin/nologin\n' % (user, uid, uid), 'group': '%s:x:%d:\n' % (user, uid)}
+    for file, line in lines.items():
+        with open('/wheel-slim/etc/' + file) as f:
+            text = f.read()
+        if not any(l.split(':')[2:3] == [str(uid)] for l in text.splitlines()):
+            text += ('' if text.endswith('\n') or not text else '\n') + line
+        with open(OUT + '/etc/' + file, 'w') as f:
+            f.write(text)
+        os.chmod(OUT + '/etc/' + file, 0o644)
+
+
+COMMANDS = {'own': own, 'resolve': resolve, 'compile': compile_wheels, 'collect': collect, 'layout': layout}
+
+if __name__ == '__main__':
+    COMMANDS[sys.argv[1]](json.loads(sys.argv[2]))

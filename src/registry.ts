@@ -1,0 +1,108 @@
+/**
+ * The registry side: what a reference points to, pushing the tested local image, pointing tags
+ * at a verified digest, and compressed sizes. Registry reads go through `buildx imagetools`, so
+ * they use the same credentials (docker/login-action) as the pushes.
+ */
+import { docker } from './docker.js'
+import { parseRef } from './validate.js'
+
+export const repositoryOf = (ref: string): string => parseRef(ref)?.repository ?? ref
+
+interface RawManifest {
+  mediaType?: string
+  layers?: { size: number }[]
+  manifests?: {
+    digest: string
+    platform?: { os: string; architecture: string; variant?: string }
+  }[]
+}
+
+const platformName = (p: { os: string; architecture: string; variant?: string }): string =>
+  [p.os, p.architecture, p.variant].filter(Boolean).join('/')
+
+const NOT_FOUND = /not found|manifest unknown|name unknown|404/i
+
+/** The digest a reference points to now, or undefined when it does not exist yet. */
+export async function remoteDigest(ref: string): Promise<string | undefined> {
+  const r = await docker(
+    ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'],
+    {
+      silent: true,
+      allowFailure: true
+    }
+  )
+  if (r.exitCode === 0) return (JSON.parse(r.stdout) as { digest?: string }).digest
+  if (NOT_FOUND.test(r.stderr)) return undefined
+  throw new Error(
+    `Registry: could not read ${ref}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`
+  )
+}
+
+async function raw(ref: string): Promise<RawManifest> {
+  const r = await docker(['buildx', 'imagetools', 'inspect', ref, '--raw'], { silent: true })
+  return JSON.parse(r.stdout) as RawManifest
+}
+
+/** Platform → manifest digest of an index in the registry ('' → the digest of a lone manifest). */
+export async function platformManifests(ref: string): Promise<Map<string, string>> {
+  const top = await raw(ref)
+  const found = new Map<string, string>()
+  for (const m of top.manifests ?? []) {
+    if (m.platform && m.platform.os !== 'unknown') found.set(platformName(m.platform), m.digest)
+  }
+  return found
+}
+
+/** The digest of a local image: with the containerd store, the digest of its index. */
+export async function localDigest(image: string): Promise<string> {
+  const r = await docker(['image', 'inspect', '--format', '{{.Id}}', image], { silent: true })
+  return r.stdout.trim()
+}
+
+/** Tags the local image as `ref` and pushes it: the registry gets the tested bytes. */
+export async function pushLocal(local: string, ref: string): Promise<void> {
+  await docker(['tag', local, ref], { silent: true })
+  await docker(['push', ref])
+}
+
+/** Throws unless `ref` holds exactly `digest`, naming what it holds instead. */
+export async function verify(ref: string, digest: string, what: string): Promise<void> {
+  const now = await remoteDigest(ref)
+  if (now === digest) return
+  let holds = 'nothing'
+  if (now) {
+    const platforms = await platformManifests(ref)
+    holds =
+      platforms.size > 0
+        ? `${now} with ${[...platforms].map(([p, d]) => `${p} ${d}`).join(', ')}`
+        : `${now}, a single-platform manifest`
+  }
+  throw new Error(`Registry: ${ref} holds ${holds}, not the ${what} ${digest}`)
+}
+
+/**
+ * Points every ref at `digest` (already in the registry under `source`'s repository): a registry
+ * operation, no build. Each is read back; the first that does not hold the digest fails the step.
+ */
+export async function pointTags(refs: string[], source: string, digest: string): Promise<void> {
+  const move: string[] = []
+  for (const ref of refs) if ((await remoteDigest(ref)) !== digest) move.push(ref)
+  if (move.length > 0) {
+    const tags = move.flatMap((ref) => ['--tag', ref])
+    await docker(['buildx', 'imagetools', 'create', ...tags, `${repositoryOf(source)}@${digest}`])
+  }
+  for (const ref of refs) await verify(ref, digest, 'index just verified')
+}
+
+/** Compressed layer bytes per platform of a pushed index: what a pull downloads. */
+export async function pushedSizes(ref: string): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>()
+  const sum = (m: RawManifest): number => (m.layers ?? []).reduce((n, l) => n + l.size, 0)
+  const top = await raw(ref)
+  for (const m of top.manifests ?? []) {
+    if (!m.platform || m.platform.os === 'unknown') continue
+    sizes.set(platformName(m.platform), sum(await raw(`${repositoryOf(ref)}@${m.digest}`)))
+  }
+  if (!top.manifests) sizes.set('', sum(top))
+  return sizes
+}

@@ -1,15 +1,19 @@
-// The action end to end on the real engine: the bundled dist/ run as the runner runs it (main,
-// then post), real buildx builds (arm/v7 through QEMU), pushes to the local registry, and every
-// claim checked against what the registry holds and what the pushed images do when run.
+// The action end to end on the real engine, on pip's default path: an index and build
+// isolation (e2e/support/index.ts), the bundled dist/ run as the runner runs it (main, then post),
+// real buildx builds (arm/v7 through QEMU), pushes to the local registry, and every claim checked
+// against what the registry holds and what the pushed images do when run.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
+import { gunzipSync } from 'node:zlib'
 import { docker, DockerError, runImage } from './support/docker.js'
 import { buildFixtureDist } from './support/fixtures.js'
+import { IMPOSTOR, INDEX_PASSWORD, type Indexes, startIndexes } from './support/index.js'
 import {
   type Descriptor,
+  fetchBlob,
   getManifest,
   layerBlobs,
   layerFiles,
@@ -57,37 +61,41 @@ function pushEvent(ref: string, sha: string): { name: string; payload: object } 
   }
 }
 
-/** The inputs every run on this machine needs; `extra` adds to or overrides them. */
+let indexes: Indexes
+
+/** The inputs every run on this machine needs, on the indexes; `extra` adds or overrides. */
 function inputs(image: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     image,
     'python-version': '3.11',
     'builder-image': BUILDER,
     'runtime-image': RUNTIME,
-    'pip-args': '--no-index --no-build-isolation',
     cache: 'false',
-    'no-cache-filters': 'base',
     platforms: 'linux/amd64',
+    ...indexes.inputs,
     ...extra
   }
 }
 
 interface PlatformBuild {
   platform: string
-  buildSeconds: number
-  wheelSeconds?: number
+  path: string
+  reason: string
   built: string[]
-  reused: number
-  slimBytes: number
+  reused: string[]
+  wheels: string[]
+  manifest?: string
   smokeOutput: string
 }
 
 interface Metadata {
   pushed: boolean
+  pushReason: string
   tags: string[]
   'base-tags': string[]
   builds: PlatformBuild[]
   moves: { ref: string; from?: string; to: string }[]
+  timings: Record<string, number>
 }
 
 const metadataOf = (run: ActionRun): Metadata => JSON.parse(run.outputs.metadata ?? '') as Metadata
@@ -114,22 +122,21 @@ async function imageExists(ref: string): Promise<boolean> {
   }
 }
 
-/** post ran, exited 0, and removed the smoke-test image of every platform main built. */
-async function expectPostCleanedUp(run: ActionRun, platforms: number): Promise<void> {
+/** post ran, exited 0, and removed every local image and directory main recorded. */
+async function expectPostCleanedUp(run: ActionRun): Promise<void> {
   expect(run.post).toBeDefined()
   expect(run.post?.exitCode).toBe(0)
-  const cleanup = JSON.parse(run.state.cleanup ?? '{"localImages":[]}') as {
-    localImages: string[]
+  const cleanup = JSON.parse(run.state.cleanup ?? '{}') as {
+    localImages?: string[]
+    dirs?: string[]
     builder?: string
   }
-  expect(cleanup.localImages).toHaveLength(platforms)
-  for (const image of cleanup.localImages) {
-    expect(image).toMatch(/^wheel-slim-smoke\//)
-    expect(await imageExists(image)).toBe(false)
+  expect(cleanup.dirs?.length).toBeGreaterThan(0)
+  for (const dir of cleanup.dirs ?? [])
+    expect({ dir, exists: existsSync(dir) }).toEqual({ dir, exists: false })
+  for (const image of cleanup.localImages ?? []) {
+    expect({ image, exists: await imageExists(image) }).toEqual({ image, exists: false })
   }
-  const left = await docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])
-  const runKeys = new Set(cleanup.localImages.map((i) => i.split(':')[0]))
-  expect(lines(left.stdout).filter((ref) => runKeys.has(ref.split(':')[0]))).toEqual([])
   if (cleanup.builder) {
     const builders = await docker(['buildx', 'ls', '--format', '{{.Name}}'])
     expect(lines(builders.stdout)).not.toContain(cleanup.builder)
@@ -138,9 +145,8 @@ async function expectPostCleanedUp(run: ActionRun, platforms: number): Promise<v
 
 /** Every tag of a repository with the digest it points to. */
 async function tagDigests(image: string): Promise<Record<string, string>> {
-  const repo = repoPath(image)
   const result: Record<string, string> = {}
-  for (const tag of await listTags(repo))
+  for (const tag of await listTags(repoPath(image)))
     result[tag] = (await getManifest(`${image}:${tag}`)).digest
   return result
 }
@@ -159,16 +165,44 @@ async function filesOf(image: string, layers: Descriptor[]): Promise<string[]> {
   return files
 }
 
-let workRoot: string
-const times: Record<string, number[]> = {}
-
-/** Build times of a run that got as far as its outputs (a failed run sets none). */
-function recordTimes(run: ActionRun): void {
-  if (!run.outputs.metadata) return
-  for (const b of metadataOf(run).builds) (times[b.platform] ??= []).push(b.buildSeconds)
+/** Whether any added layer (decompressed) or the config of `ref` on `platform` holds `needle`. */
+async function imageHolds(
+  ref: string,
+  fromRef: string,
+  platform: string,
+  needle: string
+): Promise<boolean> {
+  const repo = repoPath(ref.slice(0, ref.lastIndexOf(':')))
+  for (const layer of await addedLayers(ref, fromRef, platform)) {
+    const blob = await fetchBlob(repo, layer.digest)
+    const bytes = /gzip$/.test(layer.mediaType) ? gunzipSync(blob) : blob
+    if (bytes.includes(needle)) return true
+  }
+  const top = await getManifest(ref)
+  const entry = top.manifest.manifests?.find(
+    (d) =>
+      d.platform &&
+      `${d.platform.os}/${d.platform.architecture}${d.platform.variant ? `/${d.platform.variant}` : ''}` ===
+        platform
+  )
+  const manifest = entry ? await getManifest(`${top.repo}@${entry.digest}`) : top
+  const config = manifest.manifest.config
+  return config ? (await fetchBlob(repo, config.digest)).includes(needle) : false
 }
 
-async function workspace(name: string, fixtures: ('service' | 'derived')[]): Promise<string> {
+/** Every file under `dir`, recursively (for secrets left behind). */
+async function filesUnder(dir: string): Promise<string[]> {
+  if (!existsSync(dir)) return []
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true })
+  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name))
+}
+
+let workRoot: string
+
+async function workspace(
+  name: string,
+  fixtures: ('service' | 'derived' | 'app')[]
+): Promise<string> {
   const dir = path.join(workRoot, name)
   for (const f of fixtures) await buildFixtureDist(f, path.join(dir, 'dist'))
   return dir
@@ -177,20 +211,20 @@ async function workspace(name: string, fixtures: ('service' | 'derived')[]): Pro
 beforeAll(async () => {
   await mkdir(WORK_DIR, { recursive: true })
   workRoot = await mkdtemp(path.join(WORK_DIR, 'action-'))
-})
+  // wsa-service is a dependency of the derived image; every fixture has an impostor.
+  indexes = await startIndexes(['service'], ['service', 'derived', 'app'])
+}, 10 * 60_000)
 
 afterAll(async () => {
-  console.log(
-    `build seconds by platform (metadata builds[].buildSeconds): ${JSON.stringify(times)}`
-  )
-  // Local copies of this run's images (pulled by the tests, or kept by the docker driver's push).
+  await indexes?.stop()
+  // Local copies of this run's images (pulled by the tests).
   const all = await docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])
   const ours = lines(all.stdout).filter((ref) => ref.startsWith(`${NS}/`))
   if (ours.length > 0) await docker(['image', 'rm', '--force', ...ours]).catch(() => undefined)
   await rm(workRoot, { recursive: true, force: true })
 })
 
-describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7', () => {
+describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7, on an index', () => {
   let serviceWs: string
   let release: ActionRun
   const releaseInputs = () => inputs(SERVICE, { platforms: BOTH.join(',') })
@@ -207,12 +241,11 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7', () => {
       ref: RELEASE.ref,
       sha: RELEASE.sha
     })
-    recordTimes(release)
   }, 25 * 60_000)
 
-  test('pushes the slim index and the base image under every computed tag; outputs match the registry', async () => {
+  test('pushes the slim and base indexes under every computed tag; outputs match the registry', async () => {
     expectSucceeded(release)
-    await expectPostCleanedUp(release, 2)
+    await expectPostCleanedUp(release)
 
     expect(lines(release.outputs.tags)).toEqual(slimRefs)
     expect(lines(release.outputs['base-tags'])).toEqual(baseRefs)
@@ -225,39 +258,50 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7', () => {
     expect(await listTags(repoPath(SERVICE))).toEqual(
       [...RELEASE_TAGS, ...RELEASE_TAGS.map((t) => `${t}-base`)].sort()
     )
-    for (const ref of slimRefs) {
-      expect({ ref, digest: (await getManifest(ref)).digest }).toEqual({
-        ref,
-        digest: release.outputs.digest
-      })
-      expect({ ref, platforms: (await platformsOf(ref)).sort() }).toEqual({ ref, platforms: BOTH })
-    }
-    for (const ref of baseRefs) {
-      expect({ ref, digest: (await getManifest(ref)).digest }).toEqual({
-        ref,
-        digest: release.outputs['base-digest']
-      })
-      expect({ ref, platforms: (await platformsOf(ref)).sort() }).toEqual({ ref, platforms: BOTH })
+    for (const [refs, digest] of [
+      [slimRefs, release.outputs.digest],
+      [baseRefs, release.outputs['base-digest']]
+    ] as const) {
+      for (const ref of refs) {
+        expect({ ref, digest: (await getManifest(ref)).digest }).toEqual({ ref, digest })
+        expect({ ref, platforms: (await platformsOf(ref)).sort() }).toEqual({
+          ref,
+          platforms: BOTH
+        })
+      }
     }
 
     const meta = metadataOf(release)
     expect(meta.pushed).toBe(true)
-    expect(meta.tags).toEqual(slimRefs)
-    expect(meta['base-tags']).toEqual(baseRefs)
     expect(meta.builds.map((b) => b.platform)).toEqual(BOTH)
     for (const b of meta.builds) {
       expect(b.built).toEqual([`wsa_service-1.0.0-cp311-cp311-${WHEEL_PLATFORM[b.platform]}.whl`])
+      expect(b.reused).toEqual([])
+      // The manifest the registry holds for this platform is the one in the pushed index.
+      const index = await getManifest(`${SERVICE}:1.4.2`)
+      const entry = index.manifest.manifests?.find((d) => d.digest === b.manifest)
+      expect(entry?.platform).toBeDefined()
     }
+    // amd64 builds the C extension natively on the build host; arm/v7 needs the target.
+    expect(meta.builds.map((b) => [b.platform, b.path])).toEqual([
+      ['linux/amd64', 'build host'],
+      ['linux/arm/v7', 'target']
+    ])
     expect(release.outputs['wheels-built']).toBe('2')
-    // A fresh repository: every tag is created.
+    // A fresh repository: every tag is created, the run's own (sha-…) first.
     expect(meta.moves.map((m) => m.ref).sort()).toEqual([...slimRefs, ...baseRefs].sort())
+    expect(meta.moves.slice(0, 2).map((m) => m.ref)).toEqual([
+      `${SERVICE}:sha-${RELEASE.sha.slice(0, 7)}-base`,
+      `${SERVICE}:sha-${RELEASE.sha.slice(0, 7)}`
+    ])
     expect(meta.moves.filter((m) => m.from !== undefined)).toEqual([])
-
+    for (const phase of ['setup', 'build', 'smoke', 'push'])
+      expect(meta.timings[phase]).toBeGreaterThan(0)
     for (const ref of [...slimRefs, ...baseRefs]) expect(release.summary).toContain(`>${ref}<`)
   })
 
   test.each(BOTH)(
-    '%s: the slim image runs its entrypoint, has no compiler and no wheel in any added layer; the base image carries the wheel',
+    '%s: the slim image runs the code from dist/ (not the index impostor), has no compiler, one added layer and no wheel; the base image carries the wheel',
     async (platform) => {
       expectSucceeded(release)
       const slim = `${SERVICE}:1.4.2`
@@ -265,8 +309,8 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7', () => {
 
       const { stdout } = await runImage(slim, platform)
       expect(stdout).toBe(`wsa-service 1.0.0 ok 5 ${machine}\n`)
+      expect(stdout).not.toContain(IMPOSTOR)
 
-      // python3 is found (the probe works), no compiler is.
       const probe = [
         'command -v python3 >/dev/null || echo "python3 missing"',
         'for c in gcc cc x86_64-linux-gnu-gcc arm-linux-gnueabihf-gcc; do',
@@ -277,15 +321,14 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7', () => {
       expect(compilers.stdout).toBe('')
 
       const added = await addedLayers(slim, RUNTIME, platform)
-      expect(added.length).toBeGreaterThan(0)
+      expect(added).toHaveLength(1)
       const slimFiles = await filesOf(SERVICE, added)
-      expect(slimFiles.filter((f) => /\.whl$/.test(f))).toEqual([])
-      expect(slimFiles.filter((f) => /\/wheeley(\/|$)/.test(f) || /^wheeley/.test(f))).toEqual([])
-      // The listing is real: the installed package and its compiled extension are there.
+      expect(slimFiles.filter((f) => /\.whl$/.test(f) || /(^|\/)wheeley(\/|$)/.test(f))).toEqual([])
       expect(slimFiles).toEqual(
         expect.arrayContaining([
           expect.stringMatching(/\/wsa_service\/__init__\.py$/),
-          expect.stringMatching(/\/wsa_service\/_speedups\.cpython-311-.*\.so$/)
+          expect.stringMatching(/\/wsa_service\/_speedups\.cpython-311-.*\.so$/),
+          'etc/passwd'
         ])
       )
 
@@ -298,7 +341,40 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7', () => {
     10 * 60_000
   )
 
-  test('a derived image on the service base compiles only its own extension', async () => {
+  test('extra-index-url is used for real, and its password is nowhere: log, outputs, summary, layers, files left behind', async () => {
+    expectSucceeded(release)
+    // pip asked the private index, with the credentials, for the package's dependencies' names.
+    const asked = indexes.private.requests.filter(
+      (r) => r.authorized && r.path.startsWith('/simple/')
+    )
+    expect(asked.length).toBeGreaterThan(0)
+    // `::add-mask::` lines register the secret with the runner, which never prints them.
+    const printed =
+      `${release.stdout}\n${release.stderr}\n${release.post?.stdout}\n${release.post?.stderr}`
+        .split('\n')
+        .filter((l) => !l.startsWith('::add-mask::'))
+    expect(printed.filter((l) => l.includes(INDEX_PASSWORD))).toEqual([])
+    expect(`${release.stdout}\n${release.stderr}`).toContain(`::add-mask::${INDEX_PASSWORD}`)
+    expect(release.outputs.metadata).not.toContain(INDEX_PASSWORD)
+    expect(release.summary).not.toContain(INDEX_PASSWORD)
+    for (const platform of BOTH) {
+      expect(await imageHolds(`${SERVICE}:1.4.2`, RUNTIME, platform, INDEX_PASSWORD)).toBe(false)
+      expect(await imageHolds(`${SERVICE}:1.4.2-base`, BUILDER, platform, INDEX_PASSWORD)).toBe(
+        false
+      )
+    }
+    for (const file of [
+      ...(await filesUnder(release.runnerTemp)),
+      ...(await filesUnder(serviceWs))
+    ]) {
+      expect({ file, holds: (await readFile(file)).includes(INDEX_PASSWORD) }).toEqual({
+        file,
+        holds: false
+      })
+    }
+  })
+
+  test('a derived image on the service base compiles only its own extension, from dist/, and reuses the parent wheel', async () => {
     expectSucceeded(release)
     const ws = await workspace('derived', ['derived'])
     const sha = randomBytes(20).toString('hex')
@@ -309,24 +385,23 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7', () => {
       ref: 'refs/heads/main',
       sha
     })
-    recordTimes(run)
-    await expectPostCleanedUp(run, 1)
-    // The build log first: it holds whatever happens later in the run.
+    expectSucceeded(run)
+    await expectPostCleanedUp(run)
     const text = await log(run)
     expect(text).toMatch(/Building wheel for wsa-derived/)
-    expect(text).toMatch(/Created wheel for wsa-derived/)
     expect(text).not.toMatch(/Building wheel for wsa-service/)
-    expect(text).not.toMatch(/Created wheel for wsa-service/)
-    expect(text).toMatch(
-      /File was already downloaded \/wheeley\/wsa_service-1\.0\.0-cp311-cp311-linux_x86_64\.whl/
-    )
-    expectSucceeded(run)
 
     expect(run.outputs['wheels-built']).toBe('1')
     expect(run.outputs['wheels-reused']).toBe('1')
     const meta = metadataOf(run)
-    expect(meta.builds.map((b) => ({ platform: b.platform, built: b.built }))).toEqual([
-      { platform: 'linux/amd64', built: ['wsa_derived-1.0.0-cp311-cp311-linux_x86_64.whl'] }
+    expect(
+      meta.builds.map((b) => ({ platform: b.platform, built: b.built, reused: b.reused }))
+    ).toEqual([
+      {
+        platform: 'linux/amd64',
+        built: ['wsa_derived-1.0.0-cp311-cp311-linux_x86_64.whl'],
+        reused: ['wsa_service-1.0.0-cp311-cp311-linux_x86_64.whl']
+      }
     ])
 
     const tags = [`${DERIVED}:edge`, `${DERIVED}:sha-${sha.slice(0, 7)}`]
@@ -345,25 +420,20 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7', () => {
     const sha = randomBytes(20).toString('hex')
     const run = await runAction({
       workspace: serviceWs,
-      inputs: {
-        ...releaseInputs(),
-        'smoke-test': 'test "$(uname -m)" != armv7l'
-      },
+      inputs: { ...releaseInputs(), 'smoke-test': 'test "$(uname -m)" != armv7l' },
       event: pushEvent('refs/tags/v1.5.0', sha),
       ref: 'refs/tags/v1.5.0',
       sha
     })
     expect(run.exitCode).not.toBe(0)
-    expect(run.failed).toBe(true)
     expect(run.errors).toEqual([expect.stringMatching(/Smoke test failed on linux\/arm\/v7/)])
     expect(run.errors.join('\n')).not.toMatch(/linux\/amd64/)
     expect(run.outputs.digest ?? '').toBe('')
-    await expectPostCleanedUp(run, 2)
-
+    await expectPostCleanedUp(run)
     expect(await tagDigests(SERVICE)).toEqual(before)
   })
 
-  test('running the same release again is idempotent: same tags, complete working indexes, nothing stray', async () => {
+  test('running the same release again changes nothing: every tag unchanged, same digests', async () => {
     expectSucceeded(release)
     const before = await tagDigests(SERVICE)
     const again = await runAction({
@@ -374,47 +444,15 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7', () => {
       ref: RELEASE.ref,
       sha: RELEASE.sha
     })
-    recordTimes(again)
     expectSucceeded(again)
-    await expectPostCleanedUp(again, 2)
-
-    expect(lines(again.outputs.tags)).toEqual(slimRefs)
-    expect(lines(again.outputs['base-tags'])).toEqual(baseRefs)
-    const after = await tagDigests(SERVICE)
-    expect(Object.keys(after)).toEqual(Object.keys(before))
-
-    // The action reports each tag's previous digest truthfully.
+    await expectPostCleanedUp(again)
+    expect(again.outputs.digest).toBe(release.outputs.digest)
+    expect(again.outputs['base-digest']).toBe(release.outputs['base-digest'])
+    expect(await tagDigests(SERVICE)).toEqual(before)
     const moves = metadataOf(again).moves
-    for (const m of moves) {
-      const tag = m.ref.slice(m.ref.lastIndexOf(':') + 1)
-      expect({ ref: m.ref, from: m.from, to: m.to }).toEqual({
-        ref: m.ref,
-        from: before[tag],
-        to: after[tag]
-      })
-    }
     expect(moves).toHaveLength(slimRefs.length + baseRefs.length)
-
-    for (const [refs, digest] of [
-      [slimRefs, again.outputs.digest],
-      [baseRefs, again.outputs['base-digest']]
-    ] as const) {
-      for (const ref of refs) {
-        const tag = ref.slice(ref.lastIndexOf(':') + 1)
-        expect({ ref, digest: after[tag] }).toEqual({ ref, digest })
-        expect({ ref, platforms: (await platformsOf(ref)).sort() }).toEqual({
-          ref,
-          platforms: BOTH
-        })
-      }
-    }
-    if (again.outputs.digest !== release.outputs.digest) {
-      console.log(`second release moved the slim tags to a new index ${again.outputs.digest}`)
-    }
-    for (const platform of BOTH) {
-      const { stdout } = await runImage(`${SERVICE}:latest`, platform)
-      expect(stdout).toBe(`wsa-service 1.0.0 ok 5 ${MACHINE[platform]}\n`)
-    }
+    for (const m of moves)
+      expect({ ref: m.ref, unchanged: m.from === m.to }).toEqual({ ref: m.ref, unchanged: true })
   })
 })
 
@@ -425,57 +463,62 @@ describe('runs that push nothing', () => {
       workspace: ws,
       inputs: inputs(NO_PUSH, { push: 'false', 'smoke-test': 'python3 -m wsa_service' })
     })
-    recordTimes(run)
     expectSucceeded(run)
-    await expectPostCleanedUp(run, 1)
+    await expectPostCleanedUp(run)
 
     expect(run.outputs.digest).toBe('')
     expect(run.outputs['base-digest']).toBe('')
     const meta = metadataOf(run)
     expect(meta.pushed).toBe(false)
     expect(meta.moves).toEqual([])
-    expect(meta.builds.map((b) => [b.platform, b.smokeOutput, b.built])).toEqual([
-      [
-        'linux/amd64',
-        'wsa-service 1.0.0 ok 5 x86_64',
-        ['wsa_service-1.0.0-cp311-cp311-linux_x86_64.whl']
-      ]
+    expect(meta.builds.map((b) => [b.platform, b.smokeOutput])).toEqual([
+      ['linux/amd64', 'wsa-service 1.0.0 ok 5 x86_64']
     ])
     expect(await log(run)).toMatch(/Not pushing: push: false\./)
     expect(await listTags(repoPath(NO_PUSH))).toEqual([])
   })
 
-  test('dockerfile-only writes a three-stage Dockerfile and builds nothing', async () => {
+  test('dockerfile-only writes the Dockerfile and names its build contexts; builds nothing', async () => {
     const ws = await workspace('dockerfile-only', ['service'])
     const imagesBefore = lines(
       (await docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])).stdout
     )
     const run = await runAction({
       workspace: ws,
-      inputs: inputs(DOCKERFILE_ONLY, { 'dockerfile-only': 'true', platforms: BOTH.join(',') })
+      inputs: inputs(DOCKERFILE_ONLY, { 'dockerfile-only': 'true', platforms: BOTH.join(',') }),
+      post: false
     })
     expectSucceeded(run)
-    expect(run.post?.exitCode).toBe(0)
 
     const dockerfile = run.outputs.dockerfile ?? ''
-    expect(existsSync(dockerfile)).toBe(true)
-    const stages = [...(await readFile(dockerfile, 'utf8')).matchAll(/^FROM (\S+) AS (\S+)$/gm)]
-    expect(stages.map((m) => [m[1], m[2]])).toEqual([
-      [BUILDER, 'base'],
-      ['scratch', 'wheels'],
-      [RUNTIME, 'runtime']
+    const text = await readFile(dockerfile, 'utf8')
+    const stages = [...text.matchAll(/^FROM (?:--platform=\S+ )?(\S+) AS (\S+)$/gm)].map(
+      (m) => m[2]
+    )
+    expect(stages).toEqual([
+      'own',
+      'resolve',
+      'compile',
+      'collect',
+      'base',
+      'wheels',
+      'runtime-base',
+      'layout',
+      'runtime'
     ])
+    expect(lines(run.outputs['build-contexts'])[0]).toMatch(/^wheel-slim-tools=\//)
+    const tools = (lines(run.outputs['build-contexts'])[0] ?? '').split('=')[1] ?? ''
+    expect(existsSync(path.join(tools, 'wheel_slim.py'))).toBe(true)
     expect(run.outputs.digest).toBe('')
 
-    const output = `${run.stdout}\n${run.stderr}\n${run.post?.stdout}\n${run.post?.stderr}`
+    const output = `${run.stdout}\n${run.stderr}`
     expect(output).not.toMatch(/buildx/)
     const imagesAfter = lines(
       (await docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])).stdout
     )
-    // Other suites may share the engine: only images this action could have made count.
     const added = imagesAfter.filter((ref) => !imagesBefore.includes(ref))
     expect(
-      added.filter((ref) => ref.startsWith('wheel-slim-smoke/') || ref.startsWith(`${NS}/`))
+      added.filter((ref) => ref.startsWith('wheel-slim-') || ref.startsWith(`${NS}/`))
     ).toEqual([])
     expect(await listTags(repoPath(DOCKERFILE_ONLY))).toEqual([])
   })

@@ -170,7 +170,8 @@ debian_mirror() {
 
 # ---------------------------------------------------------------- 1. Debian packages
 step=$SECONDS
-PKGS=(zstd qemu-user-static binfmt-support docker-registry debootstrap ca-certificates curl jq)
+# python3-*-whl: the setuptools and wheel wheels the e2e package index serves for build isolation.
+PKGS=(zstd qemu-user-static binfmt-support docker-registry debootstrap ca-certificates curl jq python3-setuptools-whl python3-wheel-whl)
 missing=()
 for p in "${PKGS[@]}"; do pkg_installed "$p" || missing+=("$p"); done
 # Mount binfmt_misc first, so that qemu-user-static's postinst can register its handlers.

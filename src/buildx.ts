@@ -137,6 +137,43 @@ export function bakeArgv(file: string, metadataFile: string, builder?: string): 
   return argv
 }
 
+/**
+ * One target as a `docker buildx build` call: for builds that set a network, which bake only
+ * takes from buildx 0.17 on. Run one after another, the later calls take every shared step
+ * from the layer cache.
+ */
+export function buildArgv(t: BakeTarget, metadataFile: string, builder?: string): string[] {
+  const argv = ['buildx', 'build']
+  if (builder) argv.push('--builder', builder)
+  argv.push('--progress=plain', '--file', t.dockerfile, '--target', t.target)
+  argv.push('--platform', t.platforms.join(','))
+  const each = (flag: string, values: string[] = []): void => {
+    for (const v of values) argv.push(flag, v)
+  }
+  each(
+    '--build-context',
+    Object.entries(t.contexts).map(([k, v]) => `${k}=${v}`)
+  )
+  each(
+    '--build-arg',
+    Object.entries(t.args).map(([k, v]) => `${k}=${v}`)
+  )
+  each(
+    '--label',
+    Object.entries(t.labels ?? {}).map(([k, v]) => `${k}=${v}`)
+  )
+  each('--tag', t.tags)
+  each('--output', t.output)
+  each('--secret', t.secret)
+  if (t.network) argv.push('--network', t.network)
+  each('--cache-from', t['cache-from'])
+  each('--cache-to', t['cache-to'])
+  each('--no-cache-filter', t['no-cache-filter'])
+  each('--attest', t.attest)
+  argv.push('--metadata-file', metadataFile, t.context)
+  return argv
+}
+
 export interface BuilderInfo {
   name: string
   driver: string

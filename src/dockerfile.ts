@@ -123,6 +123,7 @@ function ownStage(s: DockerfileSpec): string[] {
   return [
     '# Stage "own": the package\'s wheel built once on the build host, when dist/ has only an sdist.',
     `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.own}`,
+    'ARG SOURCE_DATE_EPOCH',
     ...declareArgs(s),
     run(tool('own', pipConfig(s)), pipMounts(s, false))
   ]
@@ -133,6 +134,7 @@ function resolveStage(s: DockerfileSpec): string[] {
     '# Stage "resolve": every wheel the target needs, gathered on the build host without compiling.',
     `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.resolve}`,
     'ARG TARGETPLATFORM',
+    'ARG SOURCE_DATE_EPOCH',
     ...declareArgs(s),
     run(tool('resolve', pipConfig(s, PARENT)), [
       ...pipMounts(s, true),

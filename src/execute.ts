@@ -5,11 +5,11 @@
  * tags → wheel cache save. A failure or a cancel anywhere leaves every other tag where it was.
  * What execution learns travels in its result; the plan is not changed.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as core from '@actions/core'
 import { parseWheelSteps, WheelSteps } from './build-log.js'
-import { bakeArgv, bakeDefinition, Delivery } from './buildx.js'
+import { bakeArgv, BakeTarget, bakeDefinition, buildArgv, Delivery } from './buildx.js'
 import { checkNotCancelled, Cleanup } from './cleanup.js'
 import { docker } from './docker.js'
 import { Engine, setUpEngine } from './engine.js'
@@ -114,22 +114,52 @@ async function build(
     exportWheels ? plan.files.wheelsOut : undefined
   )
   writeFileSync(plan.files.bake, JSON.stringify(bake, null, 2))
-  // Bake reads files outside the working directory (Dockerfile, contexts) only when allowed.
-  const r = await docker(bakeArgv(plan.files.bake, plan.files.metadata, engine.builder), {
-    env: { BUILDX_BAKE_ENTITLEMENTS_FS: '0' }
-  })
-  const meta = JSON.parse(readFileSync(plan.files.metadata, 'utf8')) as Record<
-    string,
-    Record<string, unknown>
-  >
+  let log = ''
+  let meta: Record<string, Record<string, unknown>> = {}
+  if (plan.common.network === 'default') {
+    // Bake reads files outside the working directory (Dockerfile, contexts) only when allowed.
+    const r = await docker(bakeArgv(plan.files.bake, plan.files.metadata, engine.builder), {
+      env: { BUILDX_BAKE_ENTITLEMENTS_FS: '0' }
+    })
+    log = r.stderr
+    meta = JSON.parse(readFileSync(plan.files.metadata, 'utf8')) as typeof meta
+  } else {
+    for (const [name, target] of Object.entries(bake.target)) {
+      const file = `${plan.files.metadata}.${name}`
+      log += (await docker(buildArgv(target, file, engine.builder))).stderr
+      meta[name] = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+    }
+  }
   const digest = (target: string): string => String(meta[target]?.['containerimage.digest'] ?? '')
   const runtime = digest('runtime')
   return {
-    log: r.stderr,
+    log,
     runtime,
     base: digest('base'),
     testRef: delivery.kind === 'load' ? plan.local.runtime : `${slimRepo}@${runtime}`
   }
+}
+
+/**
+ * One target of the (cached) build again, through a tarball that `docker load` writes in full
+ * (the OCI layout with Docker media types: the same bytes, so the same digest).
+ */
+async function reload(plan: BuildPlan, engine: Engine, target: 'runtime' | 'base'): Promise<void> {
+  const delivery: Delivery = {
+    kind: 'load',
+    runtimeTag: plan.local.runtime,
+    baseTag: plan.local.base
+  }
+  const t = bakeDefinition(plan.common, plan.platforms, delivery).target[target] as BakeTarget
+  const tar = join(plan.files.wheelsOut, `..`, `${target}.tar`)
+  const argv = buildArgv(
+    { ...t, output: [`type=oci,oci-mediatypes=false,dest=${tar}`] },
+    `${plan.files.metadata}.reload`,
+    engine.builder
+  )
+  await docker(argv)
+  await docker(['load', '--input', tar])
+  rmSync(tar, { force: true })
 }
 
 async function smokeTest(plan: BuildPlan, platform: string, image: string): Promise<string> {
@@ -175,15 +205,20 @@ function refsOf(plan: BuildPlan): { early: string[]; late: string[] } {
 /**
  * Pushes what was tested and points the tags. Loaded images go to the registry under the run's
  * own tag and must come back with the tested digest; pushed-by-digest images are already there.
- * Only then do the other tags move, each read back.
+ * Only then do the other tags move, each read back. A loaded image is pushed under each tag
+ * (fast: its blobs are there) rather than copied by imagetools, which wraps a lone
+ * single-platform manifest in a new index.
  */
 async function push(
   plan: BuildPlan,
   built: Built,
   delivery: Delivery['kind'],
-  cleanup: Cleanup
+  cleanup: Cleanup,
+  reload: (target: 'runtime' | 'base') => Promise<void>
 ): Promise<{ digest: string; baseDigest: string; moves: TagMove[] }> {
   const { early, late } = refsOf(plan)
+  const isBase = (ref: string): boolean =>
+    plan.baseTags.includes(ref) || plan.runRefs.base.includes(ref)
   const before = new Map<string, string | undefined>()
   for (const ref of [...early, ...late]) before.set(ref, await remoteDigest(ref))
   let digest = built.runtime
@@ -191,40 +226,56 @@ async function push(
   if (delivery === 'load') {
     digest = await localDigest(plan.local.runtime)
     baseDigest = await localDigest(plan.local.base)
-    cleanup.images(...early)
-    checkNotCancelled('pushing')
-    for (const [i, ref] of plan.runRefs.base.entries()) {
-      await pushLocal(plan.local.base, ref)
-      await verify(ref, baseDigest, 'base image built in this run')
-      const slim = plan.runRefs.slim[i] as string
-      await pushLocal(plan.local.runtime, slim)
-      await verify(slim, digest, 'slim image that passed the smoke tests')
+  }
+  const want = (ref: string): string => (isBase(ref) ? baseDigest : digest)
+  const what = (ref: string): string =>
+    isBase(ref) ? 'base image built in this run' : 'slim image that passed the smoke tests'
+  // The engine's store may lack content of an image rebuilt right after an identical one was
+  // removed (its garbage collector races the exporter): load it again from a tarball of the
+  // same, cached build. The digest must not change.
+  const pushTested = async (ref: string): Promise<void> => {
+    const local = isBase(ref) ? plan.local.base : plan.local.runtime
+    cleanup.images(ref)
+    if (!(await pushLocal(local, ref))) {
+      core.info(
+        `${local}: the engine lost some of its content; loading it again from the build cache`
+      )
+      await reload(isBase(ref) ? 'base' : 'runtime')
+      if ((await localDigest(local)) !== want(ref))
+        throw new Error(`${local} changed when loaded again`)
+      if (!(await pushLocal(local, ref)))
+        throw new Error(`${local}: content still missing after loading it again`)
     }
+    await verify(ref, want(ref), what(ref))
+  }
+
+  checkNotCancelled('pushing')
+  if (delivery === 'load') {
+    for (const ref of early) await pushTested(ref)
   } else {
     for (const repo of plan.repositories) {
-      await verify(`${repo}@${digest}`, digest, 'slim image that passed the smoke tests')
-      await verify(`${repo}@${baseDigest}`, baseDigest, 'base image built in this run')
+      await verify(`${repo}@${digest}`, digest, what(''))
+      await verify(`${repo}@${baseDigest}`, baseDigest, what(plan.runRefs.base[0] ?? ''))
     }
   }
-  const moves: TagMove[] = []
-  const record = (ref: string, to: string): void => {
-    moves.push({ ref, from: before.get(ref), to })
-  }
+  // Every image of the run is in the registry and verified: now the other tags may move.
   try {
-    for (const repo of plan.repositories) {
-      const mine = (refs: string[]): string[] => refs.filter((r) => repositoryOf(r) === repo)
-      checkNotCancelled('moving tags')
-      const refs = delivery === 'load' ? late : [...early, ...late]
-      await pointTags(
-        mine(refs.filter((r) => plan.baseTags.includes(r) || plan.runRefs.base.includes(r))),
-        `${repo}@${baseDigest}`,
-        baseDigest
-      )
-      await pointTags(
-        mine(refs.filter((r) => !plan.baseTags.includes(r) && !plan.runRefs.base.includes(r))),
-        `${repo}@${digest}`,
-        digest
-      )
+    if (delivery === 'load') {
+      for (const ref of late) {
+        checkNotCancelled('moving tags')
+        await pushTested(ref)
+      }
+    } else {
+      for (const repo of plan.repositories) {
+        checkNotCancelled('moving tags')
+        const mine = [...early, ...late].filter((r) => repositoryOf(r) === repo)
+        await pointTags(mine.filter(isBase), `${repo}@${baseDigest}`, baseDigest)
+        await pointTags(
+          mine.filter((r) => !isBase(r)),
+          `${repo}@${digest}`,
+          digest
+        )
+      }
     }
   } catch (error) {
     const moved: string[] = []
@@ -238,12 +289,7 @@ async function push(
       { cause: error }
     )
   }
-  for (const ref of [...early, ...late]) {
-    record(
-      ref,
-      plan.baseTags.includes(ref) || plan.runRefs.base.includes(ref) ? baseDigest : digest
-    )
-  }
+  const moves = [...early, ...late].map((ref) => ({ ref, from: before.get(ref), to: want(ref) }))
   for (const m of moves) {
     if (m.from === undefined) core.info(`tag created: ${m.ref} → ${m.to}`)
     else if (m.from === m.to) core.info(`tag unchanged: ${m.ref} (${m.to})`)
@@ -330,7 +376,7 @@ export async function execute(
   if (plan.push.push) {
     pushed = await timed(timings, 'push', () =>
       core.group('Push the tested images, then move the tags', () =>
-        push(plan, built, engine.delivery, cleanup)
+        push(plan, built, engine.delivery, cleanup, (target) => reload(plan, engine, target))
       )
     )
     const first = plan.runRefs.slim[0] as string

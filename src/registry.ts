@@ -3,7 +3,7 @@
  * at a verified digest, and compressed sizes. Registry reads go through `buildx imagetools`, so
  * they use the same credentials (docker/login-action) as the pushes.
  */
-import { docker } from './docker.js'
+import { docker, DockerError } from './docker.js'
 import { parseRef } from './validate.js'
 
 export const repositoryOf = (ref: string): string => parseRef(ref)?.repository ?? ref
@@ -59,10 +59,17 @@ export async function localDigest(image: string): Promise<string> {
   return r.stdout.trim()
 }
 
-/** Tags the local image as `ref` and pushes it: the registry gets the tested bytes. */
-export async function pushLocal(local: string, ref: string): Promise<void> {
+/**
+ * Tags the local image as `ref` and pushes it: the registry gets the tested bytes. Returns false
+ * when the engine lacks some of the image's content: with the containerd store, a rebuild of an
+ * image removed moments ago can reuse blobs the store's garbage collector is deleting.
+ */
+export async function pushLocal(local: string, ref: string): Promise<boolean> {
   await docker(['tag', local, ref], { silent: true })
-  await docker(['push', ref])
+  const r = await docker(['push', ref], { allowFailure: true })
+  if (r.exitCode === 0) return true
+  if (/missing content/.test(r.stderr)) return false
+  throw new DockerError(['push', ref], r)
 }
 
 /** Throws unless `ref` holds exactly `digest`, naming what it holds instead. */

@@ -42237,6 +42237,7 @@ function ownStage(s) {
     return [
         '# Stage "own": the package\'s wheel built once on the build host, when dist/ has only an sdist.',
         `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.own}`,
+        'ARG SOURCE_DATE_EPOCH',
         ...declareArgs(s),
         run(tool('own', pipConfig(s)), pipMounts(s, false))
     ];
@@ -42246,6 +42247,7 @@ function resolveStage(s) {
         '# Stage "resolve": every wheel the target needs, gathered on the build host without compiling.',
         `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.resolve}`,
         'ARG TARGETPLATFORM',
+        'ARG SOURCE_DATE_EPOCH',
         ...declareArgs(s),
         run(tool('resolve', pipConfig(s, PARENT)), [
             ...pipMounts(s, true),
@@ -42411,6 +42413,36 @@ function bakeArgv(file, metadataFile, builder) {
     if (builder)
         argv.push('--builder', builder);
     argv.push('--progress=plain', '--file', file, '--metadata-file', metadataFile);
+    return argv;
+}
+/**
+ * One target as a `docker buildx build` call: for builds that set a network, which bake only
+ * takes from buildx 0.17 on. Run one after another, the later calls take every shared step
+ * from the layer cache.
+ */
+function buildArgv(t, metadataFile, builder) {
+    const argv = ['buildx', 'build'];
+    if (builder)
+        argv.push('--builder', builder);
+    argv.push('--progress=plain', '--file', t.dockerfile, '--target', t.target);
+    argv.push('--platform', t.platforms.join(','));
+    const each = (flag, values = []) => {
+        for (const v of values)
+            argv.push(flag, v);
+    };
+    each('--build-context', Object.entries(t.contexts).map(([k, v]) => `${k}=${v}`));
+    each('--build-arg', Object.entries(t.args).map(([k, v]) => `${k}=${v}`));
+    each('--label', Object.entries(t.labels ?? {}).map(([k, v]) => `${k}=${v}`));
+    each('--tag', t.tags);
+    each('--output', t.output);
+    each('--secret', t.secret);
+    if (t.network)
+        argv.push('--network', t.network);
+    each('--cache-from', t['cache-from']);
+    each('--cache-to', t['cache-to']);
+    each('--no-cache-filter', t['no-cache-filter']);
+    each('--attest', t.attest);
+    argv.push('--metadata-file', metadataFile, t.context);
     return argv;
 }
 /** Parses `docker buildx inspect` text output (stable across buildx 0.10–0.2x). */
@@ -42798,10 +42830,19 @@ async function localDigest(image) {
     const r = await docker(['image', 'inspect', '--format', '{{.Id}}', image], { silent: true });
     return r.stdout.trim();
 }
-/** Tags the local image as `ref` and pushes it: the registry gets the tested bytes. */
+/**
+ * Tags the local image as `ref` and pushes it: the registry gets the tested bytes. Returns false
+ * when the engine lacks some of the image's content: with the containerd store, a rebuild of an
+ * image removed moments ago can reuse blobs the store's garbage collector is deleting.
+ */
 async function pushLocal(local, ref) {
     await docker(['tag', local, ref], { silent: true });
-    await docker(['push', ref]);
+    const r = await docker(['push', ref], { allowFailure: true });
+    if (r.exitCode === 0)
+        return true;
+    if (/missing content/.test(r.stderr))
+        return false;
+    throw new DockerError(['push', ref], r);
 }
 /** Throws unless `ref` holds exactly `digest`, naming what it holds instead. */
 async function verify(ref, digest, what) {
@@ -99724,19 +99765,48 @@ async function build(plan, engine, cleanup, exportWheels) {
         cleanup.images(plan.local.runtime, plan.local.base);
     const bake = bakeDefinition(plan.common, plan.platforms, delivery, exportWheels ? plan.files.wheelsOut : undefined);
     (0,external_node_fs_namespaceObject.writeFileSync)(plan.files.bake, JSON.stringify(bake, null, 2));
-    // Bake reads files outside the working directory (Dockerfile, contexts) only when allowed.
-    const r = await docker(bakeArgv(plan.files.bake, plan.files.metadata, engine.builder), {
-        env: { BUILDX_BAKE_ENTITLEMENTS_FS: '0' }
-    });
-    const meta = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(plan.files.metadata, 'utf8'));
+    let log = '';
+    let meta = {};
+    if (plan.common.network === 'default') {
+        // Bake reads files outside the working directory (Dockerfile, contexts) only when allowed.
+        const r = await docker(bakeArgv(plan.files.bake, plan.files.metadata, engine.builder), {
+            env: { BUILDX_BAKE_ENTITLEMENTS_FS: '0' }
+        });
+        log = r.stderr;
+        meta = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(plan.files.metadata, 'utf8'));
+    }
+    else {
+        for (const [name, target] of Object.entries(bake.target)) {
+            const file = `${plan.files.metadata}.${name}`;
+            log += (await docker(buildArgv(target, file, engine.builder))).stderr;
+            meta[name] = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+        }
+    }
     const digest = (target) => String(meta[target]?.['containerimage.digest'] ?? '');
     const runtime = digest('runtime');
     return {
-        log: r.stderr,
+        log,
         runtime,
         base: digest('base'),
         testRef: delivery.kind === 'load' ? plan.local.runtime : `${slimRepo}@${runtime}`
     };
+}
+/**
+ * One target of the (cached) build again, through a tarball that `docker load` writes in full
+ * (the OCI layout with Docker media types: the same bytes, so the same digest).
+ */
+async function reload(plan, engine, target) {
+    const delivery = {
+        kind: 'load',
+        runtimeTag: plan.local.runtime,
+        baseTag: plan.local.base
+    };
+    const t = bakeDefinition(plan.common, plan.platforms, delivery).target[target];
+    const tar = (0,external_node_path_namespaceObject.join)(plan.files.wheelsOut, `..`, `${target}.tar`);
+    const argv = buildArgv({ ...t, output: [`type=oci,oci-mediatypes=false,dest=${tar}`] }, `${plan.files.metadata}.reload`, engine.builder);
+    await docker(argv);
+    await docker(['load', '--input', tar]);
+    (0,external_node_fs_namespaceObject.rmSync)(tar, { force: true });
 }
 async function execute_smokeTest(plan, platform, image) {
     const run = await docker(['run', '--rm', '--platform', platform, '--entrypoint', '/bin/sh', image, '-c', plan.smokeTest], { allowFailure: true, silent: true });
@@ -99764,10 +99834,13 @@ function refsOf(plan) {
 /**
  * Pushes what was tested and points the tags. Loaded images go to the registry under the run's
  * own tag and must come back with the tested digest; pushed-by-digest images are already there.
- * Only then do the other tags move, each read back.
+ * Only then do the other tags move, each read back. A loaded image is pushed under each tag
+ * (fast: its blobs are there) rather than copied by imagetools, which wraps a lone
+ * single-platform manifest in a new index.
  */
-async function push(plan, built, delivery, cleanup) {
+async function push(plan, built, delivery, cleanup, reload) {
     const { early, late } = refsOf(plan);
+    const isBase = (ref) => plan.baseTags.includes(ref) || plan.runRefs.base.includes(ref);
     const before = new Map();
     for (const ref of [...early, ...late])
         before.set(ref, await remoteDigest(ref));
@@ -99776,33 +99849,51 @@ async function push(plan, built, delivery, cleanup) {
     if (delivery === 'load') {
         digest = await localDigest(plan.local.runtime);
         baseDigest = await localDigest(plan.local.base);
-        cleanup.images(...early);
-        checkNotCancelled('pushing');
-        for (const [i, ref] of plan.runRefs.base.entries()) {
-            await pushLocal(plan.local.base, ref);
-            await verify(ref, baseDigest, 'base image built in this run');
-            const slim = plan.runRefs.slim[i];
-            await pushLocal(plan.local.runtime, slim);
-            await verify(slim, digest, 'slim image that passed the smoke tests');
+    }
+    const want = (ref) => (isBase(ref) ? baseDigest : digest);
+    const what = (ref) => isBase(ref) ? 'base image built in this run' : 'slim image that passed the smoke tests';
+    // The engine's store may lack content of an image rebuilt right after an identical one was
+    // removed (its garbage collector races the exporter): load it again from a tarball of the
+    // same, cached build. The digest must not change.
+    const pushTested = async (ref) => {
+        const local = isBase(ref) ? plan.local.base : plan.local.runtime;
+        cleanup.images(ref);
+        if (!(await pushLocal(local, ref))) {
+            core_info(`${local}: the engine lost some of its content; loading it again from the build cache`);
+            await reload(isBase(ref) ? 'base' : 'runtime');
+            if ((await localDigest(local)) !== want(ref))
+                throw new Error(`${local} changed when loaded again`);
+            if (!(await pushLocal(local, ref)))
+                throw new Error(`${local}: content still missing after loading it again`);
         }
+        await verify(ref, want(ref), what(ref));
+    };
+    checkNotCancelled('pushing');
+    if (delivery === 'load') {
+        for (const ref of early)
+            await pushTested(ref);
     }
     else {
         for (const repo of plan.repositories) {
-            await verify(`${repo}@${digest}`, digest, 'slim image that passed the smoke tests');
-            await verify(`${repo}@${baseDigest}`, baseDigest, 'base image built in this run');
+            await verify(`${repo}@${digest}`, digest, what(''));
+            await verify(`${repo}@${baseDigest}`, baseDigest, what(plan.runRefs.base[0] ?? ''));
         }
     }
-    const moves = [];
-    const record = (ref, to) => {
-        moves.push({ ref, from: before.get(ref), to });
-    };
+    // Every image of the run is in the registry and verified: now the other tags may move.
     try {
-        for (const repo of plan.repositories) {
-            const mine = (refs) => refs.filter((r) => repositoryOf(r) === repo);
-            checkNotCancelled('moving tags');
-            const refs = delivery === 'load' ? late : [...early, ...late];
-            await pointTags(mine(refs.filter((r) => plan.baseTags.includes(r) || plan.runRefs.base.includes(r))), `${repo}@${baseDigest}`, baseDigest);
-            await pointTags(mine(refs.filter((r) => !plan.baseTags.includes(r) && !plan.runRefs.base.includes(r))), `${repo}@${digest}`, digest);
+        if (delivery === 'load') {
+            for (const ref of late) {
+                checkNotCancelled('moving tags');
+                await pushTested(ref);
+            }
+        }
+        else {
+            for (const repo of plan.repositories) {
+                checkNotCancelled('moving tags');
+                const mine = [...early, ...late].filter((r) => repositoryOf(r) === repo);
+                await pointTags(mine.filter(isBase), `${repo}@${baseDigest}`, baseDigest);
+                await pointTags(mine.filter((r) => !isBase(r)), `${repo}@${digest}`, digest);
+            }
         }
     }
     catch (error) {
@@ -99815,9 +99906,7 @@ async function push(plan, built, delivery, cleanup) {
         const message = error instanceof Error ? error.message : String(error);
         throw new Error(`${message}\nTags moved before the failure: ${moved.length > 0 ? moved.join(', ') : 'none'}; every other tag is where it was.`, { cause: error });
     }
-    for (const ref of [...early, ...late]) {
-        record(ref, plan.baseTags.includes(ref) || plan.runRefs.base.includes(ref) ? baseDigest : digest);
-    }
+    const moves = [...early, ...late].map((ref) => ({ ref, from: before.get(ref), to: want(ref) }));
     for (const m of moves) {
         if (m.from === undefined)
             core_info(`tag created: ${m.ref} → ${m.to}`);
@@ -99873,7 +99962,7 @@ async function execute(plan, qemuImage, runKey, cleanup) {
     });
     let pushed = { digest: '', baseDigest: '', moves: [] };
     if (plan.push.push) {
-        pushed = await timed(timings, 'push', () => group('Push the tested images, then move the tags', () => push(plan, built, engine.delivery, cleanup)));
+        pushed = await timed(timings, 'push', () => group('Push the tested images, then move the tags', () => push(plan, built, engine.delivery, cleanup, (target) => reload(plan, engine, target))));
         const first = plan.runRefs.slim[0];
         const [manifests, slim, base] = await Promise.all([
             measured('The pushed platform manifests', () => platformManifests(first)),

@@ -19,12 +19,13 @@ import { fileURLToPath } from 'node:url'
 import { docker } from './docker.js'
 import { REGISTRY } from './registry.js'
 
-export type FixtureName = 'service' | 'derived'
+export type FixtureName = 'service' | 'derived' | 'app'
 
 /** The seed's brewblox-service → brewblox-devcon-spark, in miniature: each has a C extension. */
 export const FIXTURES = {
   service: { project: 'wsa-service', module: 'wsa_service' },
-  derived: { project: 'wsa-derived', module: 'wsa_derived' }
+  derived: { project: 'wsa-derived', module: 'wsa_derived' },
+  app: { project: 'wsa-app', module: 'wsa_app' }
 } as const satisfies Record<FixtureName, { project: string; module: string }>
 
 /** Full image (python3, pip, setuptools, wheel, compilers) used to build sdists. */

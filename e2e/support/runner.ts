@@ -31,6 +31,8 @@ export interface RunActionOptions {
   name?: string
   /** Kill a step that runs longer (the runner's timeout-minutes). Default 25 min. */
   timeoutMs?: number
+  /** Cancel main as the runner does (a signal) once its output matches `when`. */
+  cancel?: { when: RegExp; signal: NodeJS.Signals }
 }
 
 export interface StepRun {
@@ -364,9 +366,16 @@ async function runStep(
   })
   const out: Buffer[] = []
   const err: Buffer[] = []
+  let sent = false
   const collect = (into: Buffer[]) => (chunk: Buffer) => {
     into.push(chunk)
     log.write(chunk)
+    const cancel = phase === 'main' ? opts.cancel : undefined
+    if (cancel && !sent && cancel.when.test(Buffer.concat(into).toString())) {
+      sent = true
+      log.write(`\n## harness: sending ${cancel.signal}\n`)
+      child.kill(cancel.signal)
+    }
   }
   child.stdout.on('data', collect(out))
   child.stderr.on('data', collect(err))

@@ -1,306 +1,395 @@
 import { describe, expect, test } from '@jest/globals'
 import {
+  BakeDefinition,
+  bakeArgv,
+  bakeDefinition,
+  BakeTarget,
   BuildCommon,
   BuilderInfo,
   buildArgv,
-  BuildRequest,
   chooseBuilder,
   createBuilderArgv,
+  Delivery,
   parseBuilderInfo
 } from '../src/buildx.js'
 
 const bare: BuildCommon = {
   dockerfile: '/tmp/ws/Dockerfile',
   context: '/work',
-  buildArgs: [],
+  toolsDir: '/tmp/ws/tools',
+  args: { SOURCE_DATE_EPOCH: '1700000000' },
   labels: [],
+  baseLabels: [],
   cacheFrom: [],
   cacheTo: [],
   noCacheFilters: [],
-  provenance: 'mode=max'
+  provenance: 'false',
+  network: 'default'
 }
 
 const full: BuildCommon = {
   ...bare,
-  builder: 'wheel-slim-abc',
-  buildArgs: ['A=1', 'B=x y'],
-  labels: ['org.opencontainers.image.source=https://github.com/o/r'],
+  args: { A: '1', B: 'x y', SOURCE_DATE_EPOCH: '1700000000' },
+  labels: ['org.opencontainers.image.source=https://github.com/o/r', 'eq=a=b'],
+  baseLabels: [
+    'org.opencontainers.image.source=https://github.com/o/r',
+    'io.wheel-slim.wheel-dir=/wheeley'
+  ],
   cacheFrom: ['type=gha'],
   cacheTo: ['type=gha,mode=max'],
-  noCacheFilters: ['base'],
+  noCacheFilters: ['compile'],
+  provenance: 'mode=max',
+  network: 'host',
   pipConfFile: '/tmp/ws/pip.conf',
   wheelCacheDir: '/tmp/ws/wheel-cache'
 }
 
-const load: BuildRequest = {
-  target: 'runtime',
-  platforms: ['linux/arm/v7'],
-  output: { kind: 'load', tag: 'wheel-slim-smoke/k:linux-arm-v7' },
-  metadataFile: '/tmp/ws/m-smoke.json',
-  noCache: true
+const PLATFORMS = ['linux/amd64', 'linux/arm/v7']
+const load: Delivery = {
+  kind: 'load',
+  runtimeTag: 'wheel-slim-local/k:runtime',
+  baseTag: 'wheel-slim-local/k:base'
 }
-const push: BuildRequest = {
-  target: 'runtime',
-  platforms: ['linux/amd64', 'linux/arm/v7'],
-  output: { kind: 'push', tags: ['ghcr.io/o/a:1.0', 'ghcr.io/o/a:latest'] },
-  metadataFile: '/tmp/ws/m-runtime.json',
-  noCache: false
+const digest: Delivery = {
+  kind: 'digest',
+  runtimeRepository: 'ghcr.io/o/a',
+  baseRepository: 'ghcr.io/o/a'
 }
-const local: BuildRequest = {
-  target: 'wheels',
-  platforms: ['linux/amd64', 'linux/arm/v7'],
-  output: { kind: 'local', dest: '/tmp/ws/wheels-out' },
-  metadataFile: '/tmp/ws/m-wheels.json',
-  noCache: false
-}
+const PUSH_BY_DIGEST = 'push-by-digest=true,name-canonical=true,push=true'
 
-describe('buildArgv', () => {
-  test.each<[string, BuildCommon, BuildRequest, string[]]>([
+describe('bakeDefinition: whole definitions', () => {
+  test('nothing optional, load delivery, no wheels export', () => {
+    const common = {
+      context: '/work',
+      dockerfile: '/tmp/ws/Dockerfile',
+      platforms: PLATFORMS,
+      contexts: { 'wheel-slim-tools': '/tmp/ws/tools' },
+      args: { SOURCE_DATE_EPOCH: '1700000000' }
+    }
+    expect(bakeDefinition(bare, PLATFORMS, load)).toEqual({
+      group: { default: { targets: ['runtime', 'base'] } },
+      target: {
+        runtime: {
+          ...common,
+          target: 'runtime',
+          labels: {},
+          attest: ['type=provenance,disabled=true'],
+          tags: ['wheel-slim-local/k:runtime'],
+          output: ['type=docker']
+        },
+        base: {
+          ...common,
+          target: 'base',
+          labels: {},
+          attest: ['type=provenance,disabled=true'],
+          tags: ['wheel-slim-local/k:base'],
+          output: ['type=docker']
+        }
+      }
+    })
+  })
+
+  test('everything, digest delivery, wheels exported', () => {
+    const common = {
+      context: '/work',
+      dockerfile: '/tmp/ws/Dockerfile',
+      platforms: PLATFORMS,
+      contexts: { 'wheel-slim-tools': '/tmp/ws/tools', wheelcache: '/tmp/ws/wheel-cache' },
+      args: { A: '1', B: 'x y', SOURCE_DATE_EPOCH: '1700000000' },
+      secret: ['id=wheel-slim-pip-conf,src=/tmp/ws/pip.conf'],
+      network: 'host',
+      'cache-from': ['type=gha'],
+      'no-cache-filter': ['compile']
+    }
+    expect(bakeDefinition(full, PLATFORMS, digest, '/tmp/ws/wheels-out')).toEqual({
+      group: { default: { targets: ['runtime', 'base', 'wheels'] } },
+      target: {
+        runtime: {
+          ...common,
+          target: 'runtime',
+          labels: { 'org.opencontainers.image.source': 'https://github.com/o/r', eq: 'a=b' },
+          attest: ['type=provenance,mode=max'],
+          'cache-to': ['type=gha,mode=max'],
+          output: [`type=image,name=ghcr.io/o/a,${PUSH_BY_DIGEST}`]
+        },
+        base: {
+          ...common,
+          target: 'base',
+          labels: {
+            'org.opencontainers.image.source': 'https://github.com/o/r',
+            'io.wheel-slim.wheel-dir': '/wheeley'
+          },
+          attest: ['type=provenance,mode=max'],
+          output: [`type=image,name=ghcr.io/o/a,${PUSH_BY_DIGEST}`]
+        },
+        wheels: { ...common, target: 'wheels', output: ['type=local,dest=/tmp/ws/wheels-out'] }
+      }
+    })
+  })
+})
+
+const targets = (d: BakeDefinition): [string, BakeTarget][] => Object.entries(d.target)
+
+describe('bakeDefinition: one aspect at a time', () => {
+  test.each<[string, Delivery, Record<string, string[]>, Record<string, string[] | undefined>]>([
     [
-      'load, nothing optional',
-      bare,
+      'load: into the image store under the local tags',
       load,
+      { runtime: ['type=docker'], base: ['type=docker'], wheels: ['type=local,dest=/w'] },
+      { runtime: [load.runtimeTag], base: [load.baseTag], wheels: undefined }
+    ],
+    [
+      'digest: pushed by digest, no tag',
+      digest,
+      {
+        runtime: [`type=image,name=ghcr.io/o/a,${PUSH_BY_DIGEST}`],
+        base: [`type=image,name=ghcr.io/o/a,${PUSH_BY_DIGEST}`],
+        wheels: ['type=local,dest=/w']
+      },
+      { runtime: undefined, base: undefined, wheels: undefined }
+    ]
+  ])('outputs and tags, %s', (_name, delivery, outputs, tags) => {
+    const d = bakeDefinition(bare, PLATFORMS, delivery, '/w')
+    expect(Object.fromEntries(targets(d).map(([n, t]) => [n, t.output]))).toEqual(outputs)
+    expect(Object.fromEntries(targets(d).map(([n, t]) => [n, t.tags]))).toEqual(tags)
+    expect(d.group.default.targets).toEqual(Object.keys(d.target))
+  })
+
+  test('the targets build the stages of the same name, on every platform', () => {
+    const d = bakeDefinition(full, ['linux/arm64'], load, '/w')
+    for (const [name, t] of targets(d)) {
+      expect(t.target).toBe(name)
+      expect(t.platforms).toEqual(['linux/arm64'])
+      expect(t.context).toBe(full.context)
+      expect(t.dockerfile).toBe(full.dockerfile)
+    }
+  })
+
+  test.each<[string, string, Delivery, string]>([
+    ['false', 'false', digest, 'type=provenance,disabled=true'],
+    ['true', 'true', digest, 'type=provenance,mode=min'],
+    ['mode=min', 'mode=min', digest, 'type=provenance,mode=min'],
+    ['mode=max', 'mode=max', digest, 'type=provenance,mode=max'],
+    ['load, mode=max: disabled', 'mode=max', load, 'type=provenance,disabled=true'],
+    ['load, true: disabled', 'true', load, 'type=provenance,disabled=true']
+  ])('provenance %s', (_name, provenance, delivery, attest) => {
+    const d = bakeDefinition({ ...bare, provenance }, PLATFORMS, delivery, '/w')
+    expect(d.target['runtime']?.attest).toEqual([attest])
+    expect(d.target['base']?.attest).toEqual([attest])
+    expect(d.target['wheels']?.attest).toBeUndefined()
+  })
+
+  test.each<[BuildCommon['network'], string | undefined]>([
+    ['default', undefined],
+    ['host', 'host'],
+    ['none', 'none']
+  ])('network %s reaches every target as %s', (network, expected) => {
+    const d = bakeDefinition({ ...bare, network }, PLATFORMS, load, '/w')
+    for (const [, t] of targets(d)) expect(t.network).toBe(expected)
+  })
+
+  test.each<[string, Partial<BuildCommon>, (t: BakeTarget) => unknown, unknown]>([
+    ['no pip.conf: no secret', {}, (t) => t.secret, undefined],
+    [
+      'pip.conf: a secret, never a build argument',
+      { pipConfFile: '/s/pip.conf' },
+      (t) => [t.secret, Object.values(t.args).filter((v) => v.includes('pip.conf'))],
+      [['id=wheel-slim-pip-conf,src=/s/pip.conf'], []]
+    ],
+    [
+      'no wheel cache: the tools only',
+      {},
+      (t) => t.contexts,
+      { 'wheel-slim-tools': '/tmp/ws/tools' }
+    ],
+    [
+      'wheel cache: a named context',
+      { wheelCacheDir: '/c' },
+      (t) => t.contexts,
+      { 'wheel-slim-tools': '/tmp/ws/tools', wheelcache: '/c' }
+    ],
+    [
+      'cache-from on every target',
+      { cacheFrom: ['type=gha'] },
+      (t) => t['cache-from'],
+      ['type=gha']
+    ],
+    [
+      'no-cache-filter on every target',
+      { noCacheFilters: ['resolve', 'compile'] },
+      (t) => t['no-cache-filter'],
+      ['resolve', 'compile']
+    ],
+    [
+      'args, SOURCE_DATE_EPOCH included, on every target',
+      { args: { A: '=b', SOURCE_DATE_EPOCH: '42' } },
+      (t) => t.args,
+      { A: '=b', SOURCE_DATE_EPOCH: '42' }
+    ]
+  ])('%s', (_name, change, pick, expected) => {
+    const d = bakeDefinition({ ...bare, ...change }, PLATFORMS, digest, '/w')
+    for (const [, t] of targets(d)) expect(pick(t)).toEqual(expected)
+  })
+
+  test('cache-to only on the runtime target; labels on the images, not on the wheel set', () => {
+    const d = bakeDefinition(full, PLATFORMS, digest, '/w')
+    expect(targets(d).map(([n, t]) => [n, t['cache-to']])).toEqual([
+      ['runtime', ['type=gha,mode=max']],
+      ['base', undefined],
+      ['wheels', undefined]
+    ])
+    expect(d.target['runtime']?.labels).toEqual({
+      'org.opencontainers.image.source': 'https://github.com/o/r',
+      eq: 'a=b'
+    })
+    expect(Object.keys(d.target['base']?.labels ?? {})).toEqual([
+      'org.opencontainers.image.source',
+      'io.wheel-slim.wheel-dir'
+    ])
+    expect(d.target['wheels']?.labels).toBeUndefined()
+  })
+
+  test('without a wheels destination there is no wheels target', () => {
+    const d = bakeDefinition(full, PLATFORMS, load)
+    expect(Object.keys(d.target)).toEqual(['runtime', 'base'])
+    expect(d.group.default.targets).toEqual(['runtime', 'base'])
+  })
+})
+
+describe('bakeArgv', () => {
+  test.each<[string, string | undefined, string[]]>([
+    [
+      'the current builder',
+      undefined,
       [
         'buildx',
-        'build',
+        'bake',
         '--progress=plain',
         '--file',
-        '/tmp/ws/Dockerfile',
-        '--target',
-        'runtime',
-        '--platform',
-        'linux/arm/v7',
-        '--provenance=false',
+        '/t/bake.json',
         '--metadata-file',
-        '/tmp/ws/m-smoke.json',
-        '--load',
-        '--tag',
-        'wheel-slim-smoke/k:linux-arm-v7',
-        '/work'
+        '/t/m.json'
       ]
     ],
     [
-      'push, nothing optional: provenance as asked',
-      bare,
-      push,
+      'a created builder',
+      'wheel-slim-k',
       [
         'buildx',
-        'build',
-        '--progress=plain',
-        '--file',
-        '/tmp/ws/Dockerfile',
-        '--target',
-        'runtime',
-        '--platform',
-        'linux/amd64,linux/arm/v7',
-        '--provenance=mode=max',
-        '--metadata-file',
-        '/tmp/ws/m-runtime.json',
-        '--push',
-        '--tag',
-        'ghcr.io/o/a:1.0',
-        '--tag',
-        'ghcr.io/o/a:latest',
-        '/work'
-      ]
-    ],
-    [
-      'local, nothing optional',
-      bare,
-      local,
-      [
-        'buildx',
-        'build',
-        '--progress=plain',
-        '--file',
-        '/tmp/ws/Dockerfile',
-        '--target',
-        'wheels',
-        '--platform',
-        'linux/amd64,linux/arm/v7',
-        '--provenance=false',
-        '--metadata-file',
-        '/tmp/ws/m-wheels.json',
-        '--output',
-        'type=local,dest=/tmp/ws/wheels-out',
-        '/work'
-      ]
-    ],
-    [
-      'load, everything: labels, no-cache-filter, no cache-to',
-      full,
-      load,
-      [
-        'buildx',
-        'build',
+        'bake',
         '--builder',
-        'wheel-slim-abc',
+        'wheel-slim-k',
         '--progress=plain',
         '--file',
-        '/tmp/ws/Dockerfile',
-        '--target',
-        'runtime',
-        '--platform',
-        'linux/arm/v7',
-        '--provenance=false',
-        '--build-arg',
-        'A=1',
-        '--build-arg',
-        'B=x y',
-        '--label',
-        'org.opencontainers.image.source=https://github.com/o/r',
-        '--cache-from',
-        'type=gha',
-        '--no-cache-filter',
-        'base',
-        '--secret',
-        'id=wheel-slim-pip-conf,src=/tmp/ws/pip.conf',
-        '--build-context',
-        'wheelcache=/tmp/ws/wheel-cache',
+        '/t/bake.json',
         '--metadata-file',
-        '/tmp/ws/m-smoke.json',
-        '--load',
-        '--tag',
-        'wheel-slim-smoke/k:linux-arm-v7',
-        '/work'
-      ]
-    ],
-    [
-      'push, everything: provenance, labels, cache-to, no no-cache-filter',
-      full,
-      push,
-      [
-        'buildx',
-        'build',
-        '--builder',
-        'wheel-slim-abc',
-        '--progress=plain',
-        '--file',
-        '/tmp/ws/Dockerfile',
-        '--target',
-        'runtime',
-        '--platform',
-        'linux/amd64,linux/arm/v7',
-        '--provenance=mode=max',
-        '--build-arg',
-        'A=1',
-        '--build-arg',
-        'B=x y',
-        '--label',
-        'org.opencontainers.image.source=https://github.com/o/r',
-        '--cache-from',
-        'type=gha',
-        '--cache-to',
-        'type=gha,mode=max',
-        '--secret',
-        'id=wheel-slim-pip-conf,src=/tmp/ws/pip.conf',
-        '--build-context',
-        'wheelcache=/tmp/ws/wheel-cache',
-        '--metadata-file',
-        '/tmp/ws/m-runtime.json',
-        '--push',
-        '--tag',
-        'ghcr.io/o/a:1.0',
-        '--tag',
-        'ghcr.io/o/a:latest',
-        '/work'
-      ]
-    ],
-    [
-      'push with noCache: the filter applies',
-      { ...full, cacheTo: [], labels: [] },
-      { ...push, noCache: true, output: { kind: 'push', tags: ['r:1'] } },
-      [
-        'buildx',
-        'build',
-        '--builder',
-        'wheel-slim-abc',
-        '--progress=plain',
-        '--file',
-        '/tmp/ws/Dockerfile',
-        '--target',
-        'runtime',
-        '--platform',
-        'linux/amd64,linux/arm/v7',
-        '--provenance=mode=max',
-        '--build-arg',
-        'A=1',
-        '--build-arg',
-        'B=x y',
-        '--cache-from',
-        'type=gha',
-        '--no-cache-filter',
-        'base',
-        '--secret',
-        'id=wheel-slim-pip-conf,src=/tmp/ws/pip.conf',
-        '--build-context',
-        'wheelcache=/tmp/ws/wheel-cache',
-        '--metadata-file',
-        '/tmp/ws/m-runtime.json',
-        '--push',
-        '--tag',
-        'r:1',
-        '/work'
-      ]
-    ],
-    [
-      'local, everything: no labels, no cache-to, no provenance',
-      full,
-      local,
-      [
-        'buildx',
-        'build',
-        '--builder',
-        'wheel-slim-abc',
-        '--progress=plain',
-        '--file',
-        '/tmp/ws/Dockerfile',
-        '--target',
-        'wheels',
-        '--platform',
-        'linux/amd64,linux/arm/v7',
-        '--provenance=false',
-        '--build-arg',
-        'A=1',
-        '--build-arg',
-        'B=x y',
-        '--cache-from',
-        'type=gha',
-        '--secret',
-        'id=wheel-slim-pip-conf,src=/tmp/ws/pip.conf',
-        '--build-context',
-        'wheelcache=/tmp/ws/wheel-cache',
-        '--metadata-file',
-        '/tmp/ws/m-wheels.json',
-        '--output',
-        'type=local,dest=/tmp/ws/wheels-out',
-        '/work'
+        '/t/m.json'
       ]
     ]
-  ])('%s', (_name, common, request, expected) => {
-    expect(buildArgv(common, request)).toEqual(expected)
+  ])('%s', (_name, builder, expected) => {
+    expect(bakeArgv('/t/bake.json', '/t/m.json', builder)).toEqual(expected)
+  })
+})
+
+describe('buildArgv: one bake target as a buildx build call', () => {
+  const d = bakeDefinition(full, PLATFORMS, digest, '/tmp/ws/wheels-out')
+  const runtime = d.target['runtime'] as BakeTarget
+  const wheels = d.target['wheels'] as BakeTarget
+
+  test('the runtime target, everything set', () => {
+    expect(buildArgv(runtime, '/tmp/ws/m.runtime', 'wheel-slim-k')).toEqual([
+      'buildx',
+      'build',
+      '--builder',
+      'wheel-slim-k',
+      '--progress=plain',
+      '--file',
+      '/tmp/ws/Dockerfile',
+      '--target',
+      'runtime',
+      '--platform',
+      'linux/amd64,linux/arm/v7',
+      '--build-context',
+      'wheel-slim-tools=/tmp/ws/tools',
+      '--build-context',
+      'wheelcache=/tmp/ws/wheel-cache',
+      '--build-arg',
+      'A=1',
+      '--build-arg',
+      'B=x y',
+      '--build-arg',
+      'SOURCE_DATE_EPOCH=1700000000',
+      '--label',
+      'org.opencontainers.image.source=https://github.com/o/r',
+      '--label',
+      'eq=a=b',
+      '--output',
+      `type=image,name=ghcr.io/o/a,${PUSH_BY_DIGEST}`,
+      '--secret',
+      'id=wheel-slim-pip-conf,src=/tmp/ws/pip.conf',
+      '--network',
+      'host',
+      '--cache-from',
+      'type=gha',
+      '--cache-to',
+      'type=gha,mode=max',
+      '--no-cache-filter',
+      'compile',
+      '--attest',
+      'type=provenance,mode=max',
+      '--metadata-file',
+      '/tmp/ws/m.runtime',
+      '/work'
+    ])
   })
 
-  test.each(['false', 'true', 'mode=min', 'mode=max'])(
-    'provenance %s only reaches the push build',
-    (provenance) => {
-      const c = { ...bare, provenance }
-      expect(buildArgv(c, push)).toContain(`--provenance=${provenance}`)
-      expect(buildArgv(c, load)).toContain('--provenance=false')
-      expect(buildArgv(c, local)).toContain('--provenance=false')
+  test('the wheels target, current builder: local output, no labels, attest or cache-to', () => {
+    const argv = buildArgv(wheels, '/m')
+    expect(argv.slice(0, 3)).toEqual(['buildx', 'build', '--progress=plain'])
+    expect(argv[argv.indexOf('--output') + 1]).toBe('type=local,dest=/tmp/ws/wheels-out')
+    for (const absent of ['--builder', '--label', '--attest', '--cache-to', '--tag']) {
+      expect(argv).not.toContain(absent)
     }
-  )
+  })
 
-  test('a value that looks like a flag stays the value of its flag', () => {
-    const argv = buildArgv({ ...bare, buildArgs: ['X=--push'], labels: ['l=--load'] }, load)
+  test('loaded images get their local tag', () => {
+    const t = bakeDefinition(bare, ['linux/amd64'], load).target['base'] as BakeTarget
+    const argv = buildArgv(t, '/m')
+    expect(argv[argv.indexOf('--tag') + 1]).toBe(load.baseTag)
+    expect(argv[argv.indexOf('--output') + 1]).toBe('type=docker')
+    expect(argv).not.toContain('--network')
+  })
+
+  test('a value that looks like a flag stays the value of its flag; the context is last', () => {
+    const t = bakeDefinition(
+      { ...bare, args: { X: '--push' }, labels: ['l=--load'] },
+      PLATFORMS,
+      load
+    ).target['runtime'] as BakeTarget
+    const argv = buildArgv(t, '/m')
     expect(argv[argv.indexOf('--build-arg') + 1]).toBe('X=--push')
     expect(argv[argv.indexOf('--label') + 1]).toBe('l=--load')
-    expect(argv.filter((a) => a === '--push')).toEqual([])
-    expect(argv.filter((a) => a === '--load')).toEqual(['--load'])
+    expect(argv.filter((a) => a === '--push' || a === '--load')).toEqual([])
+    expect(argv.at(-1)).toBe('/work')
   })
 
-  test('the context is always the last element', () => {
-    for (const r of [load, push, local]) expect(buildArgv(full, r).at(-1)).toBe('/work')
+  test('every field of every target reaches the argv', () => {
+    for (const [name, t] of targets(d)) {
+      const argv = buildArgv(t, `/m.${name}`).join('\n')
+      const values = [
+        ...Object.entries(t.contexts).map(([k, v]) => `${k}=${v}`),
+        ...Object.entries(t.args).map(([k, v]) => `${k}=${v}`),
+        ...Object.entries(t.labels ?? {}).map(([k, v]) => `${k}=${v}`),
+        ...(t.tags ?? []),
+        ...t.output,
+        ...(t.secret ?? []),
+        ...(t['cache-from'] ?? []),
+        ...(t['cache-to'] ?? []),
+        ...(t['no-cache-filter'] ?? []),
+        ...(t.attest ?? [])
+      ]
+      for (const v of values) expect(argv.split('\n')).toContain(v)
+    }
   })
 })
 
@@ -417,70 +506,124 @@ describe('chooseBuilder', () => {
     ...dockerDriver,
     platforms: [...dockerDriver.platforms, 'linux/arm/v7', 'linux/arm64']
   }
+  const remote: BuilderInfo = {
+    name: 'cloud',
+    driver: 'remote',
+    platforms: ['linux/amd64', 'linux/arm/v7']
+  }
 
-  test.each<[string, BuilderInfo, string[], boolean, 'current' | 'create']>([
+  // [name, builder, platforms, containerd store, host platforms, use, delivery]
+  test.each<
+    [string, BuilderInfo, string[], boolean, string[], 'current' | 'create', 'load' | 'digest' | '']
+  >([
     [
-      'container builder covers both → current',
+      'container builder covers both → digest',
       container,
-      ['linux/amd64', 'linux/arm/v7'],
+      PLATFORMS,
       false,
-      'current'
+      [],
+      'current',
+      'digest'
     ],
-    ['container builder covers arm64 → current', container, ['linux/arm64'], false, 'current'],
     [
-      'a platform is missing → create',
-      dockerDriver,
-      ['linux/amd64', 'linux/arm/v7'],
-      true,
-      'create'
+      'container builder covers arm64 → digest',
+      container,
+      ['linux/arm64'],
+      false,
+      [],
+      'current',
+      'digest'
     ],
-    ['the only platform is missing → create', dockerDriver, ['linux/arm64'], false, 'create'],
+    [
+      'a remote builder that covers both → digest',
+      remote,
+      PLATFORMS,
+      false,
+      [],
+      'current',
+      'digest'
+    ],
+    ['a platform is missing → create', dockerDriver, PLATFORMS, true, [], 'create', ''],
+    [
+      'the only platform is missing → create',
+      dockerDriver,
+      ['linux/arm64'],
+      false,
+      [],
+      'create',
+      ''
+    ],
     [
       'docker driver, several, no containerd → create',
       dockerWithQemu,
-      ['linux/amd64', 'linux/arm/v7'],
+      PLATFORMS,
       false,
-      'create'
+      [],
+      'create',
+      ''
     ],
     [
-      'docker driver, several, containerd store → current',
+      'docker driver, several, containerd store → load',
       dockerWithQemu,
-      ['linux/amd64', 'linux/arm/v7'],
+      PLATFORMS,
       true,
-      'current'
+      [],
+      'current',
+      'load'
     ],
-    ['docker driver, single platform → current', dockerDriver, ['linux/amd64'], false, 'current'],
     [
-      'docker driver, single emulated platform → current',
+      'docker driver, one platform, no containerd → load',
+      dockerDriver,
+      ['linux/amd64'],
+      false,
+      [],
+      'current',
+      'load'
+    ],
+    [
+      'docker driver, one emulated platform → load',
       dockerWithQemu,
       ['linux/arm/v7'],
       false,
-      'current'
-    ]
-  ])('%s', (_name, info, platforms, containerd, use) => {
-    const choice = chooseBuilder(info, platforms, containerd)
-    expect(choice.use).toBe(use)
-    if (choice.use === 'current') expect(choice.name).toBe(info.name)
-  })
-
-  test.each<[string, BuilderInfo, string[], 'current' | 'create']>([
-    [
-      'docker driver: the host runs arm/v7 though the list predates it',
-      dockerDriver,
-      ['linux/arm/v7'],
-      'current'
+      [],
+      'current',
+      'load'
     ],
-    ['docker-container driver: likewise', container, ['linux/s390x'], 'current'],
     [
-      'a remote driver: only its own list counts',
-      { name: 'k8s', driver: 'kubernetes', platforms: ['linux/amd64'] },
+      'docker driver: the host runs arm/v7 though the list predates it → load',
+      dockerDriver,
+      PLATFORMS,
+      true,
       ['linux/arm/v7'],
-      'create'
+      'current',
+      'load'
+    ],
+    [
+      'docker-container driver: likewise → digest',
+      container,
+      ['linux/amd64', 'linux/s390x'],
+      true,
+      ['linux/s390x'],
+      'current',
+      'digest'
+    ],
+    [
+      'a remote driver: only its own list counts → create',
+      { name: 'k8s', driver: 'kubernetes', platforms: ['linux/amd64'] },
+      PLATFORMS,
+      true,
+      ['linux/arm/v7'],
+      'create',
+      ''
     ]
-  ])('host platforms: %s', (_name, info, hostPlatforms, use) => {
-    expect(chooseBuilder(info, ['linux/amd64', ...hostPlatforms], true, hostPlatforms).use).toBe(
-      use
-    )
+  ])('%s', (_name, info, platforms, containerd, host, use, delivery) => {
+    const choice = chooseBuilder(info, platforms, containerd, host)
+    expect(choice.use).toBe(use)
+    if (choice.use === 'current') {
+      expect(choice).toEqual({ use: 'current', name: info.name, delivery })
+    } else {
+      expect(choice.reason).toMatch(new RegExp(`^builder "${info.name}" `))
+    }
   })
 
   test('the reason names the builder and the missing platforms', () => {
@@ -493,21 +636,23 @@ describe('chooseBuilder', () => {
   })
 
   test('the reason for the docker driver names the image store', () => {
-    const choice = chooseBuilder(dockerWithQemu, ['linux/amd64', 'linux/arm/v7'], false)
+    const choice = chooseBuilder(dockerWithQemu, PLATFORMS, false)
     expect(choice.use === 'create' && choice.reason).toMatch(
       /^builder "default" .*containerd image store/
     )
   })
+})
 
-  test('a created builder uses the docker-container driver', () => {
-    expect(createBuilderArgv('wheel-slim-k')).toEqual([
-      'buildx',
-      'create',
-      '--name',
-      'wheel-slim-k',
-      '--driver',
-      'docker-container',
-      '--bootstrap'
-    ])
+describe('createBuilderArgv', () => {
+  const base = ['buildx', 'create', '--name', 'wheel-slim-k', '--driver', 'docker-container']
+  test.each<[BuildCommon['network'], string[]]>([
+    ['default', [...base, '--bootstrap']],
+    ['none', [...base, '--bootstrap']],
+    [
+      'host',
+      [...base, '--buildkitd-flags', '--allow-insecure-entitlement network.host', '--bootstrap']
+    ]
+  ])('network %s', (network, expected) => {
+    expect(createBuilderArgv('wheel-slim-k', network)).toEqual(expected)
   })
 })

@@ -3,136 +3,322 @@ import {
   DIST_MOUNT,
   PIP_CONF_SECRET,
   REQUIREMENTS_MOUNT,
-  WHEEL_CACHE_CONTEXT,
-  WHEEL_CACHE_MOUNT
+  RUNTIME_UID,
+  RUNTIME_USER,
+  TOOLS_CONTEXT,
+  WHEEL_CACHE_CONTEXT
 } from '../src/constants.js'
-import { DockerfileSpec, renderDockerfile, STAGES } from '../src/dockerfile.js'
-import { execForm, mounts, parseDockerfile, pipRun, stage } from '../__fixtures__/dockerfile.js'
+import { DockerfileSpec, renderDockerfile, STAGE_NAMES, STAGES } from '../src/dockerfile.js'
+import {
+  argsOf,
+  execForm,
+  flag,
+  mounts,
+  outsideJson,
+  parseDockerfile,
+  Stage,
+  stage,
+  TOOL,
+  toolRun
+} from '../__fixtures__/dockerfile.js'
 
 const plain: DockerfileSpec = {
-  baseFrom: 'python:3.12',
+  buildFrom: 'python:3.12',
   fromParent: false,
   runtimeFrom: 'python:3.12-slim',
   wheelDir: '/wheeley',
   distPath: 'dist',
-  requirement: 'my-app==1.0.0',
+  ownFiles: ['my_app-1.0.0-py3-none-any.whl', 'my_app-1.0.0.tar.gz'],
+  hashes: false,
   module: 'my_app',
   buildPackages: [],
   runtimePackages: [],
   pipArgs: [],
   extraIndex: false,
-  wheelCache: false
+  wheelCache: false,
+  buildArgNames: []
 }
+
+const PARENT_IMAGE = 'ghcr.io/org/service:1.0-base'
 
 const SPECS: [string, DockerfileSpec][] = [
   ['plain', plain],
-  ['with parent', { ...plain, baseFrom: 'ghcr.io/org/service:1.0-base', fromParent: true }],
+  ['with parent', { ...plain, buildFrom: PARENT_IMAGE, fromParent: true }],
   ['with requirements', { ...plain, requirementsPath: 'requirements/pinned.txt' }],
   ['with wheelCache', { ...plain, wheelCache: true }],
   ['with extraIndex', { ...plain, extraIndex: true }],
+  ['sdist only', { ...plain, ownFiles: ['my_app-1.0.0.tar.gz'] }],
   [
     'with build/runtime packages',
     { ...plain, buildPackages: ['libpq-dev', 'gcc=4:12.2.0-3'], runtimePackages: ['libpq5'] }
   ],
   ['custom wheel dir', { ...plain, wheelDir: '/opt/wheels', distPath: 'build/dist' }],
   ['pip args', { ...plain, pipArgs: ['--pre', '--only-binary', ':all:', '--x="]\\'] }],
+  ['build args', { ...plain, buildArgNames: ['PIP_INDEX_URL', 'http_proxy'] }],
+  [
+    'hashes, with cache, parent and requirements',
+    {
+      ...plain,
+      buildFrom: PARENT_IMAGE,
+      fromParent: true,
+      requirementsPath: 'requirements.txt',
+      hashes: true,
+      wheelCache: true
+    }
+  ],
   [
     'everything',
     {
       ...plain,
-      baseFrom: 'registry.local:5000/base@sha256:' + 'a'.repeat(64),
+      buildFrom: 'registry.local:5000/base@sha256:' + 'a'.repeat(64),
       fromParent: true,
       runtimeFrom: 'debian:bookworm-slim',
       wheelDir: '/w',
+      ownFiles: ['my_app-2.0-cp312-cp312-linux_armv7l.whl', 'my_app-2.0.tar.gz'],
       requirementsPath: 'req.txt',
       module: 'my_app.cli',
       buildPackages: ['build-essential'],
       runtimePackages: ['libxml2', 'libxslt1.1'],
       pipArgs: ['--prefer-binary'],
       extraIndex: true,
-      wheelCache: true
+      wheelCache: true,
+      buildArgNames: ['A', 'B_2']
     }
   ]
 ]
 
 const APT_SCRIPT =
   'apt-get update && apt-get install -y --no-install-recommends "$@" && rm -rf /var/lib/apt/lists/*'
+const COMPILE_SCRIPT = `[ -e /wheel-slim/resolved/complete ] || exec python3 ${TOOL} compile "$1"`
+const CACHE = '/wheel-slim/cache'
+const PARENT_WHEELS = '/wheel-slim/parent'
+
+/** The mounts the design gives each stage that runs the stage script. */
+function expectedMounts(s: DockerfileSpec): Record<string, string[]> {
+  const tools = `type=bind,from=${TOOLS_CONTEXT},target=/wheel-slim/tools`
+  const dist = `type=bind,source=${s.distPath},target=${DIST_MOUNT}`
+  const req = s.requirementsPath
+    ? [`type=bind,source=${s.requirementsPath},target=${REQUIREMENTS_MOUNT}`]
+    : []
+  const cache = `type=bind,from=${WHEEL_CACHE_CONTEXT},target=${CACHE}`
+  const pipCache = s.wheelCache && !s.hashes ? [cache] : []
+  const parent = s.fromParent
+    ? [`type=bind,from=parent,source=${s.wheelDir},target=${PARENT_WHEELS}`]
+    : []
+  const secret = s.extraIndex ? [`type=secret,id=${PIP_CONF_SECRET},target=/etc/pip.conf`] : []
+  const out = (from: string, target: string, source = '/wheel-slim/out'): string =>
+    `type=bind,from=${from},source=${source},target=${target}`
+  return {
+    own: [tools, dist, ...req, ...pipCache, ...secret],
+    resolve: [
+      tools,
+      dist,
+      ...req,
+      ...pipCache,
+      ...parent,
+      ...secret,
+      out('own', '/wheel-slim/own')
+    ],
+    compile: [tools, dist, ...req, ...pipCache, ...secret, out('resolve', '/wheel-slim/resolved')],
+    collect: [
+      tools,
+      out('resolve', '/wheel-slim/resolved'),
+      out('compile', '/wheel-slim/compiled'),
+      ...(s.wheelCache ? [cache] : []),
+      ...parent
+    ],
+    layout: [
+      tools,
+      out('collect', '/wheel-slim/tree', '/wheel-slim/out/tree'),
+      out('runtime-base', '/wheel-slim/etc', '/etc')
+    ]
+  }
+}
+
+/** Where pip may look for wheels, stage by stage. */
+function expectedFindLinks(s: DockerfileSpec): Record<string, string[]> {
+  // With hashes, pip only gets what it can check: no cache, no parent wheels.
+  const cache = s.wheelCache && !s.hashes ? [CACHE] : []
+  const parent = (dir: string): string[] => (s.fromParent && !s.hashes ? [dir] : [])
+  return {
+    own: [DIST_MOUNT, ...cache],
+    resolve: [DIST_MOUNT, ...cache, ...parent(PARENT_WHEELS)],
+    compile: [DIST_MOUNT, ...cache, ...parent(s.wheelDir)]
+  }
+}
+
+const sorted = (a: string[]): string[] => [...a].sort()
+
+/** Every string anywhere in a JSON value. */
+function strings(value: unknown): string[] {
+  if (typeof value === 'string') return [value]
+  if (Array.isArray(value)) return value.flatMap(strings)
+  if (value && typeof value === 'object') return Object.values(value).flatMap(strings)
+  return []
+}
 
 describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
   const text = renderDockerfile(spec)
   const df = parseDockerfile(text)
-  const base = stage(df, STAGES.base)
-  const wheels = stage(df, STAGES.wheels)
-  const runtime = stage(df, STAGES.runtime)
+  const st = (name: string): Stage => stage(df, name)
 
-  test('three stages base, wheels, runtime in that order, runtime last', () => {
-    expect(df.stages.map((s) => s.name)).toEqual(['base', 'wheels', 'runtime'])
+  test('the stages in order, a "parent" stage first when there is a parent, runtime last', () => {
+    expect(df.stages.map((s) => s.name)).toEqual([
+      ...(spec.fromParent ? ['parent'] : []),
+      'own',
+      'resolve',
+      'compile',
+      'collect',
+      'base',
+      'wheels',
+      'runtime-base',
+      'layout',
+      'runtime'
+    ])
+    expect(df.stages.map((s) => s.name).filter((n) => n !== 'parent')).toEqual(STAGE_NAMES)
     expect(df.instructions[0]?.keyword).toBe('FROM')
     expect(df.stages.flatMap((s) => s.instructions)).toEqual(df.instructions)
   })
 
-  test('base is FROM the builder or the parent; runtime FROM the slim image', () => {
-    expect(base.from).toBe(spec.baseFrom)
-    expect(runtime.from).toBe(spec.runtimeFrom)
-    expect(wheels.from).toBe('scratch')
-  })
-
-  test('pip wheel: wheel dir, find-links, pip args in order, the pin last', () => {
-    const { instruction, argv } = pipRun(base, 'wheel')
-    const expectedLinks = [
-      DIST_MOUNT,
-      spec.wheelDir,
-      ...(spec.wheelCache ? [WHEEL_CACHE_MOUNT] : [])
+  test('FROM lines: build-host stages on $BUILDPLATFORM, compile and base on the parent', () => {
+    const from = (s: Stage): [string | null, string[]] => [
+      s.from,
+      flag(s.instructions[0] as Stage['instructions'][number], 'platform')
     ]
-    const links = argv.flatMap((a, i) => (a === '--find-links' ? [argv[i + 1]] : []))
-    expect(links).toEqual(expectedLinks)
-    expect(argv[argv.indexOf('--wheel-dir') + 1]).toBe(spec.wheelDir)
-    expect(argv.at(-1)).toBe(spec.requirement)
-    // pip args come as separate elements, after the find-links and before the requirements
-    const lastLink = argv.lastIndexOf('--find-links') + 1
-    expect(argv.slice(lastLink + 1, lastLink + 1 + spec.pipArgs.length)).toEqual(spec.pipArgs)
-    const reqs = spec.requirementsPath ? ['--requirement', REQUIREMENTS_MOUNT] : []
-    expect(argv.slice(lastLink + 1 + spec.pipArgs.length)).toEqual([...reqs, spec.requirement])
-    const m = mounts(instruction)
-    expect(m[0]).toBe(`type=bind,source=${spec.distPath},target=${DIST_MOUNT}`)
-    expect(m.includes(`type=bind,from=${WHEEL_CACHE_CONTEXT},target=${WHEEL_CACHE_MOUNT}`)).toBe(
-      spec.wheelCache
+    const onHost = ['$BUILDPLATFORM']
+    const wheelImage = spec.fromParent ? 'parent' : spec.buildFrom
+    const expected: Record<string, [string, string[]]> = {
+      ...(spec.fromParent ? { parent: [spec.buildFrom, []] } : {}),
+      own: [spec.buildFrom, onHost],
+      resolve: [spec.buildFrom, onHost],
+      compile: [wheelImage, []],
+      collect: [spec.buildFrom, onHost],
+      base: [wheelImage, []],
+      wheels: ['scratch', []],
+      'runtime-base': [spec.runtimeFrom, []],
+      layout: [spec.runtimeFrom, onHost],
+      runtime: ['runtime-base', []]
+    }
+    expect(Object.fromEntries(df.stages.map((s) => [s.name, from(s)]))).toEqual(expected)
+    const froms = df.instructions.filter((i) => i.keyword === 'FROM')
+    expect(froms.flatMap((i) => i.flags.map((f) => f.name)).every((n) => n === 'platform')).toBe(
+      true
     )
-    expect(
-      m.includes(`type=bind,source=${spec.requirementsPath},target=${REQUIREMENTS_MOUNT}`)
-    ).toBe(spec.requirementsPath !== undefined)
-    expect(instruction.flags.every((f) => f.name === 'mount')).toBe(true)
   })
 
-  test('runtime installs with --no-index through a bind mount of the base stage, no COPY', () => {
-    const { instruction, argv } = pipRun(runtime, 'install')
-    expect(argv).toContain('--no-index')
-    expect(argv[argv.indexOf('--find-links') + 1]).toBe(spec.wheelDir)
-    expect(argv.at(-1)).toBe(spec.requirement)
-    expect(mounts(instruction)).toContain(
-      `type=bind,from=base,source=${spec.wheelDir},target=${spec.wheelDir}`
-    )
-    expect(runtime.instructions.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD')).toEqual(
-      []
-    )
-    if (spec.requirementsPath) {
-      expect(argv.slice(-3)).toEqual(['--requirement', REQUIREMENTS_MOUNT, spec.requirement])
+  test('every RUN and ENTRYPOINT is exec form; RUN flags are mounts only', () => {
+    const execs = df.instructions.filter((i) => i.keyword === 'RUN' || i.keyword === 'ENTRYPOINT')
+    expect(execs.length).toBeGreaterThan(0)
+    for (const i of execs) {
+      expect(() => execForm(i)).not.toThrow()
+      expect(i.flags.every((f) => f.name === 'mount')).toBe(true)
     }
   })
 
-  test('wheels stage is FROM scratch with only COPY --from=base <wheelDir> /', () => {
-    expect(wheels.instructions.map((i) => i.keyword)).toEqual(['FROM', 'COPY'])
-    const copy = wheels.instructions[1]
-    expect(copy?.flags).toEqual([{ name: 'from', value: 'base' }])
-    expect(copy?.args).toBe(`${spec.wheelDir} /`)
+  test.each(['own', 'resolve', 'compile', 'collect', 'layout'])(
+    'stage %s runs the stage script with its own sub-command',
+    (name) => {
+      const run = toolRun(st(name))
+      expect(run.command).toBe(name)
+      if (name === 'compile') {
+        expect(run.argv.slice(0, 4)).toEqual(['/bin/sh', '-c', COMPILE_SCRIPT, 'compile'])
+        expect(run.argv).toHaveLength(5)
+      } else {
+        expect(run.argv.slice(0, 3)).toEqual(['python3', TOOL, name])
+        expect(run.argv).toHaveLength(4)
+      }
+      expect(st(name).instructions.filter((i) => i.keyword === 'RUN')).toHaveLength(1)
+    }
+  )
+
+  test.each(['own', 'resolve', 'compile', 'collect', 'layout'])(
+    'stage %s mounts exactly what it needs',
+    (name) => {
+      expect(sorted(mounts(toolRun(st(name)).instruction))).toEqual(
+        sorted(expectedMounts(spec)[name] ?? [])
+      )
+    }
+  )
+
+  test.each(['own', 'resolve', 'compile'])(
+    'stage %s: the pip configuration, the own files by name, no name==version',
+    (name) => {
+      const { config } = toolRun(st(name))
+      expect(config).toEqual({
+        dist: DIST_MOUNT,
+        own: spec.ownFiles,
+        find_links: expectedFindLinks(spec)[name],
+        requirements: spec.requirementsPath ? REQUIREMENTS_MOUNT : null,
+        hashes: spec.hashes,
+        pip_args: spec.pipArgs,
+        ...(name === 'compile' ? { build_packages: spec.buildPackages } : {})
+      })
+      expect(strings(config).filter((v) => v.includes('=='))).toEqual([])
+    }
+  )
+
+  test('no requirement pins the package by name and version anywhere', () => {
+    expect(text).not.toMatch(/my[-_]app\s*==/i)
+    expect(text).not.toContain('==')
   })
 
-  test('no "# syntax=" line and no parser directive', () => {
-    expect(df.directives).toEqual([])
-    expect(text).not.toMatch(/^\s*#\s*(syntax|escape|check)\s*=/im)
+  test('collect and layout: their fixed configuration', () => {
+    expect(toolRun(st('collect')).config).toEqual({})
+    expect(toolRun(st('layout')).config).toEqual({ uid: RUNTIME_UID, user: RUNTIME_USER })
   })
 
-  test('ENTRYPOINT ["python3", "-m", module] in exec form, last', () => {
+  test('ARG: build arguments where pip runs, TARGETPLATFORM where resolve reads it', () => {
+    const declared: Record<string, string[]> = Object.fromEntries(
+      df.stages.map((s) => [s.name ?? '', argsOf(s, 'ARG')])
+    )
+    for (const name of ['own', 'resolve', 'compile']) {
+      expect(declared[name]?.filter((a) => spec.buildArgNames.includes(a))).toEqual(
+        spec.buildArgNames
+      )
+    }
+    for (const s of df.stages.filter(
+      (x) => !['own', 'resolve', 'compile'].includes(x.name ?? '')
+    )) {
+      expect(argsOf(s, 'ARG').filter((a) => spec.buildArgNames.includes(a))).toEqual([])
+    }
+    expect(declared['resolve']).toContain('TARGETPLATFORM')
+    // ARG lines declare names, never values
+    expect(df.instructions.filter((i) => i.keyword === 'ARG' && /[=\s]/.test(i.args))).toEqual([])
+    // declared before the RUN that needs them
+    for (const name of ['own', 'resolve', 'compile']) {
+      const keywords = st(name).instructions.map((i) => i.keyword)
+      expect(keywords.lastIndexOf('ARG')).toBeLessThan(keywords.indexOf('RUN'))
+    }
+  })
+
+  test('compile works in its output directory; the guard script is the same for every spec', () => {
+    expect(argsOf(st('compile'), 'WORKDIR')).toEqual(['/wheel-slim/out/wheels'])
+    expect(df.instructions.filter((i) => i.keyword === 'WORKDIR')).toHaveLength(1)
+  })
+
+  test('base, wheels and runtime only copy what collect and layout made', () => {
+    const copies = (s: Stage): [string[], string][] =>
+      s.instructions.filter((i) => i.keyword === 'COPY').map((i) => [flag(i, 'from'), i.args])
+    expect(copies(st('base'))).toEqual([[['collect'], `/wheel-slim/out/new/ ${spec.wheelDir}/`]])
+    expect(copies(st('wheels'))).toEqual([[['collect'], '/wheel-slim/out/set/ /']])
+    expect(copies(st('runtime'))).toEqual([[['layout'], '/wheel-slim/out/ /']])
+    expect(st('wheels').instructions.map((i) => i.keyword)).toEqual(['FROM', 'COPY'])
+    expect(df.instructions.filter((i) => i.keyword === 'COPY')).toHaveLength(3)
+    expect(df.instructions.filter((i) => i.keyword === 'ADD')).toEqual([])
+  })
+
+  test('runtime: no RUN, a non-root USER, then ENTRYPOINT ["python3", "-m", module] last', () => {
+    const runtime = st('runtime')
+    expect(runtime.instructions.map((i) => i.keyword)).toEqual([
+      'FROM',
+      'COPY',
+      'USER',
+      'ENTRYPOINT'
+    ])
+    expect(argsOf(runtime, 'USER')).toEqual([`${RUNTIME_UID}:${RUNTIME_UID}`])
+    const [user, group] = (argsOf(runtime, 'USER')[0] ?? '').split(':')
+    expect(['root', '0']).not.toContain(user)
+    expect(['root', '0']).not.toContain(group)
     const last = df.instructions.at(-1)
     expect(last?.keyword).toBe('ENTRYPOINT')
     expect(last && execForm(last)).toEqual(['python3', '-m', spec.module])
@@ -140,97 +326,162 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     expect(df.instructions.filter((i) => i.keyword === 'CMD')).toEqual([])
   })
 
-  test('a non-root USER after the install', () => {
-    const keywords = runtime.instructions.map((i) => i.keyword)
-    const install = runtime.instructions.indexOf(pipRun(runtime, 'install').instruction)
-    const userAt = keywords.lastIndexOf('USER')
-    expect(userAt).toBeGreaterThan(install)
-    const [user, group] = (runtime.instructions[userAt]?.args ?? '').split(':')
-    expect(user).toMatch(/^\S+$/)
-    expect(['root', '0']).not.toContain(user)
-    expect(['root', '0']).not.toContain(group)
-  })
-
-  test('every RUN and ENTRYPOINT is exec form; only RUN has flags, and only mounts', () => {
-    for (const i of df.instructions.filter((x) => ['RUN', 'ENTRYPOINT'].includes(x.keyword))) {
-      expect(() => execForm(i)).not.toThrow()
-      expect(i.flags.every((f) => f.name === 'mount')).toBe(true)
+  test('runtime packages: one apt RUN in runtime-base, packages as separate elements', () => {
+    const apt = df.instructions
+      .filter((i) => i.keyword === 'RUN')
+      .map(execForm)
+      .filter((argv) => argv[0] === '/bin/sh' && argv[3] !== 'compile')
+    const runtimeBase = st('runtime-base')
+    if (spec.runtimePackages.length === 0) {
+      expect(apt).toEqual([])
+      expect(runtimeBase.instructions.map((i) => i.keyword)).toEqual(['FROM'])
+      return
     }
+    expect(apt).toEqual([['/bin/sh', '-c', APT_SCRIPT, 'apt-install', ...spec.runtimePackages]])
+    expect(runtimeBase.instructions.map((i) => i.keyword)).toEqual(['FROM', 'RUN'])
+    expect(mounts(runtimeBase.instructions[1] as Stage['instructions'][number])).toEqual([])
   })
 
-  test('apt packages are separate elements after the fixed script', () => {
-    for (const [s, packages] of [
-      [base, spec.buildPackages],
-      [runtime, spec.runtimePackages]
-    ] as const) {
-      const apt = s.instructions
-        .filter((i) => i.keyword === 'RUN')
-        .map(execForm)
-        .filter((argv) => argv[0] === '/bin/sh')
-      if (packages.length === 0) {
-        expect(apt).toEqual([])
-        continue
-      }
-      expect(apt).toEqual([['/bin/sh', '-c', APT_SCRIPT, 'apt-install', ...packages]])
-      // the apt RUN comes right after FROM, before pip
-      expect(s.instructions[1]?.keyword).toBe('RUN')
-      expect(execForm(s.instructions[1] as (typeof s.instructions)[number])[0]).toBe('/bin/sh')
-    }
-  })
-
-  test('the secret mount only with extraIndex, and no URL anywhere', () => {
-    const secrets = df.instructions.flatMap(mounts).filter((m) => m.startsWith('type=secret'))
-    expect(secrets).toEqual(
-      spec.extraIndex ? [`type=secret,id=${PIP_CONF_SECRET},target=/etc/pip.conf`] : []
-    )
-    expect(mounts(pipRun(base, 'wheel').instruction)).toEqual(expect.arrayContaining(secrets))
+  test('the secret mount only with extraIndex, only where pip runs, and no URL anywhere', () => {
+    const secretIn = df.stages
+      .filter((s) => s.instructions.flatMap(mounts).some((m) => m.startsWith('type=secret')))
+      .map((s) => s.name)
+    expect(secretIn).toEqual(spec.extraIndex ? ['own', 'resolve', 'compile'] : [])
     expect(text).not.toMatch(/:\/\//)
     expect(text).not.toMatch(/https?:/i)
   })
 
-  test('only FROM, RUN, COPY, USER, ENTRYPOINT; no ARG, ENV or shell form', () => {
-    const allowed = new Set(['FROM', 'RUN', 'COPY', 'USER', 'ENTRYPOINT'])
-    expect(df.instructions.every((i) => allowed.has(i.keyword))).toBe(true)
+  test('no "# syntax=" line and no parser directive', () => {
+    expect(df.directives).toEqual([])
+    expect(text).not.toMatch(/^\s*#\s*(syntax|escape|check)\s*=/im)
+  })
+
+  test('only FROM, ARG, WORKDIR, RUN, COPY, USER, ENTRYPOINT; no ENV, no shell form', () => {
+    const allowed = new Set(['FROM', 'ARG', 'WORKDIR', 'RUN', 'COPY', 'USER', 'ENTRYPOINT'])
+    expect(df.instructions.filter((i) => !allowed.has(i.keyword))).toEqual([])
+  })
+
+  test('the header names the build contexts the file needs', () => {
+    const header = df.comments.slice(0, 2).join('\n')
+    expect(header).toContain(`"${TOOLS_CONTEXT}"`)
+    expect(header.includes(`"${WHEEL_CACHE_CONTEXT}"`)).toBe(spec.wheelCache)
+    const named = df.instructions
+      .flatMap(mounts)
+      .map((m) => /(?:^|,)from=([^,]+)/.exec(m)?.[1])
+      .filter((f): f is string => f !== undefined && !df.stages.some((s) => s.name === f))
+    expect([...new Set(named)].sort()).toEqual(
+      [TOOLS_CONTEXT, ...(spec.wheelCache ? [WHEEL_CACHE_CONTEXT] : [])].sort()
+    )
+  })
+
+  test('outside JSON strings, the only "$" is $BUILDPLATFORM', () => {
+    const outside = outsideJson(text)
+    expect(outside.replace(/\$BUILDPLATFORM\b/g, '')).not.toContain('$')
   })
 })
 
+/** The skeleton: everything but the JSON strings. */
+const skeleton = (s: DockerfileSpec): string => outsideJson(renderDockerfile(s))
+
 describe('renderDockerfile', () => {
-  test('the apt script is the same whatever the packages', () => {
+  test('values that travel only in JSON strings leave the rest of the file unchanged', () => {
+    const hostile = {
+      ownFiles: ['x-1.0-py3-none-"]\nRUN evil\\.whl', "y-2.0-$(id)'`.tar.gz"],
+      module: 'a.b"]\nRUN x',
+      buildPackages: ['gcc', '"]\nUSER root'],
+      pipArgs: ['--x="]\\', '\nRUN evil', '${HOME}'],
+      runtimePackages: ['libpq5', '$(id)']
+    }
+    const base = { ...plain, runtimePackages: ['libpq5'] }
+    const changed = { ...base, ...hostile }
+    expect(skeleton(changed)).toEqual(skeleton(base))
+    const df = parseDockerfile(renderDockerfile(changed))
+    expect(toolRun(stage(df, 'own')).config['own']).toEqual(hostile.ownFiles)
+    expect(toolRun(stage(df, 'compile')).config['pip_args']).toEqual(hostile.pipArgs)
+    expect(toolRun(stage(df, 'compile')).config['build_packages']).toEqual(hostile.buildPackages)
+    const last = df.instructions.at(-1)
+    expect(last && execForm(last)).toEqual(['python3', '-m', hostile.module])
+  })
+
+  test('the skeleton is also unchanged by the own files and hashes flag alone', () => {
+    expect(skeleton({ ...plain, ownFiles: ['my_app-1.0.0.tar.gz'] })).toEqual(skeleton(plain))
+    // hashes without a cache or parent changes nothing but the JSON
+    expect(skeleton({ ...plain, hashes: true })).toEqual(skeleton(plain))
+  })
+
+  test('hashes drop the cache mount and cache/parent find-links where pip runs', () => {
+    const loose: DockerfileSpec = { ...plain, wheelCache: true, fromParent: true }
+    const strict: DockerfileSpec = { ...loose, hashes: true }
+    const links = (s: DockerfileSpec, name: string): unknown =>
+      toolRun(stage(parseDockerfile(renderDockerfile(s)), name)).config['find_links']
+    expect(links(loose, 'resolve')).toEqual([DIST_MOUNT, CACHE, PARENT_WHEELS])
+    expect(links(loose, 'compile')).toEqual([DIST_MOUNT, CACHE, loose.wheelDir])
+    for (const name of ['own', 'resolve', 'compile']) {
+      expect(links(strict, name)).toEqual([DIST_MOUNT])
+      const m = mounts(toolRun(stage(parseDockerfile(renderDockerfile(strict)), name)).instruction)
+      expect(m.filter((x) => x.includes(`from=${WHEEL_CACHE_CONTEXT}`))).toEqual([])
+    }
+  })
+
+  test('a parent adds the "parent" stage and moves compile and base onto it', () => {
+    const own = parseDockerfile(renderDockerfile(plain))
+    const child = parseDockerfile(
+      renderDockerfile({ ...plain, buildFrom: PARENT_IMAGE, fromParent: true })
+    )
+    expect(child.stages.map((s) => s.name)).toEqual(['parent', ...own.stages.map((s) => s.name)])
+    expect(stage(child, 'parent').from).toBe(PARENT_IMAGE)
+    expect(stage(child, 'parent').instructions).toHaveLength(1)
+    expect(stage(child, 'compile').from).toBe('parent')
+    expect(stage(child, 'base').from).toBe('parent')
+    for (const name of ['own', 'resolve', 'collect']) {
+      expect(stage(child, name).from).toBe(PARENT_IMAGE)
+    }
+    // the parent's wheels are offered to resolve (on the build host) and compile (in place)
+    expect(toolRun(stage(child, 'resolve')).config['find_links']).toContain(PARENT_WHEELS)
+    expect(toolRun(stage(child, 'compile')).config['find_links']).toContain(plain.wheelDir)
+    expect(toolRun(stage(own, 'compile')).config['find_links']).not.toContain(plain.wheelDir)
+  })
+
+  test('the apt script is the same whatever the packages; build packages never reach apt here', () => {
     const scripts = (spec: DockerfileSpec): string[] =>
       parseDockerfile(renderDockerfile(spec))
         .instructions.filter((i) => i.keyword === 'RUN')
         .map(execForm)
-        .filter((a) => a[0] === '/bin/sh')
+        .filter((a) => a[3] === 'apt-install')
         .map((a) => a[2] ?? '')
     const a = scripts({ ...plain, buildPackages: ['gcc'], runtimePackages: ['libpq5'] })
-    const b = scripts({
-      ...plain,
-      buildPackages: ['libxml2-dev', 'x11-common'],
-      runtimePackages: ['zlib1g']
-    })
-    expect(a).toEqual([APT_SCRIPT, APT_SCRIPT])
+    const b = scripts({ ...plain, buildPackages: ['libxml2-dev'], runtimePackages: ['zlib1g'] })
+    expect(a).toEqual([APT_SCRIPT])
     expect(b).toEqual(a)
   })
 
-  test('a parent changes only the base FROM and its comment', () => {
-    const own = renderDockerfile(plain).split('\n')
-    const child = renderDockerfile({
-      ...plain,
-      baseFrom: 'ghcr.io/o/p:1-base',
-      fromParent: true
-    }).split('\n')
-    const diff = own.flatMap((line, i) => (line !== child[i] ? [i] : []))
-    expect(diff).toHaveLength(2)
-    expect(child[diff[1] ?? -1]).toBe('FROM ghcr.io/o/p:1-base AS base')
-    expect(child[diff[0] ?? -1]).toMatch(/^# .*parent/)
-  })
+  // "The build argument SOURCE_DATE_EPOCH (the commit time) dates every file the stages write":
+  // a RUN sees a build argument only when its stage declares it. own builds the package's
+  // wheel (it ends up in the base image and the wheel set), compile builds wheels, collect and
+  // layout write the trees that become layers.
+  test.each(['own', 'compile', 'collect', 'layout'])(
+    'stage %s, which writes files that end up in an image, declares SOURCE_DATE_EPOCH',
+    (name) => {
+      const df = parseDockerfile(renderDockerfile(plain))
+      expect(argsOf(stage(df, name), 'ARG')).toContain('SOURCE_DATE_EPOCH')
+    }
+  )
 
-  test('instructions start at column 0; continuation lines hold only flags and the argv', () => {
-    const text = renderDockerfile(SPECS[SPECS.length - 1]?.[1] ?? plain)
+  test('instructions start at column 0; continuation lines hold only mounts and the argv', () => {
+    const spec = SPECS[SPECS.length - 1]?.[1] ?? plain
+    const text = renderDockerfile(spec)
     const lines = text.split('\n')
     const starts = lines.filter((l) => /^[A-Z]/.test(l))
     expect(starts).toHaveLength(parseDockerfile(text).instructions.length)
-    for (const l of lines.filter((x) => /^\s/.test(x))) expect(l).toMatch(/^ {4}(--mount=|\[)/)
+    const continued = lines.filter((x) => /^\s/.test(x))
+    expect(continued.length).toBeGreaterThan(0)
+    for (const l of continued) expect(l).toMatch(/^ {4}(--mount=\S+ \\|\[.*\])$/s)
     expect(text.endsWith('\n')).toBe(true)
+    expect(text).not.toMatch(/\n\n\n/)
+  })
+
+  test('STAGES and STAGE_NAMES agree', () => {
+    expect(STAGE_NAMES).toEqual(Object.values(STAGES))
+    expect(new Set(STAGE_NAMES).size).toBe(STAGE_NAMES.length)
   })
 })

@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals'
 import { INPUT_DEFAULTS, INPUT_NAMES, InputName } from '../src/constants.js'
+import { STAGE_NAMES } from '../src/dockerfile.js'
 import { parseInputs, withDefaults } from '../src/inputs.js'
-import { InputError } from '../src/validate.js'
+import { buildArg, InputError, oneOf, stageName } from '../src/validate.js'
 import { parse, plan, RawInputs, reader } from '../__fixtures__/inputs.js'
 
 describe('parseInputs: defaults', () => {
@@ -37,7 +38,8 @@ describe('parseInputs: defaults', () => {
       qemuImage: 'docker.io/tonistiigi/binfmt:qemu-v7.0.0-28',
       dockerfileOnly: false,
       cache: true,
-      cacheKey: 'wheel-slim'
+      cacheKey: 'wheel-slim',
+      network: 'default'
     })
   })
 
@@ -150,6 +152,21 @@ describe('parseInputs: accepted values', () => {
       'no-cache-filters and cache-key',
       { 'no-cache-filters': 'base, runtime', 'cache-key': 'svc.v2' },
       { noCacheFilters: ['base', 'runtime'], cacheKey: 'svc.v2' }
+    ],
+    [
+      'no-cache-filters: every stage of the generated Dockerfile',
+      { 'no-cache-filters': STAGE_NAMES.join('\n') },
+      { noCacheFilters: STAGE_NAMES }
+    ],
+    ['network host', { network: 'host' }, { network: 'host' }],
+    ['network none', { network: ' none ' }, { network: 'none' }],
+    ['network default', { network: 'default' }, { network: 'default' }],
+    [
+      'build-args that only look like reserved names',
+      { 'build-args': 'TARGET=1\nBUILDPLATFORM_X=2\nsource_date_epoch=3\nMY_BUILDKIT_X=4' },
+      {
+        buildArgs: ['TARGET=1', 'BUILDPLATFORM_X=2', 'source_date_epoch=3', 'MY_BUILDKIT_X=4']
+      }
     ],
     ['base-suffix', { 'base-suffix': '_wheels.v1' }, { baseSuffix: '_wheels.v1' }]
   ])('%s', (_name, raw, expected) => {
@@ -334,7 +351,23 @@ const BAD: BadRow[] = [
   ['cache-key', '../etc', undefined, 'a key prefix'],
   ['cache-key', '-lead', undefined, 'a key prefix'],
   ['cache-key', 'x'.repeat(65), undefined, 'a key prefix'],
-  ['cache-key', 'a\nRUN evil', undefined, 'a key prefix']
+  ['cache-key', 'a\nRUN evil', undefined, 'a key prefix'],
+  ['network', 'bridge', undefined, '"default", "host", "none"'],
+  ['network', 'Host', undefined, '"default", "host", "none"'],
+  ['network', 'host none', undefined, '"default", "host", "none"'],
+  ['network', 'x;rm -rf /', undefined, '"default", "host", "none"'],
+  ['network', 'host\nRUN evil', undefined, '"default", "host", "none"'],
+  ['network', '$(id)', undefined, '"default", "host", "none"'],
+  ['build-args', 'TARGETPLATFORM=linux/arm64', undefined, 'a build argument of your own'],
+  ['build-args', 'TARGETARCH=arm64', undefined, 'a build argument of your own'],
+  ['build-args', 'BUILDPLATFORM=linux/amd64', undefined, 'a build argument of your own'],
+  ['build-args', 'BUILDOS=linux', undefined, 'a build argument of your own'],
+  ['build-args', 'TARGETVARIANT=v7', undefined, 'a build argument of your own'],
+  ['build-args', 'SOURCE_DATE_EPOCH=0', undefined, 'a build argument of your own'],
+  ['build-args', 'BUILDKIT_INLINE_CACHE=1', undefined, 'a build argument of your own'],
+  ['build-args', 'BUILDKIT_SYNTAX=docker/dockerfile:1', undefined, 'a build argument of your own'],
+  ['no-cache-filters', 'parent', undefined, 'stage names'],
+  ['no-cache-filters', 'runtime_base', undefined, 'stage names']
 ]
 
 const SECRET_BAD = [
@@ -412,5 +445,53 @@ describe('parseInputs: bad values name the input, the value and what is accepted
   test('every input has bad values in the tables', () => {
     const covered = new Set<string>([...BAD.map(([n]) => n), 'extra-index-url', 'tags'])
     expect([...covered].sort()).toEqual([...INPUT_NAMES].sort())
+  })
+})
+
+describe('validate: the helpers behind the new inputs', () => {
+  test.each<[string, readonly string[], boolean]>([
+    ['host', ['default', 'host', 'none'], true],
+    ['none', ['default', 'host', 'none'], true],
+    ['HOST', ['default', 'host', 'none'], false],
+    ['', ['default', 'host', 'none'], false],
+    ['a', [], false]
+  ])('oneOf %j of %j → %s', (value, allowed, ok) => {
+    if (ok) expect(oneOf('x', value, allowed)).toBe(value)
+    else expect(() => oneOf('x', value, allowed)).toThrow(`Input "x": ${JSON.stringify(value)}`)
+  })
+
+  test('oneOf lists what is accepted', () => {
+    expect(() => oneOf('network', 'bridge', ['default', 'host', 'none'])).toThrow(
+      'Input "network": "bridge" is not valid; expected "default", "host", "none".'
+    )
+  })
+
+  test.each(STAGE_NAMES)('stageName accepts the stage %s', (name) => {
+    expect(stageName('no-cache-filters', name, STAGE_NAMES)).toBe(name)
+  })
+
+  test.each(['', 'Base', 'parent', 'base ', 'scratch', 'wheel'])(
+    'stageName refuses %j and lists the stages',
+    (value) => {
+      expect(() => stageName('no-cache-filters', value, STAGE_NAMES)).toThrow(
+        `expected stage names of the generated Dockerfile: ${STAGE_NAMES.join(', ')}.`
+      )
+    }
+  )
+
+  test.each<[string, boolean]>([
+    ['A=1', true],
+    ['PIP_INDEX_URL=https://x/simple', true],
+    ['http_proxy=http://proxy:3128', true],
+    ['TARGETPLATFORMS=x', true],
+    ['BUILDKIT=1', true],
+    ['TARGETOS=linux', false],
+    ['BUILDARCH=amd64', false],
+    ['BUILDVARIANT=v8', false],
+    ['SOURCE_DATE_EPOCH=1', false],
+    ['BUILDKIT_CONTEXT_KEEP_GIT_DIR=1', false]
+  ])('buildArg %j → %s', (value, ok) => {
+    if (ok) expect(buildArg('build-args', value)).toBe(value)
+    else expect(() => buildArg('build-args', value)).toThrow(/set by BuildKit or the action\.$/)
   })
 })

@@ -57,7 +57,8 @@ describe('resolvePackage', () => {
     expect(resolvePackage(one, 'dist', '', '')).toEqual({
       name: 'my-app',
       version: '1.0.0',
-      module: 'my_app'
+      module: 'my_app',
+      files: ['my_app-1.0.0-py3-none-any.whl', 'my_app-1.0.0.tar.gz']
     })
   })
 
@@ -76,13 +77,31 @@ describe('resolvePackage', () => {
     expect(resolvePackage(several, 'dist', 'my-pkg', '')).toEqual({
       name: 'my-pkg',
       version: '0.3.0',
-      module: 'my_pkg'
+      module: 'my_pkg',
+      files: ['My_Pkg-0.3.0.tar.gz']
     })
     expect(resolvePackage(several, 'dist', 'other.lib', '')).toEqual({
       name: 'other-lib',
       version: '2.0',
-      module: 'other_lib'
+      module: 'other_lib',
+      files: ['other.lib-2.0-py3-none-any.whl']
     })
+  })
+
+  test("the package's own files: every spelling of its name, sorted, nothing else", () => {
+    const files = [
+      'My-App-1.0.0.zip',
+      'my_app-1.0.0-cp312-cp312-linux_armv7l.whl',
+      'my_app-1.0.0.tar.gz',
+      'my_app_extras-1.0.0.tar.gz',
+      'my_app-1.0.0.tar.gz.asc',
+      'README.md'
+    ]
+    expect(resolvePackage(files, 'dist', 'my-app', '').files).toEqual([
+      'My-App-1.0.0.zip',
+      'my_app-1.0.0-cp312-cp312-linux_armv7l.whl',
+      'my_app-1.0.0.tar.gz'
+    ])
   })
 
   test('the module input wins over the default', () => {

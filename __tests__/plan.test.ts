@@ -1,140 +1,192 @@
 import { describe, expect, test } from '@jest/globals'
 import { join } from 'node:path'
-import { buildArgv } from '../src/buildx.js'
-import { localImageName, makePlan } from '../src/plan.js'
+import { bakeDefinition } from '../src/buildx.js'
+import { STAGE_NAMES } from '../src/dockerfile.js'
+import { BuildPlan, makePlan } from '../src/plan.js'
 import { InputError } from '../src/validate.js'
-import { execForm, parseDockerfile, pipRun, stage } from '../__fixtures__/dockerfile.js'
-import { parse, PATHS, plan, pushContext, RUN_KEY, SHA } from '../__fixtures__/inputs.js'
+import { execForm, parseDockerfile, stage, toolRun } from '../__fixtures__/dockerfile.js'
+import {
+  DIST_FILES,
+  EPOCH,
+  FACTS,
+  parse,
+  PATHS,
+  plan,
+  pushContext,
+  RUN_KEY,
+  SHA
+} from '../__fixtures__/inputs.js'
 
 const IMAGE = { image: 'ghcr.io/org/app' }
+const SHA7 = SHA.slice(0, 7)
+const tmp = (name: string): string => join(PATHS.tempDir, name)
 
 describe('makePlan: a release of one image on two platforms', () => {
   const p = plan(IMAGE, pushContext({ ref: 'refs/tags/v1.2.3' }))
 
-  test('package, spec and the Dockerfile it renders', () => {
-    expect(p.package).toEqual({ name: 'my-app', version: '1.0.0', module: 'my_app' })
-    expect(p.spec).toMatchObject({
-      baseFrom: 'python:3.12',
+  test('the package: name, version, module and its own files in dist', () => {
+    expect(p.package).toEqual({
+      name: 'my-app',
+      version: '1.0.0',
+      module: 'my_app',
+      files: [...DIST_FILES].sort()
+    })
+  })
+
+  test('the spec the Dockerfile is rendered from', () => {
+    expect(p.spec).toEqual({
+      buildFrom: 'python:3.12',
       fromParent: false,
       runtimeFrom: 'python:3.12-slim',
       wheelDir: '/wheeley',
       distPath: 'dist',
-      requirement: 'my-app==1.0.0',
+      ownFiles: [...DIST_FILES].sort(),
+      requirementsPath: undefined,
+      hashes: false,
       module: 'my_app',
+      buildPackages: [],
+      runtimePackages: [],
+      pipArgs: [],
       extraIndex: false,
-      wheelCache: true
+      wheelCache: true,
+      buildArgNames: []
     })
     const df = parseDockerfile(p.dockerfile)
-    expect(df.stages.map((s) => s.name)).toEqual(['base', 'wheels', 'runtime'])
-    expect(pipRun(stage(df, 'base'), 'wheel').argv.at(-1)).toBe('my-app==1.0.0')
+    expect(df.stages.map((s) => s.name)).toEqual(STAGE_NAMES)
+    expect(toolRun(stage(df, 'resolve')).config['own']).toEqual(p.spec.ownFiles)
+    expect(p.dockerfile).not.toMatch(/my[-_]app==/)
     expect(execForm(df.instructions.at(-1) ?? { keyword: '', flags: [], args: '' })).toEqual([
       'python3',
       '-m',
       'my_app'
     ])
-    expect(p.dockerfilePath).toBe(join(PATHS.tempDir, 'Dockerfile'))
   })
 
-  test('tags: version tags, base = slim + suffix', () => {
-    const slim = ['1.2.3', '1.2', '1', 'latest', `sha-${SHA.slice(0, 7)}`].map(
-      (t) => `ghcr.io/org/app:${t}`
-    )
+  test("the run's files all live in its temp directory", () => {
+    expect(p.files).toEqual({
+      dockerfile: tmp('Dockerfile'),
+      tools: tmp('tools'),
+      bake: tmp('bake.json'),
+      metadata: tmp('metadata.json'),
+      wheelsOut: tmp('wheels-out'),
+      wheelCache: tmp('wheel-cache')
+    })
+  })
+
+  test('tags: version tags, base = slim + suffix; pushed', () => {
+    const slim = ['1.2.3', '1.2', '1', 'latest', `sha-${SHA7}`].map((t) => `ghcr.io/org/app:${t}`)
     expect(p.slimTags).toEqual(slim)
     expect(p.baseTags).toEqual(slim.map((r) => `${r}-base`))
     expect(p.push).toEqual({ push: true, reason: expect.stringContaining('push') })
+    expect(p.cacheSave.save).toBe(true)
   })
 
-  test('smoke builds: one per platform, single-platform, --load, noCache, distinct images', () => {
-    expect(p.smokeBuilds.map((s) => s.platform)).toEqual(['linux/amd64', 'linux/arm/v7'])
-    for (const s of p.smokeBuilds) {
-      expect(s.request.platforms).toEqual([s.platform])
-      expect(s.request.target).toBe('runtime')
-      expect(s.request.noCache).toBe(true)
-      expect(s.request.output).toEqual({ kind: 'load', tag: s.image })
-      expect(s.image).toBe(localImageName(RUN_KEY, s.platform))
-      const argv = buildArgv(p.common, s.request)
-      expect(argv).toContain('--load')
-      expect(argv).not.toContain('--push')
-      expect(argv[argv.indexOf('--platform') + 1]).toBe(s.platform)
-    }
-    const images = p.smokeBuilds.map((s) => s.image)
-    expect(new Set(images).size).toBe(images.length)
-    const metadata = p.smokeBuilds.map((s) => s.request.metadataFile)
-    expect(new Set(metadata).size).toBe(metadata.length)
+  test('run refs: the sha tag of each repository; local names of the run', () => {
+    expect(p.repositories).toEqual(['ghcr.io/org/app'])
+    expect(p.runRefs).toEqual({
+      slim: [`ghcr.io/org/app:sha-${SHA7}`],
+      base: [`ghcr.io/org/app:sha-${SHA7}-base`]
+    })
+    expect(p.local).toEqual({
+      runtime: `wheel-slim-local/${RUN_KEY}:runtime`,
+      base: `wheel-slim-local/${RUN_KEY}:base`
+    })
+    expect(p.platforms).toEqual(['linux/amd64', 'linux/arm/v7'])
   })
 
-  test('wheels, base and runtime builds use every platform', () => {
-    for (const r of [p.wheelsBuild, p.baseBuild, p.runtimeBuild]) {
-      expect(r.platforms).toEqual(['linux/amd64', 'linux/arm/v7'])
-      expect(r.noCache).toBe(false)
-    }
-    expect(p.wheelsBuild.target).toBe('wheels')
-    expect(p.wheelsBuild.output).toEqual({ kind: 'local', dest: p.wheelsDir })
-    expect(p.wheelsDir.startsWith(PATHS.tempDir)).toBe(true)
-  })
-
-  test('a multi-platform push writes the first tag; execute points the others at its index', () => {
-    expect(p.slimTags.length).toBeGreaterThan(1)
-    expect(p.baseBuild.target).toBe('base')
-    expect(p.baseBuild.output).toEqual({ kind: 'push', tags: p.baseTags.slice(0, 1) })
-    expect(p.runtimeBuild.target).toBe('runtime')
-    expect(p.runtimeBuild.output).toEqual({ kind: 'push', tags: p.slimTags.slice(0, 1) })
-  })
-
-  test('a single-platform push writes every tag (imagetools would wrap a lone manifest)', () => {
-    const one = plan(
-      { ...IMAGE, platforms: 'linux/amd64' },
-      pushContext({ ref: 'refs/tags/v1.2.3' })
-    )
-    expect(one.baseBuild.output).toEqual({ kind: 'push', tags: one.baseTags })
-    expect(one.runtimeBuild.output).toEqual({ kind: 'push', tags: one.slimTags })
-    expect(one.slimTags.length).toBeGreaterThan(1)
-  })
-
-  test('every build writes its own metadata file in the temp dir', () => {
-    const files = [
-      p.wheelsBuild,
-      p.baseBuild,
-      p.runtimeBuild,
-      ...p.smokeBuilds.map((s) => s.request)
-    ].map((r) => r.metadataFile)
-    expect(new Set(files).size).toBe(files.length)
-    for (const f of files) expect(f.startsWith(PATHS.tempDir)).toBe(true)
-  })
-
-  test('the common build settings point at the Dockerfile and the workspace', () => {
-    expect(p.common).toMatchObject({
-      dockerfile: p.dockerfilePath,
+  test('the common build settings', () => {
+    expect(p.common).toEqual({
+      dockerfile: p.files.dockerfile,
       context: PATHS.workspace,
-      provenance: 'false'
+      toolsDir: p.files.tools,
+      args: { SOURCE_DATE_EPOCH: EPOCH },
+      labels: [],
+      baseLabels: [
+        'io.wheel-slim.wheel-dir=/wheeley',
+        'io.wheel-slim.python-version=3.12',
+        'io.wheel-slim.builder=python:3.12',
+        'io.wheel-slim.build-packages=',
+        'io.wheel-slim.runtime-packages='
+      ],
+      cacheFrom: [],
+      cacheTo: [],
+      noCacheFilters: [],
+      provenance: 'false',
+      network: 'default',
+      pipConfFile: undefined,
+      wheelCacheDir: tmp('wheel-cache')
+    })
+  })
+
+  test('the wheel cache: prefix and fingerprint', () => {
+    expect(p.cache).toEqual({
+      prefix: 'wheel-slim',
+      fingerprint: {
+        builder: 'python:3.12',
+        pythonVersion: '3.12',
+        buildPackages: [],
+        pipArgs: []
+      }
     })
   })
 
   test('the default smoke test imports the module', () => {
     expect(p.smokeTest).toBe("python3 -c 'import my_app'")
-    expect(plan({ ...IMAGE, module: 'my_app.cli' }).smokeTest).toBe(
-      "python3 -c 'import my_app.cli'"
+    expect(p.defaultSmokeTest).toBe(true)
+    const cli = plan({ ...IMAGE, module: 'my_app.cli' })
+    expect(cli.smokeTest).toBe("python3 -c 'import my_app.cli'")
+    const own = plan({ ...IMAGE, 'smoke-test': 'my-app --version' })
+    expect(own.smokeTest).toBe('my-app --version')
+    expect(own.defaultSmokeTest).toBe(false)
+  })
+})
+
+describe('makePlan: run refs and repositories', () => {
+  test.each<[string, Partial<ReturnType<typeof pushContext>>, string]>([
+    ['a commit: sha-<7>', {}, `sha-${SHA7}`],
+    ['a short hex sha: its first 7', { sha: 'abcdef0' }, 'sha-abcdef0'],
+    ['no sha: the run key', { sha: '' }, `wheel-slim-${RUN_KEY}`],
+    ['a sha that is no hex: the run key', { sha: 'not-a-sha' }, `wheel-slim-${RUN_KEY}`],
+    ['an upper-case sha is not taken as one', { sha: SHA.toUpperCase() }, `wheel-slim-${RUN_KEY}`]
+  ])('%s', (_name, ctx, tag) => {
+    const p = plan({ ...IMAGE, tags: '1.0' }, pushContext(ctx))
+    expect(p.runRefs).toEqual({
+      slim: [`ghcr.io/org/app:${tag}`],
+      base: [`ghcr.io/org/app:${tag}-base`]
+    })
+  })
+
+  test('several repositories, in the order of the tags, each once; the base suffix applies', () => {
+    const p = plan(
+      {
+        image: 'ghcr.io/org/app\ndocker.io/org/app',
+        tags: '1.0\nlatest\nregistry.local:5000/x/y:2',
+        'base-suffix': '-wheels'
+      },
+      pushContext()
     )
-    expect(plan({ ...IMAGE, 'smoke-test': 'my-app --version' }).smokeTest).toBe('my-app --version')
+    expect(p.repositories).toEqual([
+      'ghcr.io/org/app',
+      'docker.io/org/app',
+      'registry.local:5000/x/y'
+    ])
+    expect(p.runRefs.slim).toEqual(p.repositories.map((r) => `${r}:sha-${SHA7}`))
+    expect(p.runRefs.base).toEqual(p.repositories.map((r) => `${r}:sha-${SHA7}-wheels`))
+  })
+
+  test('dockerfile-only without image: no tags, no repositories, no run refs', () => {
+    const p = plan({ 'dockerfile-only': 'true' })
+    expect([p.slimTags, p.baseTags, p.repositories, p.runRefs]).toEqual([
+      [],
+      [],
+      [],
+      { slim: [], base: [] }
+    ])
+    expect(parseDockerfile(p.dockerfile).stages.map((s) => s.name)).toEqual(STAGE_NAMES)
   })
 })
 
 describe('makePlan: variants', () => {
-  test('platforms input drives every build', () => {
-    const p = plan({ ...IMAGE, platforms: 'linux/arm64' })
-    expect(p.platforms).toEqual(['linux/arm64'])
-    expect(p.smokeBuilds).toHaveLength(1)
-    expect(p.runtimeBuild.platforms).toEqual(['linux/arm64'])
-  })
-
-  test('dockerfile-only without image: a plan with no tags', () => {
-    const p = plan({ 'dockerfile-only': 'true' })
-    expect(p.slimTags).toEqual([])
-    expect(p.baseTags).toEqual([])
-    expect(p.baseBuild.output).toEqual({ kind: 'push', tags: [] })
-    expect(parseDockerfile(p.dockerfile).stages).toHaveLength(3)
-  })
-
   test('dockerfile-only on a ref with no computable tag still plans', () => {
     const p = plan({ ...IMAGE, 'dockerfile-only': 'true' }, pushContext({ ref: '', sha: '' }))
     expect(p.slimTags).toEqual([])
@@ -171,18 +223,108 @@ describe('makePlan: variants', () => {
     expect(p.slimTags).toEqual([])
   })
 
-  test('a pull request: pr-N and sha tags, not pushed', () => {
+  test('a pull request: pr-N and sha tags, not pushed, the cache saved', () => {
     const ctx = pushContext({ eventName: 'pull_request', ref: 'refs/pull/4/merge', prNumber: 4 })
     const p = plan(IMAGE, ctx)
     expect(p.push.push).toBe(false)
-    expect(p.slimTags).toEqual(['ghcr.io/org/app:pr-4', `ghcr.io/org/app:sha-${SHA.slice(0, 7)}`])
+    expect(p.cacheSave.save).toBe(true)
+    expect(p.slimTags).toEqual(['ghcr.io/org/app:pr-4', `ghcr.io/org/app:sha-${SHA7}`])
   })
 
-  test('a parent becomes the base FROM', () => {
+  test('an untrusted run: push true is refused, the cache is not saved', () => {
+    const ctx = pushContext({
+      eventName: 'pull_request',
+      ref: 'refs/pull/4/merge',
+      prNumber: 4,
+      untrustedReason: 'pull_request from a fork'
+    })
+    const p = plan({ ...IMAGE, push: 'true' }, ctx)
+    expect(p.push).toEqual({ push: false, reason: 'never pushes: pull_request from a fork' })
+    expect(p.cacheSave).toEqual({ save: false, reason: 'not saved: pull_request from a fork' })
+  })
+
+  test('a parent: the wheels are built from it, the compile and base stages stand on it', () => {
     const p = plan({ ...IMAGE, parent: 'ghcr.io/org/svc:1.0-base' })
-    expect(p.spec.baseFrom).toBe('ghcr.io/org/svc:1.0-base')
+    expect(p.spec.buildFrom).toBe('ghcr.io/org/svc:1.0-base')
     expect(p.spec.fromParent).toBe(true)
-    expect(stage(parseDockerfile(p.dockerfile), 'base').from).toBe('ghcr.io/org/svc:1.0-base')
+    const df = parseDockerfile(p.dockerfile)
+    expect(stage(df, 'parent').from).toBe('ghcr.io/org/svc:1.0-base')
+    expect(stage(df, 'base').from).toBe('parent')
+    expect(stage(df, 'compile').from).toBe('parent')
+  })
+
+  test('build args: values reach the build, names are declared in the Dockerfile', () => {
+    const p = plan({ ...IMAGE, 'build-args': 'PIP_INDEX_URL=https://x/simple?a=b\nEMPTY=' })
+    expect(p.spec.buildArgNames).toEqual(['PIP_INDEX_URL', 'EMPTY'])
+    expect(p.common.args).toEqual({
+      PIP_INDEX_URL: 'https://x/simple?a=b',
+      EMPTY: '',
+      SOURCE_DATE_EPOCH: EPOCH
+    })
+    for (const name of ['own', 'resolve', 'compile']) {
+      const args = stage(parseDockerfile(p.dockerfile), name)
+        .instructions.filter((i) => i.keyword === 'ARG')
+        .map((i) => i.args)
+      expect(args).toEqual(expect.arrayContaining(['PIP_INDEX_URL', 'EMPTY']))
+    }
+  })
+
+  test('SOURCE_DATE_EPOCH comes from the workspace facts', () => {
+    expect(plan(IMAGE, pushContext(), { sourceDateEpoch: '42' }).common.args).toEqual({
+      SOURCE_DATE_EPOCH: '42'
+    })
+  })
+
+  test('base labels record what a child inherits, after the user labels', () => {
+    const p = plan({
+      ...IMAGE,
+      labels: 'org.opencontainers.image.source=https://x/y',
+      'python-version': '3.11',
+      'builder-image': 'ghcr.io/org/builder:3.11',
+      'wheel-dir': '/opt/wheels',
+      'build-packages': 'libpq-dev gcc',
+      'runtime-packages': 'libpq5'
+    })
+    expect(p.common.labels).toEqual(['org.opencontainers.image.source=https://x/y'])
+    expect(p.common.baseLabels).toEqual([
+      'org.opencontainers.image.source=https://x/y',
+      'io.wheel-slim.wheel-dir=/opt/wheels',
+      'io.wheel-slim.python-version=3.11',
+      'io.wheel-slim.builder=ghcr.io/org/builder:3.11',
+      'io.wheel-slim.build-packages=libpq-dev gcc',
+      'io.wheel-slim.runtime-packages=libpq5'
+    ])
+  })
+
+  test('network, provenance and cache specs pass through', () => {
+    const p = plan({
+      ...IMAGE,
+      network: 'host',
+      provenance: 'mode=max',
+      'cache-from': 'type=gha',
+      'cache-to': 'type=gha,mode=max',
+      'no-cache-filters': 'compile,layout'
+    })
+    expect(p.common).toMatchObject({
+      network: 'host',
+      provenance: 'mode=max',
+      cacheFrom: ['type=gha'],
+      cacheTo: ['type=gha,mode=max'],
+      noCacheFilters: ['compile', 'layout']
+    })
+  })
+
+  test.each<[string, boolean]>([
+    ['no --hash in the requirements', false],
+    ['the requirements pin hashes', true]
+  ])('%s: spec.hashes follows the workspace', (_name, hashes) => {
+    const p = plan({ ...IMAGE, requirements: 'requirements.txt' }, pushContext(), {
+      requirementHashes: hashes
+    })
+    expect(p.spec.hashes).toBe(hashes)
+    expect(toolRun(stage(parseDockerfile(p.dockerfile), 'resolve')).config['find_links']).toEqual(
+      hashes ? ['/wheel-slim/dist'] : ['/wheel-slim/dist', '/wheel-slim/cache']
+    )
   })
 
   test.each<[string, Record<string, string>, boolean]>([
@@ -190,26 +332,38 @@ describe('makePlan: variants', () => {
     ['cache false', { cache: 'false' }, false],
     ['dockerfile-only', { 'dockerfile-only': 'true' }, false],
     ['cache false and dockerfile-only', { cache: 'false', 'dockerfile-only': 'true' }, false]
-  ])('wheelCacheDir: %s → %s', (_name, extra, cached) => {
+  ])('wheel cache: %s → %s', (_name, extra, cached) => {
     const p = plan({ ...IMAGE, ...extra })
     expect(p.spec.wheelCache).toBe(cached)
-    expect(p.common.wheelCacheDir).toBe(cached ? join(PATHS.tempDir, 'wheel-cache') : undefined)
+    expect(p.files.wheelCache).toBe(cached ? tmp('wheel-cache') : undefined)
+    expect(p.common.wheelCacheDir).toBe(p.files.wheelCache)
     expect(p.cache === undefined).toBe(!cached)
-    const argv = buildArgv(p.common, p.smokeBuilds[0]?.request ?? p.wheelsBuild)
-    expect(argv.some((a) => a.startsWith('wheelcache='))).toBe(cached)
+    const bake = bakeDefinition(p.common, p.platforms, {
+      kind: 'load',
+      runtimeTag: p.local.runtime,
+      baseTag: p.local.base
+    })
+    expect(Object.values(bake.target).every((t) => 'wheelcache' in t.contexts)).toBe(cached)
+    expect(p.dockerfile.includes('from=wheelcache')).toBe(cached)
   })
 
-  test('the wheel cache key material: prefix and fingerprint, no secret', () => {
+  test('the fingerprint: builder, python version, build packages, pip args; no secret', () => {
     const p = plan({
       ...IMAGE,
       'cache-key': 'svc',
+      'python-version': '3.11',
       'build-packages': 'libpq-dev',
       'pip-args': '--pre',
       'extra-index-url': 'https://u:tok@pkgs.example.org/simple'
     })
     expect(p.cache).toEqual({
       prefix: 'svc',
-      fingerprint: { builder: 'python:3.12', buildPackages: ['libpq-dev'], pipArgs: ['--pre'] }
+      fingerprint: {
+        builder: 'python:3.11',
+        pythonVersion: '3.11',
+        buildPackages: ['libpq-dev'],
+        pipArgs: ['--pre']
+      }
     })
     expect(JSON.stringify(p.cache)).not.toContain('tok')
   })
@@ -217,79 +371,112 @@ describe('makePlan: variants', () => {
   test.each<[string, string, boolean]>([
     ['without extra-index-url', '', false],
     ['with extra-index-url', 'https://u:tok@pkgs.example.org/simple', true]
-  ])('pipConfFile %s', (_name, url, secret) => {
+  ])('pip.conf %s', (_name, url, secret) => {
     const p = plan({ ...IMAGE, 'extra-index-url': url })
     expect(p.spec.extraIndex).toBe(secret)
-    expect(p.common.pipConfFile).toBe(secret ? join(PATHS.tempDir, 'pip.conf') : undefined)
-    const argv = buildArgv(p.common, p.runtimeBuild)
-    expect(argv.includes('--secret')).toBe(secret)
-    expect(argv.join(' ')).not.toContain('tok')
-    expect(p.dockerfile).not.toContain('tok')
+    expect(p.files.pipConf).toBe(secret ? tmp('pip.conf') : undefined)
+    expect(p.common.pipConfFile).toBe(p.files.pipConf)
+    const bake = bakeDefinition(p.common, p.platforms, {
+      kind: 'digest',
+      runtimeRepository: 'ghcr.io/org/app',
+      baseRepository: 'ghcr.io/org/app'
+    })
+    expect(bake.target['runtime']?.secret).toEqual(
+      secret ? [`id=wheel-slim-pip-conf,src=${tmp('pip.conf')}`] : undefined
+    )
+    expect(JSON.stringify(bake)).not.toContain('tok')
+    expect(JSON.stringify(p)).not.toContain('tok')
   })
 
   test('a file whose version is not PEP 440-ish is no distribution: names "dist"', () => {
     expect(() =>
-      makePlan(parse(IMAGE), pushContext(), ['my_app-1.0,0.tar.gz'], PATHS, RUN_KEY)
+      makePlan(
+        parse(IMAGE),
+        pushContext(),
+        { ...FACTS, distFiles: ['my_app-1.0,0.tar.gz'] },
+        PATHS,
+        RUN_KEY
+      )
     ).toThrow(/^Input "dist": "dist" is not valid/)
   })
 
   test('a default module that is no Python identifier names "module"', () => {
-    expect(() =>
-      makePlan(parse(IMAGE), pushContext(), ['3to2-1.0.tar.gz'], PATHS, RUN_KEY)
-    ).toThrow(/^Input "module": "3to2" is not valid/)
+    const facts = { ...FACTS, distFiles: ['3to2-1.0.tar.gz'] }
+    expect(() => makePlan(parse(IMAGE), pushContext(), facts, PATHS, RUN_KEY)).toThrow(
+      /^Input "module": "3to2" is not valid/
+    )
     expect(
-      makePlan(
-        parse({ ...IMAGE, module: 'lib3to2' }),
-        pushContext(),
-        ['3to2-1.0.tar.gz'],
-        PATHS,
-        RUN_KEY
-      ).package.module
+      makePlan(parse({ ...IMAGE, module: 'lib3to2' }), pushContext(), facts, PATHS, RUN_KEY).package
+        .module
     ).toBe('lib3to2')
   })
 
   test.each(['linux/amd64', 'linux/arm64,linux/arm/v7', 'linux/386\nlinux/386', ',', ' ,\n, '])(
-    'platforms %j: every pushed platform is smoke-tested first, and there is one',
+    'platforms %j: at least one, each once, and the build runs on exactly those',
     (platforms) => {
-      let p: ReturnType<typeof plan>
+      let p: BuildPlan
       try {
         p = plan({ ...IMAGE, platforms })
       } catch (e) {
         expect((e as Error).message).toMatch(/^Input "platforms": /)
         return
       }
-      const smoked = p.smokeBuilds.map((s) => s.platform)
-      expect(smoked.length).toBeGreaterThan(0)
-      expect(p.runtimeBuild.platforms.filter((x) => !smoked.includes(x))).toEqual([])
-      expect(p.baseBuild.platforms.filter((x) => !smoked.includes(x))).toEqual([])
-      expect(buildArgv(p.common, p.runtimeBuild)).not.toContain('')
+      expect(p.platforms.length).toBeGreaterThan(0)
+      expect(new Set(p.platforms).size).toBe(p.platforms.length)
+      const bake = bakeDefinition(p.common, p.platforms, {
+        kind: 'load',
+        runtimeTag: p.local.runtime,
+        baseTag: p.local.base
+      })
+      for (const t of Object.values(bake.target)) expect(t.platforms).toEqual(p.platforms)
     }
   )
+})
 
-  // "FROM base AS runtime" would build the slim image on the fat base stage: an image input
-  // must never be read as the name of one of the Dockerfile's own stages.
-  test.each<[string, string]>([
-    ['runtime-image', 'base'],
-    ['runtime-image', 'wheels'],
-    ['builder-image', 'runtime'],
-    ['parent', 'wheels']
-  ])('%s %j is an image, never one of the stages', (name, value) => {
-    let p: ReturnType<typeof plan>
+// "FROM collect AS runtime-base" would build the slim image on a fat stage of its own file: an
+// image input must never be read as the name of one of the Dockerfile's stages. Stage names are
+// case-insensitive in BuildKit.
+describe('image inputs are images, never one of the stages', () => {
+  const STAGE_LIKE = [...STAGE_NAMES, 'parent', 'scratch']
+  /** Stages built FROM another stage by design; anything else is an image read as a stage. */
+  const DESIGNED: Record<string, string> = {
+    compile: 'parent',
+    base: 'parent',
+    runtime: 'runtime-base'
+  }
+
+  /** The FROM lines an accepted value turns into a stage reference, or 'refused'. */
+  function misread(name: string, value: string): string[] | 'refused' {
+    let p: BuildPlan
     try {
       p = plan({ ...IMAGE, [name]: value })
     } catch (e) {
       expect(e).toBeInstanceOf(InputError)
-      expect((e as Error).message).toMatch(`Input "${name}"`)
-      return
+      expect((e as Error).message).toMatch(`Input "${name}": ${JSON.stringify(value)}`)
+      return 'refused'
     }
     const df = parseDockerfile(p.dockerfile)
-    const stages = df.stages.map((s) => s.name)
-    expect(
-      df.stages.filter((s) => stages.includes(s.from)).map((s) => `FROM ${s.from} AS ${s.name}`)
-    ).toEqual([])
-  })
+    const names = df.stages.map((s) => s.name?.toLowerCase())
+    return df.stages
+      .filter((s) => names.includes(s.from?.toLowerCase()))
+      .filter((s) => DESIGNED[s.name ?? ''] !== s.from)
+      .map((s) => `FROM ${s.from} AS ${s.name}`)
+  }
 
-  test('localImageName is a valid local reference per platform', () => {
-    expect(localImageName('k1', 'linux/arm/v7')).toBe('wheel-slim-smoke/k1:linux-arm-v7')
+  test.each(['runtime-image', 'builder-image', 'parent'])(
+    '%s: no stage name of the generated Dockerfile is taken as an image',
+    (name) => {
+      const offending = Object.fromEntries(
+        STAGE_LIKE.flatMap((value) => [value, value.toUpperCase()])
+          .map((value) => [value, misread(name, value)] as const)
+          .filter(([, r]) => r !== 'refused' && r.length > 0)
+      )
+      expect(offending).toEqual({})
+    }
+  )
+
+  test('the check sees a stage reference when there is one', () => {
+    expect(misread('runtime-image', 'python:3.12-slim')).toEqual([])
+    expect(misread('runtime-image', 'base')).toBe('refused')
   })
 })

@@ -47608,15 +47608,27 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
  * What a build's plain progress log says about each platform's wheel steps: how long resolve
  * (build host) and compile (target) took, or that the layer cache answered for them.
  */
-/** Header of a step: `#12 [runtime linux/arm/v7 compile 3/3] RUN …` or `[… linux/amd64->arm/v7 resolve 2/2]`. */
-const HEADER = /^#(\d+) \[(?:\S+ )?(?:linux\/[^\s>]+->(\S+)|(linux\/\S+)) (resolve|compile) \d+\/\d+\] RUN /gm;
+/**
+ * A step's header: `#12 [runtime linux/arm/v7 compile 3/3] RUN …`. Before the stage come the
+ * bake target and the platform, each only when there are several; a stage on the build host
+ * names its target without the OS: `[wheels linux/amd64->arm/v7 resolve 2/2]`.
+ */
+const HEADER = /^#(\d+) \[([^\]]*?)\b(resolve|compile) \d+\/\d+\] RUN /gm;
+function platformOf(prefix, platforms) {
+    const token = prefix.split(' ').find((t) => t.includes('/'));
+    if (!token)
+        return platforms.length === 1 ? platforms[0] : undefined;
+    const target = token.includes('->') ? token.split('->')[1] : token;
+    return target.startsWith('linux/') ? target : `linux/${target}`;
+}
 /** Bake shows a shared step once per target: the one that ran has the time, the others are CACHED. */
-function parseWheelSteps(log) {
+function parseWheelSteps(log, platforms) {
     const steps = new Map();
     for (const m of log.matchAll(HEADER)) {
-        const [, id, cross, own, stage] = m;
-        // A stage on the build host names the target without its OS: "linux/amd64->arm/v7".
-        const platform = own ?? (cross?.startsWith('linux/') ? cross : `linux/${cross}`);
+        const [, id, prefix, stage] = m;
+        const platform = platformOf(prefix, platforms);
+        if (!platform)
+            continue;
         const done = new RegExp(`^#${id} DONE (\\d+(?:\\.\\d+)?)s`, 'm').exec(log);
         const cached = new RegExp(`^#${id} CACHED`, 'm').test(log);
         const entry = steps.get(platform) ?? {};
@@ -47868,27 +47880,53 @@ function bakeDefinition(c, platforms, delivery, wheelsDest) {
     const provenance = delivery.kind === 'digest' && c.provenance !== 'false'
         ? `type=provenance,${c.provenance === 'true' ? 'mode=min' : c.provenance}`
         : 'type=provenance,disabled=true';
-    const image = (target, labels, tag, repository) => ({
+    const image = (target, labels, output) => ({
         ...common(target),
         labels: labelMap(labels),
         attest: [provenance],
         ...(c.cacheTo.length > 0 && target === STAGES.runtime ? { 'cache-to': c.cacheTo } : {}),
-        ...(delivery.kind === 'load'
-            ? { tags: [tag], output: ['type=docker'] }
-            : {
-                output: [
-                    `type=image,name=${repository},push-by-digest=true,name-canonical=true,push=true`
-                ]
-            })
+        ...output
     });
-    const load = delivery.kind === 'load';
-    const targets = {
-        runtime: image(STAGES.runtime, c.labels, load ? delivery.runtimeTag : '', load ? '' : delivery.runtimeRepository),
-        base: image(STAGES.base, c.baseLabels, load ? delivery.baseTag : '', load ? '' : delivery.baseRepository)
-    };
+    const byDigest = (repository) => ({
+        output: [`type=image,name=${repository},push-by-digest=true,name-canonical=true,push=true`]
+    });
+    const targets = {};
+    if (delivery.kind === 'load') {
+        targets['runtime'] = image(STAGES.runtime, c.labels, {
+            tags: [delivery.runtimeTag],
+            output: ['type=docker']
+        });
+        if (delivery.baseTag) {
+            targets['base'] = image(STAGES.base, c.baseLabels, {
+                tags: [delivery.baseTag],
+                output: ['type=docker']
+            });
+        }
+    }
+    else if (delivery.kind === 'digest') {
+        targets['runtime'] = image(STAGES.runtime, c.labels, byDigest(delivery.runtimeRepository));
+        targets['base'] = image(STAGES.base, c.baseLabels, byDigest(delivery.baseRepository));
+    }
+    else {
+        for (const [platform, tag] of Object.entries(delivery.runtimeTags)) {
+            targets[`runtime-${platform.replace(/\//g, '-')}`] = {
+                ...image(STAGES.runtime, c.labels, { tags: [tag], output: ['type=docker'] }),
+                platforms: [platform]
+            };
+        }
+    }
     if (wheelsDest)
         targets['wheels'] = { ...common(STAGES.wheels), output: [`type=local,dest=${wheelsDest}`] };
     return { group: { default: { targets: Object.keys(targets) } }, target: targets };
+}
+/**
+ * The bake file as buildx reads it: its JSON strings are HCL templates, so a user's "${" or "%{"
+ * (in a build argument, a label, a cache spec) is escaped to stay literal.
+ */
+function bakeFile(definition) {
+    return JSON.stringify(definition, (_key, value) => typeof value === 'string'
+        ? value.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{')
+        : value, 2);
 }
 /** `docker buildx bake` for a definition file; the metadata file is keyed by target name. */
 function bakeArgv(file, metadataFile, builder) {
@@ -48162,8 +48200,9 @@ function imageRef(input, value) {
     return value;
 }
 /** A FROM image: a bare stage name ("base") would make the Dockerfile build on its own stage. */
-function fromImage(input, value) {
-    check(!['base', 'wheels', 'runtime', 'scratch'].includes(value.toLowerCase()), input, value, 'an image reference that is not a stage name of the generated Dockerfile (base, wheels, runtime, scratch)');
+function fromImage(input, value, stages) {
+    const reserved = [...stages, 'parent', 'scratch'];
+    check(!reserved.includes(value.toLowerCase()), input, value, `an image reference that is not a stage name of the generated Dockerfile (${reserved.join(', ')})`);
     return imageRef(input, value);
 }
 /** A list that must hold at least one entry once separators are dropped. */
@@ -105238,16 +105277,31 @@ async function timed(timings, phase, fn) {
         timings[phase] = seconds(started);
     }
 }
-/** The one build: every target, every platform, one bake call. */
-async function build(plan, engine, cleanup, exportWheels) {
-    const [slimRepo, baseRepo] = [plan.repositories[0] ?? '', plan.repositories[0] ?? ''];
-    const delivery = engine.delivery === 'load'
-        ? { kind: 'load', runtimeTag: plan.local.runtime, baseTag: plan.local.base }
-        : { kind: 'digest', runtimeRepository: slimRepo, baseRepository: baseRepo };
+/** How this run's images leave the builder (see Delivery). */
+function deliveryOf(plan, engine) {
+    if (engine.delivery === 'load') {
+        return {
+            kind: 'load',
+            runtimeTag: plan.local.runtime,
+            baseTag: plan.push.push ? plan.local.base : undefined
+        };
+    }
+    if (plan.push.push) {
+        const repository = plan.repositories[0] ?? '';
+        return { kind: 'digest', runtimeRepository: repository, baseRepository: repository };
+    }
+    const tags = plan.platforms.map((p) => [p, `${plan.local.runtime}-${p.replace(/\//g, '-')}`]);
+    return { kind: 'load-each', runtimeTags: Object.fromEntries(tags) };
+}
+/** The one build: every target and platform, one bake call (one buildx build per target with a network). */
+async function build(plan, engine, cleanup) {
+    const delivery = deliveryOf(plan, engine);
     if (delivery.kind === 'load')
-        cleanup.images(plan.local.runtime, plan.local.base);
-    const bake = bakeDefinition(plan.common, plan.platforms, delivery, exportWheels ? plan.files.wheelsOut : undefined);
-    (0,external_node_fs_namespaceObject.writeFileSync)(plan.files.bake, JSON.stringify(bake, null, 2));
+        cleanup.images(delivery.runtimeTag, ...(delivery.baseTag ? [delivery.baseTag] : []));
+    if (delivery.kind === 'load-each')
+        cleanup.images(...Object.values(delivery.runtimeTags));
+    const bake = bakeDefinition(plan.common, plan.platforms, delivery, plan.files.wheelsOut);
+    (0,external_node_fs_namespaceObject.writeFileSync)(plan.files.bake, bakeFile(bake));
     let log = '';
     let meta = {};
     if (plan.common.network === 'default') {
@@ -105267,12 +105321,15 @@ async function build(plan, engine, cleanup, exportWheels) {
     }
     const digest = (target) => String(meta[target]?.['containerimage.digest'] ?? '');
     const runtime = digest('runtime');
-    return {
-        log,
-        runtime,
-        base: digest('base'),
-        testRef: delivery.kind === 'load' ? plan.local.runtime : `${slimRepo}@${runtime}`
-    };
+    const testRefs = Object.fromEntries(plan.platforms.map((p) => [
+        p,
+        delivery.kind === 'load'
+            ? delivery.runtimeTag
+            : delivery.kind === 'digest'
+                ? `${delivery.runtimeRepository}@${runtime}`
+                : delivery.runtimeTags[p]
+    ]));
+    return { log, runtime, base: digest('base'), testRefs };
 }
 /**
  * One target of the (cached) build again, through a tarball that `docker load` writes in full
@@ -105297,7 +105354,7 @@ async function execute_smokeTest(plan, platform, image) {
         return run.stdout.trim();
     const tail = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n');
     const hint = plan.defaultSmokeTest && /ModuleNotFoundError/.test(tail)
-        ? `\nThe default smoke test imports "${plan.package.module}": set input "module" to the package's import name.`
+        ? `\nThe default smoke test imports "${plan.package.module}", the module of input "module" (default: the package name with "-" → "_"): set "module" to the package's import name.`
         : '';
     throw new Error(`Smoke test failed on ${platform} (exit ${run.exitCode}): ${plan.smokeTest}\n${tail}${hint}\nNothing was pushed.`);
 }
@@ -105426,9 +105483,9 @@ async function execute(plan, qemuImage, runKey, cleanup) {
         }
     }
     const saving = plan.cacheSave.save && restored.length > 0;
-    const built = await timed(timings, 'build', () => group(`Build ${plan.platforms.join(', ')}`, () => build(plan, engine, cleanup, true)));
-    const steps = parseWheelSteps(built.log);
-    const smoke = await timed(timings, 'smoke', () => group('Smoke-test every platform', () => Promise.all(plan.platforms.map((p) => execute_smokeTest(plan, p, built.testRef)))));
+    const built = await timed(timings, 'build', () => group(`Build ${plan.platforms.join(', ')}`, () => build(plan, engine, cleanup)));
+    const steps = parseWheelSteps(built.log, plan.platforms);
+    const smoke = await timed(timings, 'smoke', () => group('Smoke-test every platform', () => Promise.all(plan.platforms.map((p) => execute_smokeTest(plan, p, built.testRefs[p])))));
     const results = plan.platforms.map((platform, i) => {
         const report = wheelReport(plan, platform);
         core_info(`${platform}: smoke test passed; wheels ${report ? (report.path === 'build host' ? 'all found on the build host, nothing emulated' : `compiled on the target: ${report.reason}`) : 'not reported'}`);
@@ -105535,9 +105592,9 @@ function parseInputs(raw) {
         module: optional('module', moduleName),
         requirements: optional('requirements', relativePath),
         pythonVersion,
-        builderImage: fromImage('builder-image', read('builder-image') || `python:${pythonVersion}`),
-        runtimeImage: fromImage('runtime-image', read('runtime-image') || `python:${pythonVersion}-slim`),
-        parent: optional('parent', fromImage),
+        builderImage: fromImage('builder-image', read('builder-image') || `python:${pythonVersion}`, STAGE_NAMES),
+        runtimeImage: fromImage('runtime-image', read('runtime-image') || `python:${pythonVersion}-slim`, STAGE_NAMES),
+        parent: optional('parent', (input, value) => fromImage(input, value, STAGE_NAMES)),
         wheelDir: imagePath('wheel-dir', read('wheel-dir')),
         platforms: nonEmpty('platforms', read('platforms'), [
             ...new Set(splitList(read('platforms')).map((x) => validate_platform('platforms', x)))

@@ -13,23 +13,27 @@ export interface WheelSteps {
   compile?: StepTime
 }
 
-/** Header of a step: `#12 [runtime linux/arm/v7 compile 3/3] RUN …` or `[… linux/amd64->arm/v7 resolve 2/2]`. */
-const HEADER =
-  /^#(\d+) \[(?:\S+ )?(?:linux\/[^\s>]+->(\S+)|(linux\/\S+)) (resolve|compile) \d+\/\d+\] RUN /gm
+/**
+ * A step's header: `#12 [runtime linux/arm/v7 compile 3/3] RUN …`. Before the stage come the
+ * bake target and the platform, each only when there are several; a stage on the build host
+ * names its target without the OS: `[wheels linux/amd64->arm/v7 resolve 2/2]`.
+ */
+const HEADER = /^#(\d+) \[([^\]]*?)\b(resolve|compile) \d+\/\d+\] RUN /gm
+
+function platformOf(prefix: string, platforms: string[]): string | undefined {
+  const token = prefix.split(' ').find((t) => t.includes('/'))
+  if (!token) return platforms.length === 1 ? platforms[0] : undefined
+  const target = token.includes('->') ? (token.split('->')[1] as string) : token
+  return target.startsWith('linux/') ? target : `linux/${target}`
+}
 
 /** Bake shows a shared step once per target: the one that ran has the time, the others are CACHED. */
-export function parseWheelSteps(log: string): Map<string, WheelSteps> {
+export function parseWheelSteps(log: string, platforms: string[]): Map<string, WheelSteps> {
   const steps = new Map<string, WheelSteps>()
   for (const m of log.matchAll(HEADER)) {
-    const [, id, cross, own, stage] = m as unknown as [
-      string,
-      string,
-      string | undefined,
-      string | undefined,
-      'resolve' | 'compile'
-    ]
-    // A stage on the build host names the target without its OS: "linux/amd64->arm/v7".
-    const platform = own ?? (cross?.startsWith('linux/') ? cross : `linux/${cross}`)
+    const [, id, prefix, stage] = m as unknown as [string, string, string, 'resolve' | 'compile']
+    const platform = platformOf(prefix, platforms)
+    if (!platform) continue
     const done = new RegExp(`^#${id} DONE (\\d+(?:\\.\\d+)?)s`, 'm').exec(log)
     const cached = new RegExp(`^#${id} CACHED`, 'm').test(log)
     const entry = steps.get(platform) ?? {}

@@ -29,12 +29,15 @@ export interface BuildCommon {
 /**
  * How images leave the builder. `load`: into the engine's image store, multi-platform (the docker
  * driver with the containerd store), smoke-tested there and pushed from there, so the pushed
- * index is the tested one byte for byte. `digest`: pushed by digest with no tag (drivers that
- * can, e.g. docker-container), smoke-tested by pulling that digest, then tagged.
+ * index is the tested one byte for byte; the base image only when it is to be pushed. `digest`:
+ * pushed by digest with no tag (drivers that can, e.g. docker-container), smoke-tested by pulling
+ * that digest, then tagged. `load-each`: nothing to push, so each platform is loaded on its own
+ * (any engine can hold a single-platform image) and smoke-tested there.
  */
 export type Delivery =
-  | { kind: 'load'; runtimeTag: string; baseTag: string }
+  | { kind: 'load'; runtimeTag: string; baseTag?: string }
   | { kind: 'digest'; runtimeRepository: string; baseRepository: string }
+  | { kind: 'load-each'; runtimeTags: Record<string, string> }
 
 export interface BakeTarget {
   context: string
@@ -91,42 +94,57 @@ export function bakeDefinition(
     delivery.kind === 'digest' && c.provenance !== 'false'
       ? `type=provenance,${c.provenance === 'true' ? 'mode=min' : c.provenance}`
       : 'type=provenance,disabled=true'
-  const image = (
-    target: string,
-    labels: string[],
-    tag: string,
-    repository: string
-  ): BakeTarget => ({
+  const image = (target: string, labels: string[], output: Partial<BakeTarget>): BakeTarget => ({
     ...common(target),
     labels: labelMap(labels),
     attest: [provenance],
     ...(c.cacheTo.length > 0 && target === STAGES.runtime ? { 'cache-to': c.cacheTo } : {}),
-    ...(delivery.kind === 'load'
-      ? { tags: [tag], output: ['type=docker'] }
-      : {
-          output: [
-            `type=image,name=${repository},push-by-digest=true,name-canonical=true,push=true`
-          ]
-        })
+    ...output
   })
-  const load = delivery.kind === 'load'
-  const targets: Record<string, BakeTarget> = {
-    runtime: image(
-      STAGES.runtime,
-      c.labels,
-      load ? delivery.runtimeTag : '',
-      load ? '' : delivery.runtimeRepository
-    ),
-    base: image(
-      STAGES.base,
-      c.baseLabels,
-      load ? delivery.baseTag : '',
-      load ? '' : delivery.baseRepository
-    )
+  const byDigest = (repository: string): Partial<BakeTarget> => ({
+    output: [`type=image,name=${repository},push-by-digest=true,name-canonical=true,push=true`]
+  })
+  const targets: Record<string, BakeTarget> = {}
+  if (delivery.kind === 'load') {
+    targets['runtime'] = image(STAGES.runtime, c.labels, {
+      tags: [delivery.runtimeTag],
+      output: ['type=docker']
+    })
+    if (delivery.baseTag) {
+      targets['base'] = image(STAGES.base, c.baseLabels, {
+        tags: [delivery.baseTag],
+        output: ['type=docker']
+      })
+    }
+  } else if (delivery.kind === 'digest') {
+    targets['runtime'] = image(STAGES.runtime, c.labels, byDigest(delivery.runtimeRepository))
+    targets['base'] = image(STAGES.base, c.baseLabels, byDigest(delivery.baseRepository))
+  } else {
+    for (const [platform, tag] of Object.entries(delivery.runtimeTags)) {
+      targets[`runtime-${platform.replace(/\//g, '-')}`] = {
+        ...image(STAGES.runtime, c.labels, { tags: [tag], output: ['type=docker'] }),
+        platforms: [platform]
+      }
+    }
   }
   if (wheelsDest)
     targets['wheels'] = { ...common(STAGES.wheels), output: [`type=local,dest=${wheelsDest}`] }
   return { group: { default: { targets: Object.keys(targets) } }, target: targets }
+}
+
+/**
+ * The bake file as buildx reads it: its JSON strings are HCL templates, so a user's "${" or "%{"
+ * (in a build argument, a label, a cache spec) is escaped to stay literal.
+ */
+export function bakeFile(definition: BakeDefinition): string {
+  return JSON.stringify(
+    definition,
+    (_key, value: unknown) =>
+      typeof value === 'string'
+        ? value.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{')
+        : value,
+    2
+  )
 }
 
 /** `docker buildx bake` for a definition file; the metadata file is keyed by target name. */

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import * as core from '@actions/core'
 import { parseWheelSteps, WheelSteps } from './build-log.js'
-import { bakeArgv, BakeTarget, bakeDefinition, buildArgv, Delivery } from './buildx.js'
+import { bakeArgv, BakeTarget, bakeDefinition, bakeFile, buildArgv, Delivery } from './buildx.js'
 import { checkNotCancelled, Cleanup } from './cleanup.js'
 import { docker } from './docker.js'
 import { Engine, setUpEngine } from './engine.js'
@@ -87,33 +87,38 @@ async function timed<T>(timings: Timings, phase: keyof Timings, fn: () => Promis
 
 interface Built {
   log: string
-  /** Digests of the slim and base images as the builder produced them. */
+  /** Digests of the slim and base images as the builder produced them ('' when not built). */
   runtime: string
   base: string
-  /** What the smoke test runs: the local image, or the pushed digest. */
-  testRef: string
+  /** What each platform's smoke test runs: a local image, or the pushed digest. */
+  testRefs: Record<string, string>
 }
 
-/** The one build: every target, every platform, one bake call. */
-async function build(
-  plan: BuildPlan,
-  engine: Engine,
-  cleanup: Cleanup,
-  exportWheels: boolean
-): Promise<Built> {
-  const [slimRepo, baseRepo] = [plan.repositories[0] ?? '', plan.repositories[0] ?? '']
-  const delivery: Delivery =
-    engine.delivery === 'load'
-      ? { kind: 'load', runtimeTag: plan.local.runtime, baseTag: plan.local.base }
-      : { kind: 'digest', runtimeRepository: slimRepo, baseRepository: baseRepo }
-  if (delivery.kind === 'load') cleanup.images(plan.local.runtime, plan.local.base)
-  const bake = bakeDefinition(
-    plan.common,
-    plan.platforms,
-    delivery,
-    exportWheels ? plan.files.wheelsOut : undefined
-  )
-  writeFileSync(plan.files.bake, JSON.stringify(bake, null, 2))
+/** How this run's images leave the builder (see Delivery). */
+function deliveryOf(plan: BuildPlan, engine: Engine): Delivery {
+  if (engine.delivery === 'load') {
+    return {
+      kind: 'load',
+      runtimeTag: plan.local.runtime,
+      baseTag: plan.push.push ? plan.local.base : undefined
+    }
+  }
+  if (plan.push.push) {
+    const repository = plan.repositories[0] ?? ''
+    return { kind: 'digest', runtimeRepository: repository, baseRepository: repository }
+  }
+  const tags = plan.platforms.map((p) => [p, `${plan.local.runtime}-${p.replace(/\//g, '-')}`])
+  return { kind: 'load-each', runtimeTags: Object.fromEntries(tags) as Record<string, string> }
+}
+
+/** The one build: every target and platform, one bake call (one buildx build per target with a network). */
+async function build(plan: BuildPlan, engine: Engine, cleanup: Cleanup): Promise<Built> {
+  const delivery = deliveryOf(plan, engine)
+  if (delivery.kind === 'load')
+    cleanup.images(delivery.runtimeTag, ...(delivery.baseTag ? [delivery.baseTag] : []))
+  if (delivery.kind === 'load-each') cleanup.images(...Object.values(delivery.runtimeTags))
+  const bake = bakeDefinition(plan.common, plan.platforms, delivery, plan.files.wheelsOut)
+  writeFileSync(plan.files.bake, bakeFile(bake))
   let log = ''
   let meta: Record<string, Record<string, unknown>> = {}
   if (plan.common.network === 'default') {
@@ -132,12 +137,17 @@ async function build(
   }
   const digest = (target: string): string => String(meta[target]?.['containerimage.digest'] ?? '')
   const runtime = digest('runtime')
-  return {
-    log,
-    runtime,
-    base: digest('base'),
-    testRef: delivery.kind === 'load' ? plan.local.runtime : `${slimRepo}@${runtime}`
-  }
+  const testRefs = Object.fromEntries(
+    plan.platforms.map((p) => [
+      p,
+      delivery.kind === 'load'
+        ? delivery.runtimeTag
+        : delivery.kind === 'digest'
+          ? `${delivery.runtimeRepository}@${runtime}`
+          : (delivery.runtimeTags[p] as string)
+    ])
+  )
+  return { log, runtime, base: digest('base'), testRefs }
 }
 
 /**
@@ -171,7 +181,7 @@ async function smokeTest(plan: BuildPlan, platform: string, image: string): Prom
   const tail = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n')
   const hint =
     plan.defaultSmokeTest && /ModuleNotFoundError/.test(tail)
-      ? `\nThe default smoke test imports "${plan.package.module}": set input "module" to the package's import name.`
+      ? `\nThe default smoke test imports "${plan.package.module}", the module of input "module" (default: the package name with "-" → "_"): set "module" to the package's import name.`
       : ''
   throw new Error(
     `Smoke test failed on ${platform} (exit ${run.exitCode}): ${plan.smokeTest}\n${tail}${hint}\nNothing was pushed.`
@@ -346,13 +356,13 @@ export async function execute(
 
   const saving = plan.cacheSave.save && restored.length > 0
   const built = await timed(timings, 'build', () =>
-    core.group(`Build ${plan.platforms.join(', ')}`, () => build(plan, engine, cleanup, true))
+    core.group(`Build ${plan.platforms.join(', ')}`, () => build(plan, engine, cleanup))
   )
-  const steps = parseWheelSteps(built.log)
+  const steps = parseWheelSteps(built.log, plan.platforms)
 
   const smoke = await timed(timings, 'smoke', () =>
     core.group('Smoke-test every platform', () =>
-      Promise.all(plan.platforms.map((p) => smokeTest(plan, p, built.testRef)))
+      Promise.all(plan.platforms.map((p) => smokeTest(plan, p, built.testRefs[p] as string)))
     )
   )
   const results: PlatformResult[] = plan.platforms.map((platform, i) => {

@@ -82,12 +82,17 @@ export function parseInputs(raw: InputReader): Inputs {
     module: optional('module', v.moduleName),
     requirements: optional('requirements', v.relativePath),
     pythonVersion,
-    builderImage: v.fromImage('builder-image', read('builder-image') || `python:${pythonVersion}`),
+    builderImage: v.fromImage(
+      'builder-image',
+      read('builder-image') || `python:${pythonVersion}`,
+      STAGE_NAMES
+    ),
     runtimeImage: v.fromImage(
       'runtime-image',
-      read('runtime-image') || `python:${pythonVersion}-slim`
+      read('runtime-image') || `python:${pythonVersion}-slim`,
+      STAGE_NAMES
     ),
-    parent: optional('parent', v.fromImage),
+    parent: optional('parent', (input, value) => v.fromImage(input, value, STAGE_NAMES)),
     wheelDir: v.imagePath('wheel-dir', read('wheel-dir')),
     platforms: v.nonEmpty('platforms', read('platforms'), [
       ...new Set(v.splitList(read('platforms')).map((x) => v.platform('platforms', x)))

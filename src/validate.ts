@@ -126,12 +126,13 @@ export function imageRef(input: string, value: string): string {
 }
 
 /** A FROM image: a bare stage name ("base") would make the Dockerfile build on its own stage. */
-export function fromImage(input: string, value: string): string {
+export function fromImage(input: string, value: string, stages: string[]): string {
+  const reserved = [...stages, 'parent', 'scratch']
   check(
-    !['base', 'wheels', 'runtime', 'scratch'].includes(value.toLowerCase()),
+    !reserved.includes(value.toLowerCase()),
     input,
     value,
-    'an image reference that is not a stage name of the generated Dockerfile (base, wheels, runtime, scratch)'
+    `an image reference that is not a stage name of the generated Dockerfile (${reserved.join(', ')})`
   )
   return imageRef(input, value)
 }

@@ -3,6 +3,7 @@ import {
   BakeDefinition,
   bakeArgv,
   bakeDefinition,
+  bakeFile,
   BakeTarget,
   BuildCommon,
   BuilderInfo,
@@ -12,6 +13,7 @@ import {
   Delivery,
   parseBuilderInfo
 } from '../src/buildx.js'
+import { hclLiteral, mapStrings } from '../__fixtures__/hcl.js'
 
 const bare: BuildCommon = {
   dockerfile: '/tmp/ws/Dockerfile',
@@ -45,16 +47,16 @@ const full: BuildCommon = {
 }
 
 const PLATFORMS = ['linux/amd64', 'linux/arm/v7']
-const load: Delivery = {
+const load = {
   kind: 'load',
   runtimeTag: 'wheel-slim-local/k:runtime',
   baseTag: 'wheel-slim-local/k:base'
-}
-const digest: Delivery = {
+} satisfies Delivery
+const digest = {
   kind: 'digest',
   runtimeRepository: 'ghcr.io/o/a',
   baseRepository: 'ghcr.io/o/a'
-}
+} satisfies Delivery
 const PUSH_BY_DIGEST = 'push-by-digest=true,name-canonical=true,push=true'
 
 describe('bakeDefinition: whole definitions', () => {
@@ -253,6 +255,214 @@ describe('bakeDefinition: one aspect at a time', () => {
     const d = bakeDefinition(full, PLATFORMS, load)
     expect(Object.keys(d.target)).toEqual(['runtime', 'base'])
     expect(d.group.default.targets).toEqual(['runtime', 'base'])
+  })
+})
+
+describe('bakeDefinition: what each delivery builds', () => {
+  const loadNoBase: Delivery = { kind: 'load', runtimeTag: load.runtimeTag }
+  const loadEach: Delivery = {
+    kind: 'load-each',
+    runtimeTags: {
+      'linux/amd64': 'wheel-slim-local/k:runtime-linux-amd64',
+      'linux/arm/v7': 'wheel-slim-local/k:runtime-linux-arm-v7'
+    }
+  }
+  const BY_DIGEST = [`type=image,name=ghcr.io/o/a,${PUSH_BY_DIGEST}`]
+  const WHEELS = {
+    target: 'wheels',
+    platforms: PLATFORMS,
+    output: ['type=local,dest=/w'],
+    tags: undefined
+  }
+
+  // [name, delivery, per target: the stage it builds, platforms, outputs, tags]
+  test.each<
+    [string, Delivery, Record<string, Pick<BakeTarget, 'target' | 'platforms' | 'output' | 'tags'>>]
+  >([
+    [
+      'load with a base tag (a run that pushes): runtime and base loaded under their tags',
+      load,
+      {
+        runtime: {
+          target: 'runtime',
+          platforms: PLATFORMS,
+          output: ['type=docker'],
+          tags: [load.runtimeTag]
+        },
+        base: {
+          target: 'base',
+          platforms: PLATFORMS,
+          output: ['type=docker'],
+          tags: [load.baseTag]
+        },
+        wheels: WHEELS
+      }
+    ],
+    [
+      'load without a base tag (a run that does not push): no base target',
+      loadNoBase,
+      {
+        runtime: {
+          target: 'runtime',
+          platforms: PLATFORMS,
+          output: ['type=docker'],
+          tags: [load.runtimeTag]
+        },
+        wheels: WHEELS
+      }
+    ],
+    [
+      'load-each: one single-platform runtime target per platform, each loaded under its own tag',
+      loadEach,
+      {
+        'runtime-linux-amd64': {
+          target: 'runtime',
+          platforms: ['linux/amd64'],
+          output: ['type=docker'],
+          tags: ['wheel-slim-local/k:runtime-linux-amd64']
+        },
+        'runtime-linux-arm-v7': {
+          target: 'runtime',
+          platforms: ['linux/arm/v7'],
+          output: ['type=docker'],
+          tags: ['wheel-slim-local/k:runtime-linux-arm-v7']
+        },
+        wheels: WHEELS
+      }
+    ],
+    [
+      'digest: runtime and base pushed by digest, untagged',
+      digest,
+      {
+        runtime: { target: 'runtime', platforms: PLATFORMS, output: BY_DIGEST, tags: undefined },
+        base: { target: 'base', platforms: PLATFORMS, output: BY_DIGEST, tags: undefined },
+        wheels: WHEELS
+      }
+    ]
+  ])('%s', (_name, delivery, expected) => {
+    const d = bakeDefinition(bare, PLATFORMS, delivery, '/w')
+    expect(
+      Object.fromEntries(
+        targets(d).map(([n, t]) => [
+          n,
+          { target: t.target, platforms: t.platforms, output: t.output, tags: t.tags }
+        ])
+      )
+    ).toEqual(expected)
+    expect(d.group.default.targets).toEqual(Object.keys(expected))
+  })
+
+  test('load without a base tag: the runtime target is the one of a load with it', () => {
+    const withBase = bakeDefinition(full, PLATFORMS, load, '/w')
+    const without = bakeDefinition(full, PLATFORMS, loadNoBase, '/w')
+    expect(without.target['runtime']).toEqual(withBase.target['runtime'])
+    expect(without.target['wheels']).toEqual(withBase.target['wheels'])
+    expect(without.target['base']).toBeUndefined()
+  })
+
+  test('load-each: each platform target is the loaded runtime target on that platform alone, without cache-to', () => {
+    const { 'cache-to': cacheTo, ...loaded } = bakeDefinition(full, PLATFORMS, load, '/w').target[
+      'runtime'
+    ] as BakeTarget
+    // One target per platform would each overwrite the same cache export.
+    expect(cacheTo).toEqual(full.cacheTo)
+    const each = bakeDefinition(full, PLATFORMS, loadEach, '/w')
+    for (const [platform, tag] of Object.entries(
+      (loadEach as Extract<Delivery, { kind: 'load-each' }>).runtimeTags
+    )) {
+      const name = `runtime-${platform.replace(/\//g, '-')}`
+      expect(each.target[name]).toEqual({ ...loaded, platforms: [platform], tags: [tag] })
+    }
+    // Nothing of load-each is pushed, so nothing carries provenance or a registry output.
+    for (const [, t] of targets(each)) {
+      expect(t.output.join()).not.toMatch(/push=true|type=registry|type=image/)
+    }
+    expect(targets(each).map(([n, t]) => [n, t.attest])).toEqual([
+      ['runtime-linux-amd64', ['type=provenance,disabled=true']],
+      ['runtime-linux-arm-v7', ['type=provenance,disabled=true']],
+      ['wheels', undefined]
+    ])
+  })
+
+  test.each<[string, string[], string[]]>([
+    ['one platform', ['linux/arm64'], ['runtime-linux-arm64']],
+    [
+      'variants are kept apart',
+      ['linux/arm/v6', 'linux/arm/v7', 'linux/arm64'],
+      ['runtime-linux-arm-v6', 'runtime-linux-arm-v7', 'runtime-linux-arm64']
+    ],
+    [
+      'four platforms',
+      ['linux/amd64', 'linux/386', 'linux/ppc64le', 'linux/s390x'],
+      ['runtime-linux-amd64', 'runtime-linux-386', 'runtime-linux-ppc64le', 'runtime-linux-s390x']
+    ]
+  ])('load-each target names, %s', (_name, platforms, names) => {
+    const runtimeTags = Object.fromEntries(platforms.map((p, i) => [p, `l/k:t${i}`]))
+    const d = bakeDefinition(bare, platforms, { kind: 'load-each', runtimeTags }, '/w')
+    expect(Object.keys(d.target)).toEqual([...names, 'wheels'])
+    expect(names.map((n) => d.target[n]?.platforms)).toEqual(platforms.map((p) => [p]))
+    expect(names.map((n) => d.target[n]?.tags)).toEqual(platforms.map((_p, i) => [`l/k:t${i}`]))
+    expect(d.target['wheels']?.platforms).toEqual(platforms)
+  })
+})
+
+describe('bakeFile: the definition as buildx reads it', () => {
+  /** Undoes the HCL escapes the way the brief states them: "$${" → "${", "%%{" → "%{". */
+  const unescape = (s: string): string =>
+    s.replace(/\$\$\{/g, () => '${').replace(/%%\{/g, () => '%{')
+
+  const withValue = (value: string): BakeDefinition =>
+    bakeDefinition(
+      {
+        ...full,
+        args: { V: value, SOURCE_DATE_EPOCH: '1700000000' },
+        labels: [`l=${value}`],
+        baseLabels: [`b=${value}`],
+        cacheFrom: [`type=local,src=/c/${value}`],
+        cacheTo: [`type=local,dest=/c/${value}`]
+      },
+      PLATFORMS,
+      { kind: 'load', runtimeTag: `t:${value}`, baseTag: `b:${value}` },
+      `/w/${value}`
+    )
+
+  test.each<[string]>([
+    ['${x}'],
+    ['%{'],
+    ['%{ if true }y%{ endif }'],
+    ['$${'],
+    ['a$${b}'],
+    ['$$'],
+    ['100%'],
+    ['%%{'],
+    ['$$${x}'],
+    ['ends with $'],
+    ['ends with %'],
+    ['${x} and $${y} and %{z} and %%{w} and $x and 100%'],
+    ['plain']
+  ])('%j: parsed and un-escaped, it is the definition again', (value) => {
+    const d = withValue(value)
+    const parsed: unknown = JSON.parse(bakeFile(d))
+    expect(mapStrings(parsed, unescape)).toEqual(d)
+    // Read as HCL templates, no string interpolates anything: each is its literal value.
+    expect(mapStrings(parsed, hclLiteral)).toEqual(d)
+  })
+
+  test('a definition with nothing to escape is written as it is', () => {
+    const d = bakeDefinition(full, PLATFORMS, digest, '/tmp/ws/wheels-out')
+    expect(JSON.parse(bakeFile(d))).toEqual(d)
+  })
+
+  test('only strings change: keys, arrays and the structure are kept', () => {
+    const d = withValue('${x}')
+    const parsed = JSON.parse(bakeFile(d)) as BakeDefinition
+    expect(Object.keys(parsed.target)).toEqual(Object.keys(d.target))
+    expect(parsed.group).toEqual(d.group)
+    expect(parsed.target['runtime']?.args).toEqual({
+      V: '$${x}',
+      SOURCE_DATE_EPOCH: '1700000000'
+    })
+    expect(parsed.target['runtime']?.labels).toEqual({ l: '$${x}' })
   })
 })
 

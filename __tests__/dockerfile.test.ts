@@ -28,6 +28,7 @@ const plain: DockerfileSpec = {
   runtimeFrom: 'python:3.12-slim',
   wheelDir: '/wheeley',
   distPath: 'dist',
+  packageName: 'my-app',
   ownFiles: ['my_app-1.0.0-py3-none-any.whl', 'my_app-1.0.0.tar.gz'],
   hashes: false,
   module: 'my_app',
@@ -246,6 +247,7 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
       const { config } = toolRun(st(name))
       expect(config).toEqual({
         dist: DIST_MOUNT,
+        name: spec.packageName,
         own: spec.ownFiles,
         find_links: expectedFindLinks(spec)[name],
         requirements: spec.requirementsPath ? REQUIREMENTS_MOUNT : null,

@@ -8,8 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as core from '../__fixtures__/core.js'
+import { hclLiteral } from '../__fixtures__/hcl.js'
 import { FACTS, parse, pushContext, RawInputs } from '../__fixtures__/inputs.js'
-import type { BakeDefinition } from '../src/buildx.js'
+import type { BakeDefinition, BakeTarget } from '../src/buildx.js'
 import type { DockerOptions, DockerResult } from '../src/docker.js'
 import type { Engine } from '../src/engine.js'
 import type { BuildResult } from '../src/execute.js'
@@ -33,29 +34,34 @@ const RUN_KEY = 'k1'
 
 let tempDir: string
 const calls = (): string[][] => docker.mock.calls.map(([args]) => args)
-const after = (args: string[], flag: string): string => args[args.indexOf(flag) + 1] ?? ''
+/** The value after a flag; '' when the flag is absent. */
+const after = (args: string[], flag: string): string =>
+  args.includes(flag) ? (args[args.indexOf(flag) + 1] ?? '') : ''
+
+/** The default docker fake: buildx writes its metadata file, smoke tests pass, all else succeeds. */
+async function fakeDocker(args: string[]): Promise<DockerResult> {
+  const ok = { exitCode: 0, stdout: '', stderr: '' }
+  if (args[0] === 'buildx' && (args[1] === 'bake' || args[1] === 'build')) {
+    const digestOf = (target: string): Record<string, string> =>
+      target === 'wheels'
+        ? {}
+        : { 'containerimage.digest': target === 'base' ? BASE_DIGEST : RUNTIME_DIGEST }
+    const meta =
+      args[1] === 'bake'
+        ? { runtime: digestOf('runtime'), base: digestOf('base'), wheels: {} }
+        : digestOf(after(args, '--target'))
+    writeFileSync(after(args, '--metadata-file'), JSON.stringify(meta))
+    return ok
+  }
+  if (args[0] === 'run') return { ...ok, stdout: 'smoke ok\n' }
+  return ok
+}
 
 beforeEach(() => {
   jest.resetAllMocks()
   core.installDefaults()
   tempDir = mkdtempSync(join(tmpdir(), 'wsa-execute-'))
-  docker.mockImplementation(async (args) => {
-    const ok = { exitCode: 0, stdout: '', stderr: '' }
-    if (args[0] === 'buildx' && (args[1] === 'bake' || args[1] === 'build')) {
-      const digestOf = (target: string): Record<string, string> =>
-        target === 'wheels'
-          ? {}
-          : { 'containerimage.digest': target === 'base' ? BASE_DIGEST : RUNTIME_DIGEST }
-      const meta =
-        args[1] === 'bake'
-          ? { runtime: digestOf('runtime'), base: digestOf('base'), wheels: {} }
-          : digestOf(after(args, '--target'))
-      writeFileSync(after(args, '--metadata-file'), JSON.stringify(meta))
-      return ok
-    }
-    if (args[0] === 'run') return { ...ok, stdout: 'smoke ok\n' }
-    return ok
-  })
+  docker.mockImplementation(fakeDocker)
 })
 
 afterEach(() => {
@@ -66,7 +72,7 @@ async function run(
   values: RawInputs,
   delivery: Engine['delivery'],
   ctx: WorkflowContext = pushContext()
-): Promise<[BuildResult, BuildPlan]> {
+): Promise<[BuildResult, BuildPlan, InstanceType<typeof Cleanup>]> {
   setUpEngine.mockResolvedValue({ delivery })
   const plan = makePlan(
     parse({ image: 'ghcr.io/org/app', cache: 'false', ...values }),
@@ -75,8 +81,9 @@ async function run(
     { workspace: '/work/space', tempDir },
     RUN_KEY
   )
-  const result = await execute(plan, 'docker.io/tonistiigi/binfmt:x', RUN_KEY, new Cleanup())
-  return [result, plan]
+  const cleanup = new Cleanup()
+  const result = await execute(plan, 'docker.io/tonistiigi/binfmt:x', RUN_KEY, cleanup)
+  return [result, plan, cleanup]
 }
 
 /** Every way a docker call of the run could write to a registry. */
@@ -90,7 +97,7 @@ function registryWrites(bake: BakeDefinition | undefined): string[] {
   for (const args of calls()) {
     if (args[0] === 'push') writes.push(`docker ${args.join(' ')}`)
     if (args[1] === 'imagetools' && args[2] === 'create') writes.push(`docker ${args.join(' ')}`)
-    if (args[1] === 'build') {
+    if (args[0] === 'buildx' && (args[1] === 'build' || args[1] === 'bake')) {
       if (args.includes('--push')) writes.push(`docker ${args.join(' ')}`)
       args.forEach((a, i) => {
         if (args[i - 1] === '--output' && pushing(a)) writes.push(`buildx build --output ${a}`)
@@ -143,27 +150,221 @@ describe('execute: a run that does not push', () => {
   })
 })
 
-/**
- * A string of a bake file read as buildx reads it: bake parses JSON definitions with HCL's JSON
- * syntax, where every string is a template. Returns the literal value, or undefined when the
- * string holds a live interpolation ("${") or directive ("%{"); "$${" and "%%{" are escapes.
- */
-function hclLiteral(s: string): string | undefined {
-  let out = ''
-  for (let i = 0; i < s.length;) {
-    const three = s.slice(i, i + 3)
-    if (three === '$${' || three === '%%{') {
-      out += three.slice(1)
-      i += 3
-    } else if (three.startsWith('${') || three.startsWith('%{')) {
-      return undefined
+describe('execute: push false on a docker-container builder (digest engine) loads each platform', () => {
+  const PLATFORMS = ['linux/amd64', 'linux/arm/v7']
+  const TARGETS = ['runtime-linux-amd64', 'runtime-linux-arm-v7', 'wheels']
+
+  test.each<[string, RawInputs, WorkflowContext]>([
+    ['push: false on a push to the default branch, bake', { push: 'false' }, pushContext()],
+    [
+      'push: false on a push to the default branch, network host (buildx build)',
+      { push: 'false', network: 'host' },
+      pushContext()
+    ],
+    ['a same-repository pull request (push defaults to false), bake', {}, SAME_REPO_PR],
+    ['a fork pull request that asks to push, bake', { push: 'true' }, FORK_PR]
+  ])('%s', async (_name, values, ctx) => {
+    const [result, plan, cleanup] = await run(
+      { platforms: PLATFORMS.join(','), ...values },
+      'digest',
+      ctx
+    )
+    expect(plan.push.push).toBe(false)
+    expect(result.pushed).toBe(false)
+    expect(result.digest).toBe('')
+    expect(result.moves).toEqual([])
+
+    // Only the per-platform runtime targets and the wheel set: no base image, nothing by digest.
+    const bake = readBake(plan.files.bake)
+    expect(Object.keys(bake.target).sort()).toEqual(TARGETS)
+    expect(bake.group.default.targets.sort()).toEqual(TARGETS)
+    const tagOf: Record<string, string> = {}
+    for (const p of PLATFORMS) {
+      const t = bake.target[`runtime-${p.replace(/\//g, '-')}`] as BakeTarget
+      expect([t.target, t.platforms, t.output, t.tags?.length]).toEqual([
+        'runtime',
+        [p],
+        ['type=docker'],
+        1
+      ])
+      tagOf[p] = t.tags?.[0] ?? ''
+    }
+    expect(new Set(Object.values(tagOf)).size).toBe(PLATFORMS.length)
+
+    // The calls that build: one bake, or (with a network) one buildx build per target.
+    const builds = calls().filter(
+      (a) => a[0] === 'buildx' && ['bake', 'build'].includes(a[1] ?? '')
+    )
+    if (values.network === 'host') {
+      expect(
+        builds.map((a) => [a[1], after(a, '--target'), after(a, '--platform'), after(a, '--tag')])
+      ).toEqual([
+        ['build', 'runtime', 'linux/amd64', tagOf['linux/amd64']],
+        ['build', 'runtime', 'linux/arm/v7', tagOf['linux/arm/v7']],
+        ['build', 'wheels', 'linux/amd64,linux/arm/v7', '']
+      ])
     } else {
-      out += s[i]
-      i += 1
+      expect(builds.map((a) => a[1])).toEqual(['bake'])
+    }
+
+    expect(registryWrites(bake)).toEqual([])
+    // Not even a read: a run that does not push has no business with the registry.
+    expect(calls().filter((a) => a[0] === 'push' || a[1] === 'imagetools')).toEqual([])
+
+    // Each platform is smoke-tested on its own local image, and those images are cleaned up.
+    const smoke = calls().filter((a) => a[0] === 'run')
+    expect(smoke.map((a) => [after(a, '--platform'), a.at(-3), a.at(-1)])).toEqual(
+      PLATFORMS.map((p) => [p, tagOf[p], plan.smokeTest])
+    )
+    expect(result.platforms.map((r) => [r.platform, r.smokeOutput])).toEqual(
+      PLATFORMS.map((p) => [p, 'smoke ok'])
+    )
+    expect(cleanup.state.localImages.sort()).toEqual(Object.values(tagOf).sort())
+  })
+
+  test('one platform: one runtime target, smoke-tested on its local tag', async () => {
+    const [, plan] = await run({ push: 'false', platforms: 'linux/arm64' }, 'digest')
+    const bake = readBake(plan.files.bake)
+    expect(Object.keys(bake.target)).toEqual(['runtime-linux-arm64', 'wheels'])
+    const tag = bake.target['runtime-linux-arm64']?.tags?.[0]
+    expect(
+      calls()
+        .filter((a) => a[0] === 'run')
+        .map((a) => [after(a, '--platform'), a.at(-3)])
+    ).toEqual([['linux/arm64', tag]])
+    expect(registryWrites(bake)).toEqual([])
+  })
+
+  test('a failing smoke test on one platform fails the run naming that platform', async () => {
+    docker.mockImplementation(async (args) =>
+      args[0] === 'run' && after(args, '--platform') === 'linux/arm/v7'
+        ? { exitCode: 1, stdout: '', stderr: "ModuleNotFoundError: No module named 'my_app'" }
+        : fakeDocker(args)
+    )
+    await expect(run({ push: 'false', platforms: PLATFORMS.join(',') }, 'digest')).rejects.toThrow(
+      /^Smoke test failed on linux\/arm\/v7 \(exit 1\)/
+    )
+    expect(registryWrites(undefined)).toEqual([])
+  })
+})
+
+// What the summary reports per platform: the resolve and compile steps as the build log shows
+// them. BuildKit names a step's platform only in a build of several platforms: a one-platform
+// target prints "[runtime-linux-arm-v7 compile 3/3]" in bake and "[compile 3/3]" in buildx build.
+// With a network, each target is its own buildx build, numbered from #1 again, one after another.
+describe('execute: wheel step times per platform', () => {
+  const RUN = 'RUN ["python3", "/wheel-slim/tools/wheel_slim.py"]'
+  const log = (...steps: [number, string, string][]): string =>
+    steps.map(([id, header, end]) => `#${id} [${header}] ${RUN}\n#${id} ${end}\n`).join('\n')
+  const EXPECTED = {
+    'linux/amd64': {
+      resolve: { seconds: 1.4, cached: false },
+      compile: { seconds: 0.1, cached: false }
+    },
+    'linux/arm/v7': {
+      resolve: { seconds: 3.1, cached: false },
+      compile: { seconds: 9.5, cached: false }
     }
   }
-  return out
-}
+
+  // [name, engine delivery, network, the log each buildx call prints (keyed by kind, target,
+  // platforms)]
+  test.each<[string, Engine['delivery'], 'default' | 'host', Record<string, string>]>([
+    [
+      'bake, docker driver (load): steps name their platform',
+      'load',
+      'default',
+      {
+        bake: log(
+          [12, 'wheels linux/amd64->arm/v7 resolve 2/2', 'DONE 3.1s'],
+          [13, 'runtime linux/amd64->arm/v7 resolve 2/2', 'CACHED'],
+          [14, 'runtime linux/amd64 resolve 2/2', 'DONE 1.4s'],
+          [16, 'wheels linux/amd64 resolve 2/2', 'CACHED'],
+          [17, 'runtime linux/arm/v7 compile 3/3', 'DONE 9.5s'],
+          [18, 'wheels linux/arm/v7 compile 3/3', 'CACHED'],
+          [19, 'runtime linux/amd64 compile 3/3', 'DONE 0.1s'],
+          [20, 'wheels linux/amd64 compile 3/3', 'CACHED']
+        )
+      }
+    ],
+    [
+      'bake, load-each: the one-platform targets ran the steps, the wheel set took them from the cache',
+      'digest',
+      'default',
+      {
+        bake: log(
+          [14, 'runtime-linux-amd64 resolve 2/2', 'DONE 1.4s'],
+          [15, 'runtime-linux-arm-v7 resolve 2/2', 'DONE 3.1s'],
+          [16, 'wheels linux/amd64 resolve 2/2', 'CACHED'],
+          [17, 'wheels linux/amd64->arm/v7 resolve 2/2', 'CACHED'],
+          [18, 'runtime-linux-arm-v7 compile 3/3', 'DONE 9.5s'],
+          [19, 'runtime-linux-amd64 compile 3/3', 'DONE 0.1s'],
+          [20, 'wheels linux/arm/v7 compile 3/3', 'CACHED'],
+          [21, 'wheels linux/amd64 compile 3/3', 'CACHED']
+        )
+      }
+    ],
+    [
+      'network host, load-each: one buildx build per platform, then the wheel set from the cache',
+      'digest',
+      'host',
+      {
+        'build runtime linux/amd64': log(
+          [10, 'resolve 2/2', 'DONE 1.4s'],
+          [12, 'compile 3/3', 'DONE 0.1s']
+        ),
+        'build runtime linux/arm/v7': log(
+          [10, 'resolve 2/2', 'DONE 3.1s'],
+          [12, 'compile 3/3', 'DONE 9.5s']
+        ),
+        'build wheels linux/amd64,linux/arm/v7': log(
+          [10, 'linux/amd64 resolve 2/2', 'CACHED'],
+          [11, 'linux/amd64->arm/v7 resolve 2/2', 'CACHED'],
+          [13, 'linux/arm/v7 compile 3/3', 'CACHED'],
+          [14, 'linux/amd64 compile 3/3', 'CACHED']
+        )
+      }
+    ],
+    [
+      'network host, docker driver (load): the wheel set numbers its steps its own way',
+      'load',
+      'host',
+      {
+        'build runtime linux/amd64,linux/arm/v7': log(
+          [9, 'linux/amd64 resolve 2/2', 'DONE 1.4s'],
+          [10, 'linux/amd64->arm/v7 resolve 2/2', 'DONE 3.1s'],
+          [12, 'linux/amd64 compile 3/3', 'DONE 0.1s'],
+          [13, 'linux/arm/v7 compile 3/3', 'DONE 9.5s']
+        ),
+        'build wheels linux/amd64,linux/arm/v7': log(
+          [9, 'linux/amd64->arm/v7 resolve 2/2', 'CACHED'],
+          [10, 'linux/amd64 resolve 2/2', 'CACHED'],
+          [12, 'linux/arm/v7 compile 3/3', 'CACHED'],
+          [13, 'linux/amd64 compile 3/3', 'CACHED']
+        )
+      }
+    ]
+  ])('%s', async (_name, delivery, network, logs) => {
+    docker.mockImplementation(async (args) => {
+      const r = await fakeDocker(args)
+      if (args[0] !== 'buildx') return r
+      const key =
+        args[1] === 'bake'
+          ? 'bake'
+          : `build ${after(args, '--target')} ${after(args, '--platform')}`
+      const stderr = logs[key]
+      if (stderr === undefined) throw new Error(`no log for ${key}`)
+      return { ...r, stderr }
+    })
+    const [result, plan] = await run(
+      { push: 'false', platforms: 'linux/amd64,linux/arm/v7', network },
+      delivery,
+      SAME_REPO_PR
+    )
+    expect(plan.push.push).toBe(false)
+    expect(Object.fromEntries(result.platforms.map((r) => [r.platform, r.steps]))).toEqual(EXPECTED)
+  })
+})
 
 describe('execute: user values reach buildx as they were written', () => {
   const VALUES: RawInputs = {

@@ -187,6 +187,7 @@ function designedFroms(s: DockerfileSpec): Record<string, [string, string[]]> {
 /** The spec with every value that should only ever travel in JSON strings replaced. */
 const neutral = (s: DockerfileSpec): DockerfileSpec => ({
   ...s,
+  packageName: 'n',
   ownFiles: ['n-1.0.tar.gz'],
   module: 'n',
   buildPackages: [],

@@ -40,6 +40,7 @@ describe('makePlan: a release of one image on two platforms', () => {
       runtimeFrom: 'python:3.12-slim',
       wheelDir: '/wheeley',
       distPath: 'dist',
+      packageName: 'my-app',
       ownFiles: [...DIST_FILES].sort(),
       requirementsPath: undefined,
       hashes: false,

@@ -47525,17 +47525,24 @@ function checkNotCancelled(what) {
  * SIGINT first, then SIGTERM; the second signal finds the work already under way.
  */
 function onCancel(stop, state, log) {
+    current = { stop, state, log };
+    if (listening)
+        return;
+    listening = true;
     const handler = (signal) => {
-        if (cancelledBy)
+        if (cancelledBy || !current)
             return;
         cancelledBy = signal;
-        log(`Cancelled by ${signal}: stopping docker, cleaning up; no tag moves, nothing is saved.`);
-        stop();
-        void runCleanup(state()).finally(() => process.exit(130));
+        current.log(`Cancelled by ${signal}: stopping docker, cleaning up; no tag moves, nothing is saved.`);
+        current.stop();
+        void runCleanup(current.state()).finally(() => process.exit(130));
     };
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);
 }
+/** One handler per process, for the run that registered last. */
+let listening = false;
+let current;
 
 ;// CONCATENATED MODULE: ./src/constants.ts
 /** Every input, output and state name in one place; the keys are the action.yml names. */
@@ -47614,19 +47621,25 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
  * names its target without the OS: `[wheels linux/amd64->arm/v7 resolve 2/2]`.
  */
 const HEADER = /^#(\d+) \[([^\]]*?)\b(resolve|compile) \d+\/\d+\] RUN /gm;
-function platformOf(prefix, platforms) {
-    const token = prefix.split(' ').find((t) => t.includes('/'));
-    if (!token)
+/** `targets`: the platforms of each bake target, for targets that build one platform each. */
+function platformOf(prefix, platforms, targets) {
+    const tokens = prefix.trim().split(' ');
+    const token = tokens.find((t) => t.includes('/'));
+    if (!token) {
+        const own = targets[tokens[0] ?? ''];
+        if (own?.length === 1)
+            return own[0];
         return platforms.length === 1 ? platforms[0] : undefined;
+    }
     const target = token.includes('->') ? token.split('->')[1] : token;
     return target.startsWith('linux/') ? target : `linux/${target}`;
 }
 /** Bake shows a shared step once per target: the one that ran has the time, the others are CACHED. */
-function parseWheelSteps(log, platforms) {
+function parseWheelSteps(log, platforms, targets = {}) {
     const steps = new Map();
     for (const m of log.matchAll(HEADER)) {
         const [, id, prefix, stage] = m;
-        const platform = platformOf(prefix, platforms);
+        const platform = platformOf(prefix, platforms, targets);
         if (!platform)
             continue;
         const done = new RegExp(`^#${id} DONE (\\d+(?:\\.\\d+)?)s`, 'm').exec(log);
@@ -47640,6 +47653,24 @@ function parseWheelSteps(log, platforms) {
         steps.set(platform, entry);
     }
     return steps;
+}
+/** Steps of several builds (one log each), merged: a step that ran anywhere has its time. */
+function mergeWheelSteps(maps) {
+    const merged = new Map();
+    for (const map of maps) {
+        for (const [platform, steps] of map) {
+            const entry = merged.get(platform) ?? {};
+            for (const stage of ['resolve', 'compile']) {
+                const step = steps[stage];
+                const seen = entry[stage];
+                if (step &&
+                    (!seen || (seen.cached && !step.cached) || (step.seconds ?? 0) > (seen.seconds ?? 0)))
+                    entry[stage] = step;
+            }
+            merged.set(platform, entry);
+        }
+    }
+    return merged;
 }
 
 ;// CONCATENATED MODULE: ./src/dockerfile.ts
@@ -47712,6 +47743,7 @@ function pipConfig(s, parentDir) {
     }
     return {
         dist: DIST_MOUNT,
+        name: s.packageName,
         own: s.ownFiles,
         find_links: findLinks,
         requirements: s.requirementsPath ? REQUIREMENTS_MOUNT : null,
@@ -47909,10 +47941,10 @@ function bakeDefinition(c, platforms, delivery, wheelsDest) {
     }
     else {
         for (const [platform, tag] of Object.entries(delivery.runtimeTags)) {
-            targets[`runtime-${platform.replace(/\//g, '-')}`] = {
-                ...image(STAGES.runtime, c.labels, { tags: [tag], output: ['type=docker'] }),
-                platforms: [platform]
-            };
+            // No cache-to: one target per platform would each overwrite the same cache.
+            const t = image(STAGES.runtime, c.labels, { tags: [tag], output: ['type=docker'] });
+            delete t['cache-to'];
+            targets[`runtime-${platform.replace(/\//g, '-')}`] = { ...t, platforms: [platform] };
         }
     }
     if (wheelsDest)
@@ -105192,11 +105224,14 @@ async function restoreWheels(keys, findLinksDir) {
         for (const w of wheels)
             (0,external_node_fs_namespaceObject.copyFileSync)((0,external_node_path_namespaceObject.join)(dir, w), (0,external_node_path_namespaceObject.join)(findLinksDir, w));
         const unreadable = found !== undefined && matchedKey === undefined && !abandoned;
-        core_info(matchedKey
-            ? `Wheel cache ${k.platform}: ${wheels.length} wheels from ${matchedKey}`
-            : unreadable
-                ? `Wheel cache ${k.platform}: ${found} could not be restored; this run replaces it`
+        if (unreadable) {
+            warning(`Wheel cache for ${k.platform}: ${found} could not be restored (building cold); this run replaces it`);
+        }
+        else {
+            core_info(matchedKey
+                ? `Wheel cache ${k.platform}: ${wheels.length} wheels from ${matchedKey}`
                 : `Wheel cache ${k.platform}: miss`);
+        }
         restored.push({ platform: k.platform, keys: k, matchedKey, wheels, abandoned, unreadable });
     }
     if (!available)
@@ -105302,22 +105337,27 @@ async function build(plan, engine, cleanup) {
         cleanup.images(...Object.values(delivery.runtimeTags));
     const bake = bakeDefinition(plan.common, plan.platforms, delivery, plan.files.wheelsOut);
     (0,external_node_fs_namespaceObject.writeFileSync)(plan.files.bake, bakeFile(bake));
-    let log = '';
+    let steps;
     let meta = {};
+    const targetPlatforms = Object.fromEntries(Object.entries(bake.target).map(([name, t]) => [name, t.platforms]));
     if (plan.common.network === 'default') {
         // Bake reads files outside the working directory (Dockerfile, contexts) only when allowed.
         const r = await docker(bakeArgv(plan.files.bake, plan.files.metadata, engine.builder), {
             env: { BUILDX_BAKE_ENTITLEMENTS_FS: '0' }
         });
-        log = r.stderr;
+        steps = parseWheelSteps(r.stderr, plan.platforms, targetPlatforms);
         meta = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(plan.files.metadata, 'utf8'));
     }
     else {
+        // Each build numbers its steps from #1: each log is read on its own.
+        const logs = [];
         for (const [name, target] of Object.entries(bake.target)) {
             const file = `${plan.files.metadata}.${name}`;
-            log += (await docker(buildArgv(target, file, engine.builder))).stderr;
+            const r = await docker(buildArgv(target, file, engine.builder));
+            logs.push(parseWheelSteps(r.stderr, target.platforms));
             meta[name] = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
         }
+        steps = mergeWheelSteps(logs);
     }
     const digest = (target) => String(meta[target]?.['containerimage.digest'] ?? '');
     const runtime = digest('runtime');
@@ -105329,7 +105369,7 @@ async function build(plan, engine, cleanup) {
                 ? `${delivery.runtimeRepository}@${runtime}`
                 : delivery.runtimeTags[p]
     ]));
-    return { log, runtime, base: digest('base'), testRefs };
+    return { steps, runtime, base: digest('base'), testRefs };
 }
 /**
  * One target of the (cached) build again, through a tarball that `docker load` writes in full
@@ -105484,7 +105524,7 @@ async function execute(plan, qemuImage, runKey, cleanup) {
     }
     const saving = plan.cacheSave.save && restored.length > 0;
     const built = await timed(timings, 'build', () => group(`Build ${plan.platforms.join(', ')}`, () => build(plan, engine, cleanup)));
-    const steps = parseWheelSteps(built.log, plan.platforms);
+    const steps = built.steps;
     const smoke = await timed(timings, 'smoke', () => group('Smoke-test every platform', () => Promise.all(plan.platforms.map((p) => execute_smokeTest(plan, p, built.testRefs[p])))));
     const results = plan.platforms.map((platform, i) => {
         const report = wheelReport(plan, platform);
@@ -105851,6 +105891,7 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
         runtimeFrom: inputs.runtimeImage,
         wheelDir: inputs.wheelDir,
         distPath: inputs.dist,
+        packageName: pkg.name,
         ownFiles: pkg.files,
         requirementsPath: inputs.requirements || undefined,
         hashes: facts.requirementHashes,

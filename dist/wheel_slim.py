@@ -157,16 +157,40 @@ def tag_args(t):
 
 
 def own(cfg):
-    """Build host: the own wheel from the sdist, once for every target (none when it fails)."""
+    """Build host, once for every target: the own wheel when dist/ has only an sdist, and the
+    versions a normal resolution picks (sdists allowed), so that gathering wheels for a target
+    never settles for an older wheel from the cache when a newer release exists."""
     os.makedirs(OUT)
-    if any(f.endswith('-none-any.whl') for f in cfg['own']):
+    files = [os.path.join(cfg['dist'], f) for f in cfg['own']]
+    pure = [f for f in files if f.endswith('-none-any.whl')]
+    sdists = [f for f in files if not f.endswith('.whl')]
+    own_file = pure[0] if pure else None
+    if not own_file and sdists:
+        code, output = pip(['wheel', *PIP_QUIET, '--no-deps', '--wheel-dir', OUT, *sources(cfg, False), sdists[0]], capture=True)
+        write_json(OUT + '/built.json', created_wheels(output) if code == 0 else [])
+        built = [os.path.join(OUT, f) for f in os.listdir(OUT) if f.endswith('.whl')]
+        own_file = built[0] if code == 0 and built else sdists[0]
+    own_file = own_file or files[0]
+    if cfg['hashes']:
+        return  # every requirement is pinned already
+    report = '/tmp/wheel-slim-report.json'
+    code, output = pip(['install', *PIP_QUIET, '--dry-run', '--ignore-installed', '--report', report, *sources(cfg), *own_requirement(cfg, own_file)], capture=True)
+    if code != 0:
+        write_json(OUT + '/unresolved.json', last_error(output))
         return
-    sdists = [os.path.join(cfg['dist'], f) for f in cfg['own'] if not f.endswith('.whl')]
-    if not sdists:
-        return
-    code, output = pip(['wheel', *PIP_QUIET, '--no-deps', '--wheel-dir', OUT, *sources(cfg, False), sdists[0]], capture=True)
-    write_json(OUT + '/built.json', created_wheels(output) if code == 0 else [])
-    say('own', 'wheel built on the build host' if code == 0 else 'could not be built on the build host')
+    own_name = canonical(cfg['name'])
+    pins = sorted('%s==%s' % (i['metadata']['name'], i['metadata']['version']) for i in read_json(report)['install'] if canonical(i['metadata']['name']) != own_name)
+    with open(OUT + '/pins.txt', 'w') as f:
+        f.write(''.join(p + '\n' for p in pins))
+
+
+def canonical(name):
+    return name.lower().replace('_', '-').replace('.', '-')
+
+
+def last_error(output):
+    errors = [l for l in output.splitlines() if l.startswith('ERROR')] or output.splitlines()[-1:]
+    return ' '.join(errors)[:300] or 'pip failed'
 
 
 def resolve(cfg):
@@ -180,10 +204,14 @@ def resolve(cfg):
         own_file = pick_own(cfg, accepted, built_here)
         if own_file is None or not own_file.endswith('.whl'):
             raise LookupError('the package has compiled code' if built_here else 'the package has no wheel for it')
-        code, output = pip(['download', *PIP_QUIET, '--dest', OUT + '/wheels', *tag_args(t), *sources(cfg), *own_requirement(cfg, own_file)], capture=True)
+        pins = []
+        if not cfg['hashes']:
+            if not os.path.exists('/wheel-slim/own/pins.txt'):
+                raise LookupError('the build host could not resolve the requirements: %s' % read_json('/wheel-slim/own/unresolved.json', ''))
+            pins = ['--constraint', '/wheel-slim/own/pins.txt']
+        code, output = pip(['download', *PIP_QUIET, '--dest', OUT + '/wheels', *tag_args(t), *sources(cfg), *pins, *own_requirement(cfg, own_file)], capture=True)
         if code != 0:
-            errors = [l for l in output.splitlines() if l.startswith('ERROR')] or output.splitlines()[-1:]
-            raise LookupError(' '.join(errors)[:300] or 'pip download failed')
+            raise LookupError(last_error(output))
         result['complete'] = True
         result['built'] = [f for f in read_json('/wheel-slim/own/built.json', []) if f == os.path.basename(own_file)]
         open(OUT + '/complete', 'w').close()

@@ -18,7 +18,7 @@ const AMD64 = 'linux/amd64'
 const ARM = 'linux/arm/v7'
 const PLATFORM_TAG: Record<string, string> = { [AMD64]: 'linux_x86_64', [ARM]: 'linux_armv7l' }
 
-/** Every run's inputs; the layer cache never answers for the wheel step (`no-cache-filters`). */
+/** Every run's inputs; the layer cache never answers for the wheel steps (`no-cache-filters`). */
 const BASE_INPUTS = {
   image: `${REGISTRY}/wsa-wheel-cache-e2e`,
   'python-version': '3.11',
@@ -26,13 +26,19 @@ const BASE_INPUTS = {
   'runtime-image': `${REGISTRY}/python:3.11-slim`,
   'pip-args': '--no-index --no-build-isolation',
   push: 'false',
-  'no-cache-filters': 'base',
+  'no-cache-filters': 'own,resolve,compile,collect',
   package: 'wsa-derived'
 }
 
 /** What the action reports in its `metadata` output (the parts this suite reads). */
 interface Metadata {
-  builds: { platform: string; wheelSeconds?: number; built: string[]; reused: number }[]
+  builds: {
+    platform: string
+    path: string
+    steps: { resolve?: { seconds?: number }; compile?: { seconds?: number } }
+    built: string[]
+    reused: string[]
+  }[]
   cache: {
     restored: { platform: string; key?: string; wheels: number }[]
     saved: { platform: string; key?: string; wheels: number }[]
@@ -151,8 +157,11 @@ const builtOn = (run: WheelRun, platform: string): string[] | undefined =>
     ?.built.slice()
     .sort()
 
-const wheelSeconds = (run: WheelRun, platform: string): number | undefined =>
-  run.meta?.builds.find((b) => b.platform === platform)?.wheelSeconds
+/** Seconds of the step that produced the platform's wheels: compile on the target, else resolve. */
+const wheelSeconds = (run: WheelRun, platform: string): number | undefined => {
+  const b = run.meta?.builds.find((x) => x.platform === platform)
+  return b?.path === 'target' ? b.steps.compile?.seconds : b?.steps.resolve?.seconds
+}
 
 /** pip's own line when it compiles a distribution from source. */
 const compiled = (run: WheelRun, project: string): boolean =>
@@ -354,11 +363,11 @@ describe('5. a cache that fails is a warning and a cold, green build', () => {
     expectColdGreen(run, 'hang')
     // A liveness check, not a benchmark: the library alone would wait forever.
     expect(run.seconds).toBeLessThan(300)
-    expect(run.warnings.some((w) => /restore took longer than 10 s/.test(w))).toBe(true)
+    expect(run.warnings.some((w) => /(lookup|restore) took longer than 10 s/.test(w))).toBe(true)
     expect(svc.entries()).toEqual([])
   })
 
-  test("'corrupt': a real entry whose download is garbage: restore dir emptied, cold build", async () => {
+  test("'corrupt': an entry that cannot be restored is replaced by the next good run, which later runs restore", async () => {
     const svc = await serve()
     const cacheKey = uniqueKey('corrupt')
     const seed = await build(svc, await makeWorkspace(), cacheKey, { name: 'corrupt-seed' })
@@ -375,16 +384,50 @@ describe('5. a cache that fails is a warning and a cold, green build', () => {
     await writeFile(path.join(restoreDir, stale), randomBytes(64))
     const run = await build(svc, ws, cacheKey, { name: 'corrupt-run' })
     expectColdGreen(run, 'corrupt')
-    expect(run.log).toContain('Wheel cache linux/amd64: miss')
+    expect(run.log).toContain(
+      `Wheel cache linux/amd64: ${before[0]?.key} could not be restored; this run replaces it`
+    )
     // The blob was downloaded (so extraction, not the lookup, failed)…
     expect(
       svc.requests.slice(run.firstRequest).filter((r) => r.path.startsWith('/actions-cache/'))
     ).not.toEqual([])
-    // …and nothing of it, nor the stale file, was used or kept.
+    // …nothing of it, nor the stale file, was used or kept…
     expect(existsSync(path.join(restoreDir, stale))).toBe(false)
     expect(builtOn(run, AMD64)).not.toContain(stale)
-    expect(svc.entries()).toEqual(before)
+    // …and the good wheels went in under a key of their own, newer than the bad one.
+    const after = svc.entries()
+    expect(after).toHaveLength(2)
+    const replacement = after[1]?.key ?? ''
+    expect(replacement.startsWith(`${before[0]?.key}-`)).toBe(true)
+
+    await svc.setFault('none')
+    const next = await build(svc, await makeWorkspace(), cacheKey, { name: 'corrupt-next' })
+    expectGreen(next)
+    expect(next.outputs['cache-hit']).toBe('true')
+    expect(next.meta?.cache.restored).toEqual([{ platform: AMD64, key: replacement, wheels: 1 }])
+    expect(compiled(next, 'wsa-service')).toBe(false)
   })
+})
+
+test('5b. a restore takes only entries of its own fingerprint: other pip arguments build cold', async () => {
+  const svc = await serve()
+  const cacheKey = uniqueKey('fingerprint')
+  const seed = await build(svc, await makeWorkspace(), cacheKey, { name: 'fingerprint-seed' })
+  expectGreen(seed)
+  expect(entriesOf(svc, cacheKey, AMD64)).toHaveLength(1)
+  // Same platform and prefix, another fingerprint: the entry above is not for it.
+  const other = await build(svc, await makeWorkspace(), cacheKey, {
+    name: 'fingerprint-other',
+    inputs: { 'pip-args': `${BASE_INPUTS['pip-args']} --pre` }
+  })
+  expectGreen(other)
+  expect(other.outputs['cache-hit']).toBe('false')
+  expect(other.meta?.cache.restored).toEqual([{ platform: AMD64, wheels: 0 }])
+  expect(compiled(other, 'wsa-service')).toBe(true)
+  // It saved an entry of its own fingerprint beside the first.
+  const entries = entriesOf(svc, cacheKey, AMD64)
+  expect(entries).toHaveLength(2)
+  expect(entries[1]?.key.slice(0, -13)).not.toBe(entries[0]?.key.slice(0, -13))
 })
 
 test('6. a failed build saves nothing', async () => {

@@ -20,19 +20,33 @@ export interface WheelSteps {
  */
 const HEADER = /^#(\d+) \[([^\]]*?)\b(resolve|compile) \d+\/\d+\] RUN /gm
 
-function platformOf(prefix: string, platforms: string[]): string | undefined {
-  const token = prefix.split(' ').find((t) => t.includes('/'))
-  if (!token) return platforms.length === 1 ? platforms[0] : undefined
+/** `targets`: the platforms of each bake target, for targets that build one platform each. */
+function platformOf(
+  prefix: string,
+  platforms: string[],
+  targets: Record<string, string[]>
+): string | undefined {
+  const tokens = prefix.trim().split(' ')
+  const token = tokens.find((t) => t.includes('/'))
+  if (!token) {
+    const own = targets[tokens[0] ?? '']
+    if (own?.length === 1) return own[0]
+    return platforms.length === 1 ? platforms[0] : undefined
+  }
   const target = token.includes('->') ? (token.split('->')[1] as string) : token
   return target.startsWith('linux/') ? target : `linux/${target}`
 }
 
 /** Bake shows a shared step once per target: the one that ran has the time, the others are CACHED. */
-export function parseWheelSteps(log: string, platforms: string[]): Map<string, WheelSteps> {
+export function parseWheelSteps(
+  log: string,
+  platforms: string[],
+  targets: Record<string, string[]> = {}
+): Map<string, WheelSteps> {
   const steps = new Map<string, WheelSteps>()
   for (const m of log.matchAll(HEADER)) {
     const [, id, prefix, stage] = m as unknown as [string, string, string, 'resolve' | 'compile']
-    const platform = platformOf(prefix, platforms)
+    const platform = platformOf(prefix, platforms, targets)
     if (!platform) continue
     const done = new RegExp(`^#${id} DONE (\\d+(?:\\.\\d+)?)s`, 'm').exec(log)
     const cached = new RegExp(`^#${id} CACHED`, 'm').test(log)
@@ -44,4 +58,25 @@ export function parseWheelSteps(log: string, platforms: string[]): Map<string, W
     steps.set(platform, entry)
   }
   return steps
+}
+
+/** Steps of several builds (one log each), merged: a step that ran anywhere has its time. */
+export function mergeWheelSteps(maps: Map<string, WheelSteps>[]): Map<string, WheelSteps> {
+  const merged = new Map<string, WheelSteps>()
+  for (const map of maps) {
+    for (const [platform, steps] of map) {
+      const entry = merged.get(platform) ?? {}
+      for (const stage of ['resolve', 'compile'] as const) {
+        const step = steps[stage]
+        const seen = entry[stage]
+        if (
+          step &&
+          (!seen || (seen.cached && !step.cached) || (step.seconds ?? 0) > (seen.seconds ?? 0))
+        )
+          entry[stage] = step
+      }
+      merged.set(platform, entry)
+    }
+  }
+  return merged
 }

@@ -121,10 +121,10 @@ export function bakeDefinition(
     targets['base'] = image(STAGES.base, c.baseLabels, byDigest(delivery.baseRepository))
   } else {
     for (const [platform, tag] of Object.entries(delivery.runtimeTags)) {
-      targets[`runtime-${platform.replace(/\//g, '-')}`] = {
-        ...image(STAGES.runtime, c.labels, { tags: [tag], output: ['type=docker'] }),
-        platforms: [platform]
-      }
+      // No cache-to: one target per platform would each overwrite the same cache.
+      const t = image(STAGES.runtime, c.labels, { tags: [tag], output: ['type=docker'] })
+      delete t['cache-to']
+      targets[`runtime-${platform.replace(/\//g, '-')}`] = { ...t, platforms: [platform] }
     }
   }
   if (wheelsDest)

@@ -74,13 +74,22 @@ export function onCancel(
   state: () => CleanupState,
   log: (msg: string) => void
 ): void {
+  current = { stop, state, log }
+  if (listening) return
+  listening = true
   const handler = (signal: NodeJS.Signals): void => {
-    if (cancelledBy) return
+    if (cancelledBy || !current) return
     cancelledBy = signal
-    log(`Cancelled by ${signal}: stopping docker, cleaning up; no tag moves, nothing is saved.`)
-    stop()
-    void runCleanup(state()).finally(() => process.exit(130))
+    current.log(
+      `Cancelled by ${signal}: stopping docker, cleaning up; no tag moves, nothing is saved.`
+    )
+    current.stop()
+    void runCleanup(current.state()).finally(() => process.exit(130))
   }
   process.on('SIGINT', handler)
   process.on('SIGTERM', handler)
 }
+
+/** One handler per process, for the run that registered last. */
+let listening = false
+let current: { stop: () => void; state: () => CleanupState; log: (msg: string) => void } | undefined

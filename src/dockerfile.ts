@@ -30,7 +30,8 @@ export interface DockerfileSpec {
   wheelDir: string
   /** Workspace-relative paths (the build context is the workspace). */
   distPath: string
-  /** The package's own files in dist/: the build asks for one of them by path, never by name. */
+  /** The package's name and its own files in dist/: the build asks for a file by path, never for the name. */
+  packageName: string
   ownFiles: string[]
   requirementsPath?: string
   /** The requirements file pins hashes: the own file gets one, and no unpinned wheel is offered. */
@@ -101,6 +102,7 @@ function pipConfig(s: DockerfileSpec, parentDir?: string): Record<string, unknow
   }
   return {
     dist: DIST_MOUNT,
+    name: s.packageName,
     own: s.ownFiles,
     find_links: findLinks,
     requirements: s.requirementsPath ? REQUIREMENTS_MOUNT : null,

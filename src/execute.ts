@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as core from '@actions/core'
-import { parseWheelSteps, WheelSteps } from './build-log.js'
+import { mergeWheelSteps, parseWheelSteps, WheelSteps } from './build-log.js'
 import { bakeArgv, BakeTarget, bakeDefinition, bakeFile, buildArgv, Delivery } from './buildx.js'
 import { checkNotCancelled, Cleanup } from './cleanup.js'
 import { docker } from './docker.js'
@@ -86,7 +86,7 @@ async function timed<T>(timings: Timings, phase: keyof Timings, fn: () => Promis
 }
 
 interface Built {
-  log: string
+  steps: Map<string, WheelSteps>
   /** Digests of the slim and base images as the builder produced them ('' when not built). */
   runtime: string
   base: string
@@ -119,21 +119,28 @@ async function build(plan: BuildPlan, engine: Engine, cleanup: Cleanup): Promise
   if (delivery.kind === 'load-each') cleanup.images(...Object.values(delivery.runtimeTags))
   const bake = bakeDefinition(plan.common, plan.platforms, delivery, plan.files.wheelsOut)
   writeFileSync(plan.files.bake, bakeFile(bake))
-  let log = ''
+  let steps: Map<string, WheelSteps>
   let meta: Record<string, Record<string, unknown>> = {}
+  const targetPlatforms = Object.fromEntries(
+    Object.entries(bake.target).map(([name, t]) => [name, t.platforms])
+  )
   if (plan.common.network === 'default') {
     // Bake reads files outside the working directory (Dockerfile, contexts) only when allowed.
     const r = await docker(bakeArgv(plan.files.bake, plan.files.metadata, engine.builder), {
       env: { BUILDX_BAKE_ENTITLEMENTS_FS: '0' }
     })
-    log = r.stderr
+    steps = parseWheelSteps(r.stderr, plan.platforms, targetPlatforms)
     meta = JSON.parse(readFileSync(plan.files.metadata, 'utf8')) as typeof meta
   } else {
+    // Each build numbers its steps from #1: each log is read on its own.
+    const logs: Map<string, WheelSteps>[] = []
     for (const [name, target] of Object.entries(bake.target)) {
       const file = `${plan.files.metadata}.${name}`
-      log += (await docker(buildArgv(target, file, engine.builder))).stderr
+      const r = await docker(buildArgv(target, file, engine.builder))
+      logs.push(parseWheelSteps(r.stderr, target.platforms))
       meta[name] = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
     }
+    steps = mergeWheelSteps(logs)
   }
   const digest = (target: string): string => String(meta[target]?.['containerimage.digest'] ?? '')
   const runtime = digest('runtime')
@@ -147,7 +154,7 @@ async function build(plan: BuildPlan, engine: Engine, cleanup: Cleanup): Promise
           : (delivery.runtimeTags[p] as string)
     ])
   )
-  return { log, runtime, base: digest('base'), testRefs }
+  return { steps, runtime, base: digest('base'), testRefs }
 }
 
 /**
@@ -358,7 +365,7 @@ export async function execute(
   const built = await timed(timings, 'build', () =>
     core.group(`Build ${plan.platforms.join(', ')}`, () => build(plan, engine, cleanup))
   )
-  const steps = parseWheelSteps(built.log, plan.platforms)
+  const steps = built.steps
 
   const smoke = await timed(timings, 'smoke', () =>
     core.group('Smoke-test every platform', () =>

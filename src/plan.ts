@@ -86,6 +86,7 @@ export function makePlan(
     runtimeFrom: inputs.runtimeImage,
     wheelDir: inputs.wheelDir,
     distPath: inputs.dist,
+    packageName: pkg.name,
     ownFiles: pkg.files,
     requirementsPath: inputs.requirements || undefined,
     hashes: facts.requirementHashes,

@@ -99,13 +99,17 @@ export async function restoreWheels(
     if (!matchedKey) emptyDir(dir)
     for (const w of wheels) copyFileSync(join(dir, w), join(findLinksDir, w))
     const unreadable = found !== undefined && matchedKey === undefined && !abandoned
-    core.info(
-      matchedKey
-        ? `Wheel cache ${k.platform}: ${wheels.length} wheels from ${matchedKey}`
-        : unreadable
-          ? `Wheel cache ${k.platform}: ${found} could not be restored; this run replaces it`
+    if (unreadable) {
+      core.warning(
+        `Wheel cache for ${k.platform}: ${found} could not be restored (building cold); this run replaces it`
+      )
+    } else {
+      core.info(
+        matchedKey
+          ? `Wheel cache ${k.platform}: ${wheels.length} wheels from ${matchedKey}`
           : `Wheel cache ${k.platform}: miss`
-    )
+      )
+    }
     restored.push({ platform: k.platform, keys: k, matchedKey, wheels, abandoned, unreadable })
   }
   if (!available)

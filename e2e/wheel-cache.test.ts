@@ -384,8 +384,8 @@ describe('5. a cache that fails is a warning and a cold, green build', () => {
     await writeFile(path.join(restoreDir, stale), randomBytes(64))
     const run = await build(svc, ws, cacheKey, { name: 'corrupt-run' })
     expectColdGreen(run, 'corrupt')
-    expect(run.log).toContain(
-      `Wheel cache linux/amd64: ${before[0]?.key} could not be restored; this run replaces it`
+    expect(run.warnings).toContain(
+      `Wheel cache for linux/amd64: ${before[0]?.key} could not be restored (building cold); this run replaces it`
     )
     // The blob was downloaded (so extraction, not the lookup, failed)…
     expect(

@@ -47563,6 +47563,7 @@ const INPUT_DEFAULTS = {
     push: '',
     'build-packages': '',
     'runtime-packages': '',
+    'auto-runtime-packages': 'true',
     'pip-args': '',
     'extra-index-url': '',
     'build-args': '',
@@ -47690,6 +47691,8 @@ function mergeWheelSteps(maps) {
  */
 
 const STAGES = {
+    runtimeImage: 'runtime-image',
+    runtimeNative: 'runtime-native',
     own: 'own',
     resolve: 'resolve',
     compile: 'compile',
@@ -47766,7 +47769,12 @@ function ownStage(s) {
         `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.own}`,
         'ARG SOURCE_DATE_EPOCH',
         ...declareArgs(s),
-        run(tool('own', pipConfig(s)), pipMounts(s, false))
+        run(tool('own', {
+            ...pipConfig(s),
+            builder_image: s.buildFrom,
+            runtime_image: s.runtimeFrom,
+            runtime_packages: s.runtimePackages
+        }), [...pipMounts(s, false), dockerfile_bind(STAGES.runtimeNative, undefined, '/wheel-slim/runtime-root')])
     ];
 }
 function resolveStage(s) {
@@ -47805,11 +47813,17 @@ function collectStage(s) {
         mounts.push(dockerfile_bind(WHEEL_CACHE_CONTEXT, undefined, CACHE));
     if (s.fromParent)
         mounts.push(dockerfile_bind('parent', s.wheelDir, PARENT));
+    mounts.push(dockerfile_bind(STAGES.runtimeImage, undefined, '/wheel-slim/runtime-image'));
+    const config = {
+        runtime_image: s.runtimeFrom,
+        runtime_packages: s.runtimePackages,
+        auto_runtime_packages: s.autoRuntimePackages
+    };
     return [
         '# Stage "collect": the target\'s wheel set, the part the parent lacks, and its install tree.',
         `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.collect}`,
         'ARG SOURCE_DATE_EPOCH',
-        run(tool('collect', {}), mounts)
+        run(tool('collect', config), mounts)
     ];
 }
 function baseStage(s) {
@@ -47826,21 +47840,34 @@ function wheelsStage() {
         `COPY --from=${STAGES.collect} ${OUT}/set/ /`
     ];
 }
-/** apt-get in one layer; the package names arrive as "$@", never inside the script. */
-function aptInstall(packages) {
-    if (packages.length === 0)
+/**
+ * The runtime packages collect chose (the user's, the parent's, what the wheels link to), in one
+ * layer. Names come from a file collect wrote after checking each against Debian's rules; with
+ * none, the step is one shell test.
+ */
+function runtimePackagesStep(s) {
+    if (!s.autoRuntimePackages && s.runtimePackages.length === 0 && !s.fromParent)
         return [];
-    const script = 'apt-get update && apt-get install -y --no-install-recommends "$@" && rm -rf /var/lib/apt/lists/*';
-    return [run(['/bin/sh', '-c', script, 'apt-install', ...packages])];
+    const script = 'read -r p < /wheel-slim/apt/packages || true; [ -n "$p" ] || exit 0; ' +
+        'apt-get update && apt-get install -y --no-install-recommends $p && rm -rf /var/lib/apt/lists/*';
+    return [run(['/bin/sh', '-c', script], [dockerfile_bind(STAGES.collect, `${OUT}/apt`, '/wheel-slim/apt')])];
+}
+/** Named first: a --from that names no earlier stage would be read as an image. */
+function runtimeImageStages(s) {
+    return [
+        '# Stages "runtime-image" and "runtime-native": the slim image, for the target and for the build host.',
+        `FROM ${s.runtimeFrom} AS ${STAGES.runtimeImage}`,
+        `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.runtimeNative}`
+    ];
 }
 function runtimeStages(s) {
     return [
-        '# Stage "runtime-base": the slim image and the runtime packages, if any.',
-        `FROM ${s.runtimeFrom} AS ${STAGES.runtimeBase}`,
-        ...aptInstall(s.runtimePackages),
+        '# Stage "runtime-base": the slim image and its runtime packages, if any.',
+        `FROM ${STAGES.runtimeImage} AS ${STAGES.runtimeBase}`,
+        ...runtimePackagesStep(s),
         '',
         '# Stage "layout": the install tree at the runtime image\'s own paths, laid out on the build host.',
-        `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.layout}`,
+        `FROM ${STAGES.runtimeNative} AS ${STAGES.layout}`,
         'ARG SOURCE_DATE_EPOCH',
         run(tool('layout', { uid: RUNTIME_UID, user: RUNTIME_USER }), [
             dockerfile_bind(TOOLS_CONTEXT, undefined, TOOLS),
@@ -47867,6 +47894,7 @@ function renderDockerfile(s) {
     return ([
         header,
         parentStage(s),
+        runtimeImageStages(s),
         ownStage(s),
         resolveStage(s),
         compileStage(s),
@@ -105312,6 +105340,19 @@ async function timed(timings, phase, fn) {
         timings[phase] = seconds(started);
     }
 }
+/** A build the stage script refused (images that do not fit, ...) fails with its own words. */
+async function refusalsFirst(build) {
+    try {
+        return await build;
+    }
+    catch (error) {
+        const log = error instanceof DockerError ? error.result.stdout + error.result.stderr : '';
+        const refusal = /wheel-slim: ERROR: (.*)/.exec(log)?.[1];
+        if (refusal)
+            throw new Error(`${refusal}\nNothing was built or pushed.`, { cause: error });
+        throw error;
+    }
+}
 /** How this run's images leave the builder (see Delivery). */
 function deliveryOf(plan, engine) {
     if (engine.delivery === 'load') {
@@ -105342,9 +105383,9 @@ async function build(plan, engine, cleanup) {
     const targetPlatforms = Object.fromEntries(Object.entries(bake.target).map(([name, t]) => [name, t.platforms]));
     if (plan.common.network === 'default') {
         // Bake reads files outside the working directory (Dockerfile, contexts) only when allowed.
-        const r = await docker(bakeArgv(plan.files.bake, plan.files.metadata, engine.builder), {
+        const r = await refusalsFirst(docker(bakeArgv(plan.files.bake, plan.files.metadata, engine.builder), {
             env: { BUILDX_BAKE_ENTITLEMENTS_FS: '0' }
-        });
+        }));
         steps = parseWheelSteps(r.stderr, plan.platforms, targetPlatforms);
         meta = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(plan.files.metadata, 'utf8'));
     }
@@ -105353,7 +105394,7 @@ async function build(plan, engine, cleanup) {
         const logs = [];
         for (const [name, target] of Object.entries(bake.target)) {
             const file = `${plan.files.metadata}.${name}`;
-            const r = await docker(buildArgv(target, file, engine.builder));
+            const r = await refusalsFirst(docker(buildArgv(target, file, engine.builder)));
             logs.push(parseWheelSteps(r.stderr, target.platforms));
             meta[name] = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
         }
@@ -105397,6 +105438,29 @@ async function execute_smokeTest(plan, platform, image) {
         ? `\nThe default smoke test imports "${plan.package.module}", the module of input "module" (default: the package name with "-" → "_"): set "module" to the package's import name.`
         : '';
     throw new Error(`Smoke test failed on ${platform} (exit ${run.exitCode}): ${plan.smokeTest}\n${tail}${hint}\nNothing was pushed.`);
+}
+/**
+ * Every compiled module installed in the image must find its shared libraries on that platform,
+ * whatever the smoke test imports: checked with the image's own dynamic loader.
+ */
+async function checkLibraries(plan, platform, image) {
+    const started = Date.now();
+    const script = (0,external_node_fs_namespaceObject.readFileSync)(__nccwpck_require__.ab + "check_libs.py", 'utf8');
+    const run = await docker(['run', '--rm', '--platform', platform, '--entrypoint', 'python3', image, '-c', script], { allowFailure: true, silent: true });
+    const found = run.exitCode === 0 ? JSON.parse(run.stdout) : undefined;
+    if (!found) {
+        throw new Error(`Could not check the compiled modules on ${platform}: ${(run.stderr || run.stdout).trim()}\nNothing was pushed.`);
+    }
+    if (found.length > 0) {
+        const what = found
+            .map((u) => `module ${u.module} (${u.file}) needs ${u.missing.join(', ')}`)
+            .join('; ');
+        const fix = plan.spec.autoRuntimePackages
+            ? 'No Debian package in the build stage ships it: add the package to runtime-packages (and its -dev package to build-packages).'
+            : 'Add the Debian package that ships it to runtime-packages, or set auto-runtime-packages: true to let the action find it.';
+        throw new Error(`Compiled modules cannot load on ${platform}, the image lacks a shared library: ${what}. ${fix}\nNothing was pushed.`);
+    }
+    return seconds(started);
 }
 function wheelReport(plan, platform) {
     const dir = plan.platforms.length > 1
@@ -105525,10 +105589,20 @@ async function execute(plan, qemuImage, runKey, cleanup) {
     const saving = plan.cacheSave.save && restored.length > 0;
     const built = await timed(timings, 'build', () => group(`Build ${plan.platforms.join(', ')}`, () => build(plan, engine, cleanup)));
     const steps = built.steps;
-    const smoke = await timed(timings, 'smoke', () => group('Smoke-test every platform', () => Promise.all(plan.platforms.map((p) => execute_smokeTest(plan, p, built.testRefs[p])))));
+    const smoke = await timed(timings, 'smoke', () => group('Smoke-test every platform and check its compiled modules load', () => Promise.all(plan.platforms.map(async (p) => {
+        const ref = built.testRefs[p];
+        const [output, checkSeconds] = await Promise.all([
+            execute_smokeTest(plan, p, ref),
+            checkLibraries(plan, p, ref)
+        ]);
+        return { output, checkSeconds };
+    }))));
     const results = plan.platforms.map((platform, i) => {
         const report = wheelReport(plan, platform);
-        core_info(`${platform}: smoke test passed; wheels ${report ? (report.path === 'build host' ? 'all found on the build host, nothing emulated' : `compiled on the target: ${report.reason}`) : 'not reported'}`);
+        core_info(`${platform}: smoke test passed, every compiled module loads (checked in ${smoke[i]?.checkSeconds} s); wheels ${report ? (report.path === 'build host' ? 'all found on the build host, nothing emulated' : `compiled on the target: ${report.reason}`) : 'not reported'}`);
+        for (const [pkg, why] of Object.entries(report?.runtime_packages_why ?? {})) {
+            core_info(`${platform}: runtime package ${pkg} installed for ${why.join(', ')}`);
+        }
         return {
             platform,
             path: report?.path ?? 'unknown',
@@ -105537,7 +105611,9 @@ async function execute(plan, qemuImage, runKey, cleanup) {
             built: report?.built ?? [],
             reused: report?.reused ?? [],
             wheels: report?.wheels ?? [],
-            smokeOutput: smoke[i] ?? ''
+            runtimePackages: report?.runtime_packages_why ?? {},
+            checkSeconds: smoke[i]?.checkSeconds ?? 0,
+            smokeOutput: smoke[i]?.output ?? ''
         };
     });
     let pushed = { digest: '', baseDigest: '', moves: [] };
@@ -105586,8 +105662,13 @@ function writePipConf(file, extraIndexUrl) {
 /** The stage script, next to the Dockerfile, as the named build context it is mounted from. */
 function writeTools(dir) {
     (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
-    const script = (0,external_node_fs_namespaceObject.readFileSync)(__nccwpck_require__.ab + "wheel_slim.py", 'utf8');
-    (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(dir, 'wheel_slim.py'), script);
+    // Each name literally, so that the bundler ships the files next to dist/index.js.
+    const scripts = {
+        'wheel_slim.py': (0,external_node_fs_namespaceObject.readFileSync)(__nccwpck_require__.ab + "wheel_slim.py", 'utf8'),
+        'system_libs.py': (0,external_node_fs_namespaceObject.readFileSync)(__nccwpck_require__.ab + "system_libs.py", 'utf8')
+    };
+    for (const [name, text] of Object.entries(scripts))
+        (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.join)(dir, name), text);
 }
 
 ;// CONCATENATED MODULE: ./src/inputs.ts
@@ -105660,7 +105741,8 @@ function parseInputs(raw) {
         dockerfileOnly: bool('dockerfile-only', read('dockerfile-only')),
         cache: bool('cache', read('cache')),
         cacheKey: cacheKey('cache-key', read('cache-key')),
-        network: oneOf('network', read('network'), ['default', 'host', 'none'])
+        network: oneOf('network', read('network'), ['default', 'host', 'none']),
+        autoRuntimePackages: bool('auto-runtime-packages', read('auto-runtime-packages'))
     };
 }
 
@@ -105898,6 +105980,7 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
         module: pkg.module,
         buildPackages: inputs.buildPackages,
         runtimePackages: inputs.runtimePackages,
+        autoRuntimePackages: inputs.autoRuntimePackages,
         pipArgs: inputs.pipArgs,
         extraIndex: inputs.extraIndexUrl !== '',
         wheelCache,

@@ -148,7 +148,7 @@ describe('an app on a compiled dependency: cold, then warm on a fresh build cach
   })
 
   test.each(BOTH)(
-    '%s: console script, module, bytecode and install location are right; one layer added',
+    '%s: console script, module, bytecode and install location are right; one layer of files added',
     async (platform) => {
       const ref = `${IMAGE}:edge`
       const expected = `wsa-app 2.0.0 ok 42 ${MACHINE[platform]}\n`

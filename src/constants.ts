@@ -17,6 +17,7 @@ export const INPUT_DEFAULTS = {
   push: '',
   'build-packages': '',
   'runtime-packages': '',
+  'auto-runtime-packages': 'true',
   'pip-args': '',
   'extra-index-url': '',
   'build-args': '',

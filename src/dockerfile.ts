@@ -39,6 +39,8 @@ export interface DockerfileSpec {
   module: string
   buildPackages: string[]
   runtimePackages: string[]
+  /** Install the Debian packages the compiled wheels link to, found at build time. */
+  autoRuntimePackages: boolean
   pipArgs: string[]
   /** Mount the pip.conf secret carrying extra-index-url where pip runs. */
   extraIndex: boolean
@@ -49,6 +51,8 @@ export interface DockerfileSpec {
 }
 
 export const STAGES = {
+  runtimeImage: 'runtime-image',
+  runtimeNative: 'runtime-native',
   own: 'own',
   resolve: 'resolve',
   compile: 'compile',
@@ -127,7 +131,15 @@ function ownStage(s: DockerfileSpec): string[] {
     `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.own}`,
     'ARG SOURCE_DATE_EPOCH',
     ...declareArgs(s),
-    run(tool('own', pipConfig(s)), pipMounts(s, false))
+    run(
+      tool('own', {
+        ...pipConfig(s),
+        builder_image: s.buildFrom,
+        runtime_image: s.runtimeFrom,
+        runtime_packages: s.runtimePackages
+      }),
+      [...pipMounts(s, false), bind(STAGES.runtimeNative, undefined, '/wheel-slim/runtime-root')]
+    )
   ]
 }
 
@@ -170,11 +182,17 @@ function collectStage(s: DockerfileSpec): string[] {
   ]
   if (s.wheelCache) mounts.push(bind(WHEEL_CACHE_CONTEXT, undefined, CACHE))
   if (s.fromParent) mounts.push(bind('parent', s.wheelDir, PARENT))
+  mounts.push(bind(STAGES.runtimeImage, undefined, '/wheel-slim/runtime-image'))
+  const config = {
+    runtime_image: s.runtimeFrom,
+    runtime_packages: s.runtimePackages,
+    auto_runtime_packages: s.autoRuntimePackages
+  }
   return [
     '# Stage "collect": the target\'s wheel set, the part the parent lacks, and its install tree.',
     `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.collect}`,
     'ARG SOURCE_DATE_EPOCH',
-    run(tool('collect', {}), mounts)
+    run(tool('collect', config), mounts)
   ]
 }
 
@@ -194,22 +212,36 @@ export function wheelsStage(): string[] {
   ]
 }
 
-/** apt-get in one layer; the package names arrive as "$@", never inside the script. */
-function aptInstall(packages: string[]): string[] {
-  if (packages.length === 0) return []
+/**
+ * The runtime packages collect chose (the user's, the parent's, what the wheels link to), in one
+ * layer. Names come from a file collect wrote after checking each against Debian's rules; with
+ * none, the step is one shell test.
+ */
+function runtimePackagesStep(s: DockerfileSpec): string[] {
+  if (!s.autoRuntimePackages && s.runtimePackages.length === 0 && !s.fromParent) return []
   const script =
-    'apt-get update && apt-get install -y --no-install-recommends "$@" && rm -rf /var/lib/apt/lists/*'
-  return [run(['/bin/sh', '-c', script, 'apt-install', ...packages])]
+    'read -r p < /wheel-slim/apt/packages || true; [ -n "$p" ] || exit 0; ' +
+    'apt-get update && apt-get install -y --no-install-recommends $p && rm -rf /var/lib/apt/lists/*'
+  return [run(['/bin/sh', '-c', script], [bind(STAGES.collect, `${OUT}/apt`, '/wheel-slim/apt')])]
+}
+
+/** Named first: a --from that names no earlier stage would be read as an image. */
+function runtimeImageStages(s: DockerfileSpec): string[] {
+  return [
+    '# Stages "runtime-image" and "runtime-native": the slim image, for the target and for the build host.',
+    `FROM ${s.runtimeFrom} AS ${STAGES.runtimeImage}`,
+    `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.runtimeNative}`
+  ]
 }
 
 export function runtimeStages(s: DockerfileSpec): string[] {
   return [
-    '# Stage "runtime-base": the slim image and the runtime packages, if any.',
-    `FROM ${s.runtimeFrom} AS ${STAGES.runtimeBase}`,
-    ...aptInstall(s.runtimePackages),
+    '# Stage "runtime-base": the slim image and its runtime packages, if any.',
+    `FROM ${STAGES.runtimeImage} AS ${STAGES.runtimeBase}`,
+    ...runtimePackagesStep(s),
     '',
     '# Stage "layout": the install tree at the runtime image\'s own paths, laid out on the build host.',
-    `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.layout}`,
+    `FROM ${STAGES.runtimeNative} AS ${STAGES.layout}`,
     'ARG SOURCE_DATE_EPOCH',
     run(tool('layout', { uid: RUNTIME_UID, user: RUNTIME_USER }), [
       bind(TOOLS_CONTEXT, undefined, TOOLS),
@@ -238,6 +270,7 @@ export function renderDockerfile(s: DockerfileSpec): string {
     [
       header,
       parentStage(s),
+      runtimeImageStages(s),
       ownStage(s),
       resolveStage(s),
       compileStage(s),

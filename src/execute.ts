@@ -11,7 +11,7 @@ import * as core from '@actions/core'
 import { mergeWheelSteps, parseWheelSteps, WheelSteps } from './build-log.js'
 import { bakeArgv, BakeTarget, bakeDefinition, bakeFile, buildArgv, Delivery } from './buildx.js'
 import { checkNotCancelled, Cleanup } from './cleanup.js'
-import { docker } from './docker.js'
+import { docker, DockerError } from './docker.js'
 import { Engine, setUpEngine } from './engine.js'
 import { BuildPlan } from './plan.js'
 import {
@@ -38,6 +38,10 @@ export interface PlatformResult {
   /** Wheels taken from the wheel cache or the parent. */
   reused: string[]
   wheels: string[]
+  /** Debian packages the runtime stage installed, and why (an input, or the wheels needing them). */
+  runtimePackages: Record<string, string[]>
+  /** Seconds the check that every compiled module loads took on this platform. */
+  checkSeconds: number
   /** Digest of this platform's image in the pushed slim index. */
   manifest?: string
   /** Compressed layers of the pushed slim and base images: what a pull downloads. */
@@ -94,6 +98,18 @@ interface Built {
   testRefs: Record<string, string>
 }
 
+/** A build the stage script refused (images that do not fit, ...) fails with its own words. */
+async function refusalsFirst<T>(build: Promise<T>): Promise<T> {
+  try {
+    return await build
+  } catch (error) {
+    const log = error instanceof DockerError ? error.result.stdout + error.result.stderr : ''
+    const refusal = /wheel-slim: ERROR: (.*)/.exec(log)?.[1]
+    if (refusal) throw new Error(`${refusal}\nNothing was built or pushed.`, { cause: error })
+    throw error
+  }
+}
+
 /** How this run's images leave the builder (see Delivery). */
 function deliveryOf(plan: BuildPlan, engine: Engine): Delivery {
   if (engine.delivery === 'load') {
@@ -126,9 +142,11 @@ async function build(plan: BuildPlan, engine: Engine, cleanup: Cleanup): Promise
   )
   if (plan.common.network === 'default') {
     // Bake reads files outside the working directory (Dockerfile, contexts) only when allowed.
-    const r = await docker(bakeArgv(plan.files.bake, plan.files.metadata, engine.builder), {
-      env: { BUILDX_BAKE_ENTITLEMENTS_FS: '0' }
-    })
+    const r = await refusalsFirst(
+      docker(bakeArgv(plan.files.bake, plan.files.metadata, engine.builder), {
+        env: { BUILDX_BAKE_ENTITLEMENTS_FS: '0' }
+      })
+    )
     steps = parseWheelSteps(r.stderr, plan.platforms, targetPlatforms)
     meta = JSON.parse(readFileSync(plan.files.metadata, 'utf8')) as typeof meta
   } else {
@@ -136,7 +154,7 @@ async function build(plan: BuildPlan, engine: Engine, cleanup: Cleanup): Promise
     const logs: Map<string, WheelSteps>[] = []
     for (const [name, target] of Object.entries(bake.target)) {
       const file = `${plan.files.metadata}.${name}`
-      const r = await docker(buildArgv(target, file, engine.builder))
+      const r = await refusalsFirst(docker(buildArgv(target, file, engine.builder)))
       logs.push(parseWheelSteps(r.stderr, target.platforms))
       meta[name] = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
     }
@@ -201,6 +219,44 @@ interface WheelReport {
   wheels: string[]
   built: string[]
   reused: string[]
+  runtime_packages_why: Record<string, string[]>
+}
+
+interface Unloadable {
+  module: string
+  file: string
+  missing: string[]
+}
+
+/**
+ * Every compiled module installed in the image must find its shared libraries on that platform,
+ * whatever the smoke test imports: checked with the image's own dynamic loader.
+ */
+async function checkLibraries(plan: BuildPlan, platform: string, image: string): Promise<number> {
+  const started = Date.now()
+  const script = readFileSync(new URL('./tools/check_libs.py', import.meta.url), 'utf8')
+  const run = await docker(
+    ['run', '--rm', '--platform', platform, '--entrypoint', 'python3', image, '-c', script],
+    { allowFailure: true, silent: true }
+  )
+  const found = run.exitCode === 0 ? (JSON.parse(run.stdout) as Unloadable[]) : undefined
+  if (!found) {
+    throw new Error(
+      `Could not check the compiled modules on ${platform}: ${(run.stderr || run.stdout).trim()}\nNothing was pushed.`
+    )
+  }
+  if (found.length > 0) {
+    const what = found
+      .map((u) => `module ${u.module} (${u.file}) needs ${u.missing.join(', ')}`)
+      .join('; ')
+    const fix = plan.spec.autoRuntimePackages
+      ? 'No Debian package in the build stage ships it: add the package to runtime-packages (and its -dev package to build-packages).'
+      : 'Add the Debian package that ships it to runtime-packages, or set auto-runtime-packages: true to let the action find it.'
+    throw new Error(
+      `Compiled modules cannot load on ${platform}, the image lacks a shared library: ${what}. ${fix}\nNothing was pushed.`
+    )
+  }
+  return seconds(started)
 }
 
 function wheelReport(plan: BuildPlan, platform: string): WheelReport | undefined {
@@ -368,15 +424,27 @@ export async function execute(
   const steps = built.steps
 
   const smoke = await timed(timings, 'smoke', () =>
-    core.group('Smoke-test every platform', () =>
-      Promise.all(plan.platforms.map((p) => smokeTest(plan, p, built.testRefs[p] as string)))
+    core.group('Smoke-test every platform and check its compiled modules load', () =>
+      Promise.all(
+        plan.platforms.map(async (p) => {
+          const ref = built.testRefs[p] as string
+          const [output, checkSeconds] = await Promise.all([
+            smokeTest(plan, p, ref),
+            checkLibraries(plan, p, ref)
+          ])
+          return { output, checkSeconds }
+        })
+      )
     )
   )
   const results: PlatformResult[] = plan.platforms.map((platform, i) => {
     const report = wheelReport(plan, platform)
     core.info(
-      `${platform}: smoke test passed; wheels ${report ? (report.path === 'build host' ? 'all found on the build host, nothing emulated' : `compiled on the target: ${report.reason}`) : 'not reported'}`
+      `${platform}: smoke test passed, every compiled module loads (checked in ${smoke[i]?.checkSeconds} s); wheels ${report ? (report.path === 'build host' ? 'all found on the build host, nothing emulated' : `compiled on the target: ${report.reason}`) : 'not reported'}`
     )
+    for (const [pkg, why] of Object.entries(report?.runtime_packages_why ?? {})) {
+      core.info(`${platform}: runtime package ${pkg} installed for ${why.join(', ')}`)
+    }
     return {
       platform,
       path: report?.path ?? 'unknown',
@@ -385,7 +453,9 @@ export async function execute(
       built: report?.built ?? [],
       reused: report?.reused ?? [],
       wheels: report?.wheels ?? [],
-      smokeOutput: smoke[i] ?? ''
+      runtimePackages: report?.runtime_packages_why ?? {},
+      checkSeconds: smoke[i]?.checkSeconds ?? 0,
+      smokeOutput: smoke[i]?.output ?? ''
     }
   })
 
@@ -446,6 +516,10 @@ export function writePipConf(file: string, extraIndexUrl: string): void {
 /** The stage script, next to the Dockerfile, as the named build context it is mounted from. */
 export function writeTools(dir: string): void {
   mkdirSync(dir, { recursive: true })
-  const script = readFileSync(new URL('./tools/wheel_slim.py', import.meta.url), 'utf8')
-  writeFileSync(join(dir, 'wheel_slim.py'), script)
+  // Each name literally, so that the bundler ships the files next to dist/index.js.
+  const scripts = {
+    'wheel_slim.py': readFileSync(new URL('./tools/wheel_slim.py', import.meta.url), 'utf8'),
+    'system_libs.py': readFileSync(new URL('./tools/system_libs.py', import.meta.url), 'utf8')
+  }
+  for (const [name, text] of Object.entries(scripts)) writeFileSync(join(dir, name), text)
 }

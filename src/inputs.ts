@@ -36,6 +36,7 @@ export interface Inputs {
   cacheKey: string
   /** buildx --network for the RUN steps: "host" lets pip reach an index on the runner's loopback. */
   network: 'default' | 'host' | 'none'
+  autoRuntimePackages: boolean
 }
 
 /** Reads one input's raw value; '' when unset. The action passes core.getInput. */
@@ -121,6 +122,7 @@ export function parseInputs(raw: InputReader): Inputs {
     dockerfileOnly: v.bool('dockerfile-only', read('dockerfile-only')),
     cache: v.bool('cache', read('cache')),
     cacheKey: v.cacheKey('cache-key', read('cache-key')),
-    network: v.oneOf('network', read('network'), ['default', 'host', 'none'] as const)
+    network: v.oneOf('network', read('network'), ['default', 'host', 'none'] as const),
+    autoRuntimePackages: v.bool('auto-runtime-packages', read('auto-runtime-packages'))
   }
 }

@@ -93,6 +93,7 @@ export function makePlan(
     module: pkg.module,
     buildPackages: inputs.buildPackages,
     runtimePackages: inputs.runtimePackages,
+    autoRuntimePackages: inputs.autoRuntimePackages,
     pipArgs: inputs.pipArgs,
     extraIndex: inputs.extraIndexUrl !== '',
     wheelCache,

@@ -1,9 +1,12 @@
 """The build steps of the Dockerfile wheel-slim-action generates: one sub-command per stage.
 
-  own      build host       the package's own wheel, when dist/ has only an sdist
+  own      build host       checks builder and runtime agree; the package's own wheel when
+                            dist/ has only an sdist; the versions a normal resolution picks
   resolve  build host       every wheel the target needs, found without compiling for it
-  compile  target (QEMU)    pip wheel: runs only when resolve came back incomplete
-  collect  build host       the target's wheel set, what is new in it, and its install tree
+  compile  target (QEMU)    pip wheel, only when resolve came back incomplete; which Debian
+                            packages each compiled wheel needs at run time
+  collect  build host       the target's wheel set, what is new in it, its install tree, and
+                            the runtime packages to install
   layout   build host, in the runtime image   that tree at the runtime image's own paths
 
 Each takes one JSON argument that the action writes from validated inputs. Only the standard
@@ -19,6 +22,8 @@ import platform
 import shutil
 import subprocess
 import sys
+
+import system_libs
 
 OUT = '/wheel-slim/out'
 PIP_QUIET = ['--no-cache-dir', '--disable-pip-version-check']
@@ -37,6 +42,12 @@ MACHINES = {
 
 def say(*parts):
     print('wheel-slim:', *parts, flush=True)
+
+
+def fail(message):
+    """A refusal the action shows as is: one line, marked so it can be found in the build log."""
+    print('wheel-slim: ERROR: ' + message, flush=True)
+    raise SystemExit(1)
 
 
 def pip(args, capture=False):
@@ -160,6 +171,7 @@ def own(cfg):
     """Build host, once for every target: the own wheel when dist/ has only an sdist, and the
     versions a normal resolution picks (sdists allowed), so that gathering wheels for a target
     never settles for an older wheel from the cache when a newer release exists."""
+    check_images(cfg)
     os.makedirs(OUT)
     files = [os.path.join(cfg['dist'], f) for f in cfg['own']]
     pure = [f for f in files if f.endswith('-none-any.whl')]
@@ -182,6 +194,25 @@ def own(cfg):
     pins = sorted('%s==%s' % (i['metadata']['name'], i['metadata']['version']) for i in read_json(report)['install'] if canonical(i['metadata']['name']) != own_name)
     with open(OUT + '/pins.txt', 'w') as f:
         f.write(''.join(p + '\n' for p in pins))
+
+
+def check_images(cfg):
+    """Before anything is compiled: wheels from the builder must load on the runtime image."""
+    runtime = '/wheel-slim/runtime-root'
+    why = system_libs.compatible('/', runtime)
+    if why:
+        fail('runtime-image %s (%s) does not fit builder-image %s (%s): %s. Use a runtime image of the builder\'s release, e.g. %s.' % (
+            cfg['runtime_image'], system_libs.describe(runtime), cfg['builder_image'], system_libs.describe('/'), why, fitting_runtime(cfg)))
+    if cfg['runtime_packages'] and not os.path.exists(runtime + '/usr/bin/apt-get'):
+        fail('runtime-image %s has no apt-get, so runtime-packages (%s) cannot be installed on it.' % (cfg['runtime_image'], ' '.join(cfg['runtime_packages'])))
+
+
+def fitting_runtime(cfg):
+    codename = system_libs.os_release('/').get('VERSION_CODENAME', '')
+    name = cfg['runtime_image'].split('@')[0]
+    if codename and name.split('/')[-1].startswith('python:'):
+        return '%s-%s' % (name.rsplit(':', 1)[0] + ':' + name.rsplit(':', 1)[1].split('-')[0] + '-slim', codename)
+    return 'the slim variant of ' + cfg['builder_image']
 
 
 def canonical(name):
@@ -234,7 +265,10 @@ def compile_wheels(cfg):
     code, output = pip(['wheel', *PIP_QUIET, '--wheel-dir', OUT + '/wheels', *sources(cfg), *own_requirement(cfg, own_file)], capture=True)
     if code != 0:
         raise SystemExit(code)
-    write_json(OUT + '/built.json', created_wheels(output))
+    built = created_wheels(output)
+    write_json(OUT + '/built.json', built)
+    # Here, with the build packages installed, each library resolves to the package that ships it.
+    write_json(OUT + '/needs.json', {w: system_libs.needed_packages(os.path.join(OUT, 'wheels', w)) for w in built})
 
 
 def fix_times(root, t):
@@ -263,6 +297,7 @@ def collect(cfg):
     if code != 0:
         raise SystemExit(code)
     built = result.get('built', []) if result['complete'] else read_json('/wheel-slim/compiled/built.json', [])
+    packages, why = runtime_packages(cfg, result['platform'], names)
     report = {
         'platform': result['platform'],
         'path': 'build host' if result['complete'] else 'target',
@@ -270,12 +305,49 @@ def collect(cfg):
         'wheels': names,
         'built': sorted(n for n in built if n in names),
         'reused': sorted(n for n in names if n in parent or n in cached),
+        'runtime_packages': packages,
+        'runtime_packages_why': why,
     }
     write_json(OUT + '/set/wheel-slim.json', report)
     epoch = int(os.environ.get('SOURCE_DATE_EPOCH') or 0)
     for d in ('set', 'new', 'tree'):
         fix_times(os.path.join(OUT, d), epoch)
     say('collect', json.dumps(report, sort_keys=True))
+
+
+NEEDS = 'wheel-slim-needs.json'
+
+
+def runtime_packages(cfg, platform, names):
+    """The Debian packages the runtime stage installs, and why each: the user's and the parent's
+    runtime packages, plus (automatic) those the compiled wheels link to, minus what the runtime
+    image has. Recorded with the wheels, so a later run and a child image know them too."""
+    parent = read_json('/wheel-slim/parent/' + NEEDS, {'wheels': {}, 'runtime_packages': []})
+    cached = read_json('/wheel-slim/cache/wheel-slim-needs-%s.json' % platform.replace('/', '-'), {'wheels': {}})
+    compiled = read_json('/wheel-slim/compiled/needs.json', {})
+    needs = {**parent['wheels'], **cached['wheels'], **compiled}
+    record = {'wheels': {w: needs[w] for w in names if w in needs}, 'runtime_packages': sorted(set(cfg['runtime_packages']) | set(parent['runtime_packages']))}
+    record['wheels'].update({w: p for w, p in parent['wheels'].items() if w not in record['wheels']})
+    for d in ('set', 'new'):
+        write_json(os.path.join(OUT, d, NEEDS), record)
+    why = {p: ['runtime-packages'] for p in cfg['runtime_packages']}
+    for p in parent['runtime_packages']:
+        why.setdefault(p, []).append('the parent\'s runtime-packages')
+    if cfg['auto_runtime_packages']:
+        for wheel in names:
+            for p in needs.get(wheel, []):
+                why.setdefault(p, []).append(wheel)
+    installed = system_libs.installed_packages('/wheel-slim/runtime-image')
+    packages = sorted(p for p in why if p.split('=')[0] not in installed)
+    bad = [p for p in packages if not system_libs.APT_NAME.match(p)]
+    if bad:
+        fail('not Debian package names, refused: %s (from %s)' % (', '.join(bad), ', '.join(why[bad[0]])))
+    os.makedirs(OUT + '/apt')
+    with open(OUT + '/apt/packages', 'w') as f:
+        f.write(' '.join(packages))
+    if packages and not os.path.exists('/wheel-slim/runtime-image/usr/bin/apt-get'):
+        fail('runtime-image %s has no apt-get, so the runtime packages %s cannot be installed on it.' % (cfg['runtime_image'], ', '.join(packages)))
+    return packages, {p: why[p] for p in packages}
 
 
 def layout(cfg):

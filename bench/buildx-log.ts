@@ -1,4 +1,4 @@
-// Reads `docker buildx build --progress=plain` output: each step's vertex header
+// Reads the baselines' `docker buildx build --progress=plain` output: each step's vertex header
 // (`#12 [linux/arm/v7 builder 3/5] RUN ...`; no platform prefix in a one-platform build), its
 // `#12 DONE 45.6s` or `#12 CACHED`, and the wheels pip reports in its `Created wheel for` lines.
 
@@ -72,71 +72,4 @@ export function wheelStepsByPlatform(log: string): Map<string, PlatformWheelStep
     out.set(key, acc)
   }
   return out
-}
-
-/** Where a `pip wheel` step's seconds went, from the timestamps pip's lines carry. */
-export interface PipPhases {
-  /** Until pip's first line: interpreter and pip start-up (slow under QEMU). */
-  startup: number
-  /** Metadata preparation and wheel builds, seconds per normalized project name. */
-  projects: Record<string, number>
-}
-
-const normalize = (name: string): string => name.toLowerCase().replace(/[-_.]+/g, '_')
-
-/** One step's phases, from its `#<id> <seconds> <text>` lines. */
-function phasesOf(log: string, id: string): PipPhases {
-  const lines = [...log.matchAll(new RegExp(`^#${id} (\\d+\\.\\d+) (.*)$`, 'gm'))].map((m) => ({
-    t: Number(m[1]),
-    text: (m[2] as string).trim()
-  }))
-  const phases: PipPhases = { startup: lines[0]?.t ?? 0, projects: {} }
-  const add = (project: string, seconds: number): void => {
-    phases.projects[project] = Math.round(((phases.projects[project] ?? 0) + seconds) * 100) / 100
-  }
-  let current = ''
-  const open = new Map<string, number>()
-  for (const { t, text } of lines) {
-    const collecting = /^Collecting ([A-Za-z0-9._-]+)/.exec(text)
-    // A local sdist or wheel: `<name>-<version>...`, the name possibly hyphenated.
-    const processing = /^Processing \S*\/([A-Za-z0-9._-]+?)-\d[^/\s]*$/.exec(text)
-    if (collecting) current = normalize(collecting[1] as string)
-    else if (processing) current = normalize(processing[1] as string)
-    const meta = /^Preparing metadata .*: (started|finished)/.exec(text)
-    if (meta?.[1] === 'started') open.set(`meta:${current}`, t)
-    if (meta?.[1] === 'finished') add(current, t - (open.get(`meta:${current}`) ?? t))
-    const build = /^Building wheel for (\S+) .*: (started|finished)/.exec(text)
-    if (build) {
-      const project = normalize(build[1] as string)
-      if (build[2] === 'started') open.set(`build:${project}`, t)
-      else add(project, t - (open.get(`build:${project}`) ?? t))
-    }
-  }
-  return phases
-}
-
-/** Phases of each platform's `pip wheel` steps, summed ('default' in a one-platform build). */
-export function pipPhasesByPlatform(log: string): Map<string, PipPhases> {
-  const out = new Map<string, PipPhases>()
-  for (const s of parseBuildxSteps(log)) {
-    if (!isPipWheel(s.command) || s.cached) continue
-    const key = s.platform ?? 'default'
-    const p = phasesOf(log, s.id)
-    const acc = out.get(key) ?? { startup: 0, projects: {} }
-    acc.startup = Math.round((acc.startup + p.startup) * 100) / 100
-    for (const [k, v] of Object.entries(p.projects)) {
-      acc.projects[k] = Math.round(((acc.projects[k] ?? 0) + v) * 100) / 100
-    }
-    out.set(key, acc)
-  }
-  return out
-}
-
-/**
- * A runner log holds several builds (one per `[command]... docker buildx build` line that
- * @actions/exec prints): the output of the first one whose command matches.
- */
-export function buildSegment(log: string, match: (command: string) => boolean): string {
-  const parts = log.split(/^(?=\[command\])/m)
-  return parts.find((p) => match(p.split('\n')[0] ?? '')) ?? ''
 }

@@ -1,38 +1,44 @@
-// The benchmark: the action (bundled dist/, run as the GitHub runner runs it) against the seed's
-// Dockerfile and the idiomatic peer setup, for linux/amd64 + linux/arm/v7, on the real engine,
+// The benchmark: the WHOLE run of the action (bundled dist/, its main step run as the GitHub
+// runner runs it) against the seed's Dockerfile and the idiomatic peer setup (their one
+// `docker buildx build --platform linux/amd64,linux/arm/v7 --push` call), on the real engine,
 // registry and a local Actions cache service. `npm run bench` (provisions first).
 //
-//   (a) action, cold: empty wheel cache, no-cache-filters: base (no layer cache for the wheels)
-//   (b) action, warm: same inputs, the wheel cache (a) saved restored
-//   (c) action, one dependency bumped (wsb-fast2 to its next minor: requirements.txt + dist/)
+//   (a) action cold: empty wheel cache, fresh build cache
+//   (b) action warm: the wheel cache (a) saved restored, the app's own code changed (a new
+//       app version), fresh build cache: the realistic CI case
+//   (c) action, one dependency bumped (wsb-fast2 to its next minor), fresh build cache
 //   (d) action, derived image: parent = (b)'s base image, its own empty wheel cache
-//   (e) the seed's Dockerfile, one buildx call, --no-cache-filter base, nothing reused
-//   (f) peer: requirements layer first, engine layer cache kept between its runs:
-//       cold (--no-cache), after an app-only change, after the same bump as (c)
+//   (e) the seed's Dockerfile, fresh build cache
+//   (f) peer: requirements layer first; cold (fresh build cache), then with its layer cache
+//       kept: the same app change as (b), the same bump as (c)
+//   (g) small pair: a pure-Python app on one compiled dependency: seed cold, action cold, warm
+//
+// "Fresh build cache" = `docker buildx prune -af` first. Around every scenario a sampler reads
+// the CPU seconds of emulated (QEMU) processes from /proc (bench/emulation.ts).
 //
 // The app's own dist/ holds what `python -m build` writes: its sdist and its pure-Python
-// `py3-none-any` wheel (built once with the builder image, cached like the sdists). The compiled
-// dependencies (wsb-fastN) and wsb-derived (a C extension) come as sdists only, as PyPI sdists of
-// packages without armv7 wheels.
-//
-// No index server, no network: the action's workspaces hold the dependency sdists in dist/ beside
-// the package's own (the action mounts dist/ as --find-links; `package` names the one to build),
-// and the baselines get them as the named build context `deps` (PyPI's stand-in). Every pip call
-// runs with --no-index, so no build reaches anything outside its own container.
+// `py3-none-any` wheel. The compiled dependencies (wsb-fastN) and wsb-derived (a C extension)
+// come as sdists only, as PyPI sdists of packages without armv7 wheels. No index server, no
+// network: the action's workspaces hold the dependency sdists in dist/ beside the package's own
+// (`package` names the one to build), the baselines get them as the named build context `deps`
+// (PyPI's stand-in), and every pip call runs with --no-index.
 //
 // A report, not a test: the targets print PASS/FAIL, the exit code only says whether every
 // scenario ran. Results: stdout, bench/results/latest.json, bench/RESULTS.md.
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startCacheService, type CacheService } from '../e2e/support/cache-service.js'
 import { docker, dockerBin, runImage } from '../e2e/support/docker.js'
 import { REGISTRY } from '../e2e/support/registry.js'
-import { runAction } from '../e2e/support/runner.js'
-import { buildSegment, pipPhasesByPlatform, wheelStepsByPlatform } from './buildx-log.js'
+import { runAction, type ActionRun } from '../e2e/support/runner.js'
+import { runCleanup, type CleanupState } from '../src/cleanup.js'
+import { State } from '../src/constants.js'
+import type { PlatformResult, Timings } from '../src/execute.js'
+import { wheelStepsByPlatform } from './buildx-log.js'
 import {
   DEPS_CONTEXT,
   type Images,
@@ -40,6 +46,7 @@ import {
   referenceDockerfile,
   seedDockerfile
 } from './dockerfiles.js'
+import { type Emulation, sampled } from './emulation.js'
 import {
   type BenchResults,
   type Bound,
@@ -49,14 +56,14 @@ import {
   resultsMarkdown,
   type ScenarioResult
 } from './report.js'
-import { buildSdists, distFiles, type Sdist } from './sdists.js'
+import { BENCH_FIXTURES, buildSdists, distFiles, type Sdist } from './sdists.js'
 import { pushedSize } from './sizes.js'
 
 const PLATFORMS = ['linux/amd64', 'linux/arm/v7']
+const MACHINE: Record<string, string> = { 'linux/amd64': 'x86_64', 'linux/arm/v7': 'armv7l' }
 const IMAGES: Images = { builder: `${REGISTRY}/python:3.11`, slim: `${REGISTRY}/python:3.11-slim` }
 const WHEEL_DIR = '/wheeley'
-const APP = { project: 'wsb-app', module: 'wsb_app' }
-const DERIVED = { project: 'wsb-derived', module: 'wsb_derived' }
+const { app: APP, mini: MINI, derived: DERIVED } = BENCH_FIXTURES
 /** The action's pip-args: dist/ (its --find-links) is the only source, as in e2e/wheel-cache. */
 const ACTION_PIP_ARGS = '--no-index --no-build-isolation'
 
@@ -71,6 +78,7 @@ const logDir = path.join(runDir, 'logs')
 
 const say = (msg: string): void => console.log(`bench: ${msg}`)
 const since = (t: number): number => Math.round((Date.now() - t) / 100) / 10
+const loadAverage = (): number[] => os.loadavg().map((l) => Math.round(l * 100) / 100)
 const normalize = (name: string): string => name.toLowerCase().replace(/[-_.]+/g, '_')
 /** A wheel file name's project, normalized: `wsb_fast2-1.1.0-cp311-...whl` → `wsb_fast2`. */
 const wheelProject = (file: string): string => normalize(file.split('-')[0] ?? '')
@@ -80,20 +88,45 @@ function othersRunning(): boolean {
   return spawnSync('pgrep', ['-f', 'jest -c jest.e2e']).status === 0
 }
 
-/** Samples othersRunning() every few seconds while `work` runs. */
-async function watched<T>(work: () => Promise<T>): Promise<{ value: T; busy: boolean }> {
+interface Measured<T> {
+  value: T
+  seconds: number
+  emulation: Emulation
+  /** Another e2e suite was seen running meanwhile. */
+  busy: boolean
+}
+
+/** Runs `work` timed, with the emulation sampler and a look for other e2e suites every 5 s. */
+async function measure<T>(work: () => Promise<T>): Promise<Measured<T>> {
   let busy = othersRunning()
   const timer = setInterval(() => {
     busy ||= othersRunning()
   }, 5000)
   try {
-    const value = await work()
-    busy ||= othersRunning()
-    return { value, busy }
+    const started = Date.now()
+    const { value, emulation } = await sampled(work)
+    const seconds = since(started)
+    return { value, seconds, emulation, busy: busy || othersRunning() }
   } finally {
     clearInterval(timer)
   }
 }
+
+/** A fresh build cache: nothing of an earlier build (ours or anyone's) is reused. */
+async function freshBuildCache(): Promise<void> {
+  const started = Date.now()
+  await docker(['buildx', 'prune', '-af'])
+  say(`docker buildx prune -af (${since(started)} s)`)
+}
+
+/** One platform's emulated CPU seconds: all of them, and those of build steps. */
+const emulatedOn = (e: Emulation, platform: string) => ({
+  emulatedSeconds: e.byPlatform[platform] ?? 0,
+  buildEmulatedSeconds: e.inBuildByPlatform[platform] ?? 0
+})
+/** The few emulated processes that used the most CPU, for the JSON. */
+const topEmulated = (e: Emulation) =>
+  [...e.processes].sort((x, y) => y.seconds - x.seconds).slice(0, 8)
 
 function bumpVersion(v: string): string {
   const [major, minor] = v.split('.')
@@ -106,25 +139,14 @@ function requirementsText(pins: Record<string, string>): string {
     .join('')
 }
 
-async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {
-  for (const [name, text] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, name)), { recursive: true })
-    await writeFile(path.join(dir, name), text)
-  }
-}
-
 /** Makes `dir` hold exactly these releases (each one's sdist, and its wheel when it has one). */
 async function setDist(dir: string, sdists: Sdist[]): Promise<void> {
-  await rm(dir, { recursive: true, force: true })
-  await mkdir(dir, { recursive: true })
-  await addDist(dir, sdists)
+  await setFiles(dir, sdists.flatMap(distFiles))
 }
 
 /** Adds these releases' files to `dir`, as a release adds files to PyPI (the older ones stay). */
 async function addDist(dir: string, sdists: Sdist[]): Promise<void> {
-  for (const s of sdists) {
-    for (const f of distFiles(s)) await copyFile(f, path.join(dir, path.basename(f)))
-  }
+  for (const f of sdists.flatMap(distFiles)) await copyFile(f, path.join(dir, path.basename(f)))
 }
 
 /** Makes `dir` hold exactly these files. */
@@ -150,6 +172,14 @@ interface ActionScenario {
   requirements?: string
 }
 
+/** The post step's work (the action's own cleanup), outside the main step's timing. */
+async function postStep(run: ActionRun): Promise<number> {
+  const started = Date.now()
+  const state = run.state[State.Cleanup]
+  if (state) await runCleanup(JSON.parse(state) as CleanupState)
+  return since(started)
+}
+
 async function runActionScenario(s: ActionScenario): Promise<ScenarioResult> {
   say(`(${s.id}) ${s.title}: running the action`)
   const inputs: Record<string, string> = {
@@ -161,49 +191,73 @@ async function runActionScenario(s: ActionScenario): Promise<ScenarioResult> {
     'runtime-image': IMAGES.slim,
     package: s.ownProject,
     'pip-args': ACTION_PIP_ARGS,
-    'no-cache-filters': 'base',
     'smoke-test': `python3 -m ${s.module}`,
     push: 'true'
   }
   if (s.parent) inputs.parent = s.parent
   if (s.requirements) inputs.requirements = s.requirements
-  const started = Date.now()
-  const { value: run, busy } = await watched(() =>
-    runAction({ inputs, workspace: s.workspace, env: s.service.env, name: `bench-${s.id}` })
+  // The main step alone is timed; its post step (cleanup) runs after, as the runner's would.
+  const m = await measure(() =>
+    runAction({
+      inputs,
+      workspace: s.workspace,
+      env: s.service.env,
+      name: `bench-${s.id}`,
+      post: false
+    })
   )
-  const totalSeconds = since(started)
+  const run = m.value
+  const postSeconds = await postStep(run)
   const own = normalize(s.ownProject)
-  const base = { id: s.id, title: s.title, how: s.how, own, othersRunning: busy, log: run.logFile }
-  if (run.failed || run.post?.exitCode) {
+  const base = {
+    id: s.id,
+    title: s.title,
+    how: s.how,
+    kind: 'action' as const,
+    own,
+    othersRunning: m.busy,
+    log: run.logFile,
+    samples: m.emulation.samples,
+    topEmulated: topEmulated(m.emulation)
+  }
+  if (run.failed) {
     const why = [...run.errors, run.stderr.trim().split('\n').slice(-5).join('\n')].join('\n')
-    return { ...base, platforms: [], error: `action failed (log ${run.logFile}): ${why}` }
+    return {
+      ...base,
+      split: {},
+      tested: false,
+      platforms: [],
+      error: `action failed (log ${run.logFile}): ${why}`
+    }
   }
   const meta = JSON.parse(run.outputs.metadata ?? '{}') as {
-    builds: {
-      platform: string
-      buildSeconds: number
-      wheelSeconds?: number
-      built: string[]
-      reused: number
-    }[]
+    builds: PlatformResult[]
+    timings?: Timings
   }
-  const log = await readFile(run.logFile, 'utf8')
-  // The smoke build of each platform is the one that ran the wheel step (later ones hit its cache).
-  const phasesOf = (platform: string) =>
-    pipPhasesByPlatform(
-      buildSegment(log, (c) => c.includes(`--platform ${platform} `) && c.includes(' --load '))
-    ).get('default')
   const platforms: PlatformRow[] = meta.builds.map((b) => ({
     platform: b.platform,
-    phases: phasesOf(b.platform),
-    wheelSeconds: b.wheelSeconds,
-    buildSeconds: b.buildSeconds,
+    path: b.path,
+    resolveSeconds: b.steps.resolve?.seconds,
+    compileSeconds: b.steps.compile?.seconds,
     built: b.built,
     depsBuilt: b.built.filter((w) => wheelProject(w) !== own).length,
-    reused: b.reused
+    reused: b.reused.length,
+    ...emulatedOn(m.emulation, b.platform)
   }))
-  say(`(${s.id}) done in ${totalSeconds} s`)
-  return { ...base, image: `${s.image}:${s.tag}`, totalSeconds, platforms }
+  // Smoke-tested: each platform's smoke test ran and printed that platform's machine.
+  const tested = PLATFORMS.every((p) =>
+    meta.builds.some((b) => b.platform === p && b.smokeOutput.includes(MACHINE[p] ?? '?'))
+  )
+  say(`(${s.id}) done in ${m.seconds} s (post step ${postSeconds} s, untimed)`)
+  return {
+    ...base,
+    image: `${s.image}:${s.tag}`,
+    totalSeconds: m.seconds,
+    split: meta.timings ?? {},
+    tested,
+    postSeconds,
+    platforms
+  }
 }
 
 // ------------------------------------------------------------------ raw buildx scenarios
@@ -218,7 +272,6 @@ interface BuildxScenario {
   ownProject: string
   /** The directory given as the named build context `deps`: the dependency sdists. */
   deps: string
-  extraArgs: string[]
 }
 
 async function runBuildxScenario(s: BuildxScenario): Promise<ScenarioResult> {
@@ -236,45 +289,59 @@ async function runBuildxScenario(s: BuildxScenario): Promise<ScenarioResult> {
     file,
     '--build-context',
     `${DEPS_CONTEXT}=${s.deps}`,
-    ...s.extraArgs,
     '--tag',
     s.ref,
     '--push',
     s.context
   ]
   const log = path.join(logDir, `${s.id}.log`)
-  const started = Date.now()
   const own = normalize(s.ownProject)
-  const base = { id: s.id, title: s.title, how: s.how, own, log }
-  let output: string
-  let busy = false
+  const base = {
+    id: s.id,
+    title: s.title,
+    how: s.how,
+    kind: 'buildx' as const,
+    own,
+    log,
+    tested: false
+  }
+  let m: Measured<{ stderr: string }>
   try {
-    const r = await watched(() => docker(argv))
-    busy = r.busy
-    output = r.value.stderr
+    m = await measure(() => docker(argv))
   } catch (error) {
     const e = error as { stderr?: string; message?: string }
     await writeFile(log, e.stderr ?? String(error))
-    return { ...base, othersRunning: busy, platforms: [], error: e.message ?? String(error) }
+    const message = e.message ?? String(error)
+    return { ...base, othersRunning: false, split: {}, platforms: [], error: message }
   }
-  const totalSeconds = since(started)
+  const output = m.value.stderr
   await writeFile(log, `docker ${argv.join(' ')}\n\n${output}`)
   const steps = wheelStepsByPlatform(output)
-  const phases = pipPhasesByPlatform(output)
   const platforms: PlatformRow[] = PLATFORMS.map((platform) => {
     const step = steps.get(platform)
     const built = step?.built ?? []
+    const cached = step?.cached ?? 0
     return {
       platform,
-      phases: phases.get(platform),
-      wheelSeconds: step?.seconds,
+      path: cached === 0 ? 'target' : cached === step?.steps ? 'layer cache' : 'target+cache',
+      compileSeconds: step?.seconds,
       built,
       depsBuilt: built.filter((w) => wheelProject(w) !== own).length,
-      reused: 0
+      reused: 0,
+      ...emulatedOn(m.emulation, platform)
     }
   })
-  say(`(${s.id}) done in ${totalSeconds} s`)
-  return { ...base, othersRunning: busy, image: s.ref, totalSeconds, platforms }
+  say(`(${s.id}) done in ${m.seconds} s`)
+  return {
+    ...base,
+    othersRunning: m.busy,
+    image: s.ref,
+    totalSeconds: m.seconds,
+    split: { build: m.seconds },
+    samples: m.emulation.samples,
+    topEmulated: topEmulated(m.emulation),
+    platforms
+  }
 }
 
 /** Checks a baseline image really runs the app on every platform (outside any timing). */
@@ -284,34 +351,55 @@ async function checkRuns(ref: string, module: string): Promise<void> {
       entrypoint: 'python3',
       runArgs: ['--network', 'none']
     })
-    if (!r.stdout.includes(p === 'linux/amd64' ? 'x86_64' : 'armv7l')) {
+    if (!r.stdout.includes(MACHINE[p] ?? '?')) {
       throw new Error(`${ref} on ${p} printed: ${r.stdout.trim()}`)
     }
   }
 }
 
+/** The sampler must see emulated work for its figures to mean anything: a known load, measured. */
+async function checkSampler(): Promise<number> {
+  const { emulation } = await measure(() =>
+    docker([
+      'run',
+      '--rm',
+      '--platform',
+      'linux/arm/v7',
+      IMAGES.slim,
+      'python3',
+      '-c',
+      'sum(range(10**7))'
+    ])
+  )
+  const seconds = emulation.byPlatform['linux/arm/v7'] ?? 0
+  say(`emulation sampler check: sum(range(10**7)) on arm/v7 took ${seconds} emulated CPU-s`)
+  if (seconds < 0.5) say('WARNING: the sampler saw (almost) no emulated work: its figures are void')
+  return seconds
+}
+
 // ------------------------------------------------------------------ lower bounds
 
-async function buildBound(
-  name: string,
-  baseImage: string,
-  requirement: string,
+interface BoundSpec {
+  baseImage: string
+  requirement: string
   requirements?: string
-): Promise<Bound> {
-  say(`lower bound "${name}": slim + one layer of the installed files (from ${baseImage})`)
+}
+
+async function buildBound(name: string, b: BoundSpec): Promise<Bound> {
+  say(`lower bound "${name}": slim + one layer of the installed files (from ${b.baseImage})`)
   const context = path.join(runDir, `bound-${name}`)
   await mkdir(context, { recursive: true })
-  if (requirements !== undefined)
-    await writeFile(path.join(context, 'requirements.txt'), requirements)
+  if (b.requirements !== undefined)
+    await writeFile(path.join(context, 'requirements.txt'), b.requirements)
   const file = path.join(context, 'Dockerfile')
   await writeFile(
     file,
     referenceDockerfile(
       IMAGES,
-      baseImage,
+      b.baseImage,
       WHEEL_DIR,
-      requirement,
-      requirements === undefined ? undefined : 'requirements.txt'
+      b.requirement,
+      b.requirements === undefined ? undefined : 'requirements.txt'
     )
   )
   const reference = `${repository}/lower-bound:${name}`
@@ -347,262 +435,17 @@ async function buildBound(
   return { reference, platforms }
 }
 
-// ------------------------------------------------------------------ main
-
-async function main(): Promise<number> {
-  const dockerVersion = (await docker(['version', '--format', '{{.Server.Version}}'])).stdout.trim()
-  const results: BenchResults = {
-    runId,
-    repository,
-    startedAt: new Date().toISOString(),
-    host: {
-      cpus: os.cpus().length,
-      loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
-      node: process.version,
-      docker: dockerVersion
-    },
-    platforms: PLATFORMS,
-    noisy: false,
-    scenarios: [],
-    bounds: {},
-    targets: [],
-    dockerfiles: {}
+/** Sizes of every pushed image, against its lower bound and its fixture's seed image. */
+async function measureSizes(results: BenchResults, bounds: Record<string, BoundSpec>) {
+  for (const [name, spec] of Object.entries(bounds)) {
+    if (!results.scenarios.some((s) => !s.error && s.bound === name)) continue
+    results.bounds[name] = await buildBound(name, spec)
   }
-  say(`run ${runId}: images under ${repository}/ (docker ${dockerBin()}, ${dockerVersion})`)
-  await mkdir(logDir, { recursive: true })
-
-  // Fixtures: every sdist, the bumped one too, built (or taken from the sdist cache) up front; the
-  // app, pure Python, also gets its wheel, as `python -m build` writes both.
-  const sdistCache = path.join(WORK_DIR, 'sdists')
-  const [fast1, fast2, fast3, app, derived] = await buildSdists(
-    ['fast1', 'fast2', 'fast3', 'app', 'derived'].map((f) => ({
-      fixture: f as 'fast1' | 'fast2' | 'fast3' | 'app' | 'derived',
-      wheel: f === 'app'
-    })),
-    sdistCache
-  )
-  if (!fast1 || !fast2 || !fast3 || !app || !derived) throw new Error('sdists missing')
-  const bumpedVersion = bumpVersion(fast2.version)
-  const [fast2Bumped] = await buildSdists(
-    [{ fixture: 'fast2', version: bumpedVersion }],
-    sdistCache
-  )
-  const appNextVersion = `${app.version}.post1`
-  const [appNext] = await buildSdists(
-    [{ fixture: 'app', version: appNextVersion, wheel: true }],
-    sdistCache
-  )
-  if (!fast2Bumped || !appNext) throw new Error('sdists missing')
-  if (!app.wheel || !appNext.wheel) throw new Error('app wheels missing')
-  const deps = [fast1, fast2, fast3]
-  const pins = Object.fromEntries(deps.map((d) => [d.project, d.version]))
-  const bumpedPins = { ...pins, [fast2.project]: bumpedVersion }
-
-  // PyPI's stand-in, per build: the action's workspaces hold the dependency sdists in dist/ beside
-  // their own (the derived one also the app's, its published parent package); the baselines get
-  // them as the named build context `deps`, outside their build context as PyPI is.
-  const appWs = path.join(runDir, 'ws-app')
-  const derivedWs = path.join(runDir, 'ws-derived')
-  await setDist(path.join(appWs, 'dist'), [app, ...deps])
-  await writeFiles(appWs, { 'requirements.txt': requirementsText(pins) })
-  await setDist(path.join(derivedWs, 'dist'), [derived, app, ...deps])
-  const seedDeps = path.join(runDir, 'deps-seed')
-  const peerDeps = path.join(runDir, 'deps-peer')
-  await setDist(seedDeps, deps)
-  await setDist(peerDeps, deps)
-  // The peer's layer cache starts empty in every bench run: the same Dockerfile, requirements and
-  // sdist bytes as an earlier run would otherwise hit that run's f-app / f-bump layers. The run id
-  // in its `deps` context (a file pip's --find-links ignores) is part of the requirements layer's
-  // key, so of every builder layer after it; within this run it stays put, as PyPI would.
-  await writeFile(path.join(peerDeps, '.bench-run'), `${runId}\n`)
-
-  const appService = await startCacheService()
-  const derivedService = await startCacheService()
-  const scenarios = results.scenarios
-  const appImage = `${repository}/${APP.project}`
-  const common = {
-    workspace: appWs,
-    image: appImage,
-    ownProject: APP.project,
-    module: APP.module,
-    service: appService,
-    requirements: 'requirements.txt'
-  }
-  const seedDf = seedDockerfile(IMAGES, APP.module, APP.project)
-  const peerDf = peerDockerfile(IMAGES, APP.module)
-  results.dockerfiles = { seed: seedDf, peer: peerDf }
-  const peerCtx = path.join(runDir, 'ctx-peer')
-  const seedCtx = path.join(runDir, 'ctx-seed')
-  let exitCode = 0
-
-  try {
-    scenarios.push(
-      await runActionScenario({
-        ...common,
-        id: 'a',
-        title: 'action cold',
-        how: 'empty wheel cache; no-cache-filters: base',
-        tag: 'a'
-      })
-    )
-    scenarios.push(
-      await runActionScenario({
-        ...common,
-        id: 'b',
-        title: 'action warm',
-        how: 'same inputs; the wheel cache (a) saved is restored; no-cache-filters: base',
-        tag: 'b'
-      })
-    )
-    const parent = `${appImage}:b-base`
-    scenarios.push(
-      await runActionScenario({
-        id: 'd',
-        title: 'action derived',
-        how: `wsb-derived, parent: (b)'s base image; its own empty wheel cache; no-cache-filters: base`,
-        workspace: derivedWs,
-        image: `${repository}/${DERIVED.project}`,
-        tag: 'd',
-        ownProject: DERIVED.project,
-        module: DERIVED.module,
-        service: derivedService,
-        parent
-      })
-    )
-
-    // The seed's `pip3 wheel /build/dist/*` takes every file in dist/ as a requirement: the app's
-    // sdist and wheel together are two requirements for wsb-app, which pip refuses
-    // (ResolutionImpossible). Its Dockerfile stays verbatim, so its dist/ holds the one file it
-    // expects of the app: the wheel.
-    await setFiles(path.join(seedCtx, 'dist'), [app.wheel])
-    scenarios.push(
-      await runBuildxScenario({
-        id: 'e',
-        title: 'seed Dockerfile',
-        how: 'the seed Dockerfile, one buildx call, --no-cache-filter base',
-        context: seedCtx,
-        dockerfile: seedDf,
-        ref: `${repository}/seed:e`,
-        ownProject: APP.project,
-        deps: seedDeps,
-        extraArgs: ['--no-cache-filter', 'base']
-      })
-    )
-
-    await setDist(path.join(peerCtx, 'dist'), [app])
-    await writeFiles(peerCtx, { 'requirements.txt': requirementsText(pins) })
-    scenarios.push(
-      await runBuildxScenario({
-        id: 'f-cold',
-        title: 'peer cold',
-        how: 'requirements layer first, --no-cache (its results stay in the layer cache)',
-        context: peerCtx,
-        dockerfile: peerDf,
-        ref: `${repository}/peer:f-cold`,
-        ownProject: APP.project,
-        deps: peerDeps,
-        extraArgs: ['--no-cache']
-      })
-    )
-    await setDist(path.join(peerCtx, 'dist'), [appNext])
-    scenarios.push(
-      await runBuildxScenario({
-        id: 'f-app',
-        title: 'peer, app changed',
-        how: `extra: only the app changed (${appNextVersion}); layer cache kept`,
-        context: peerCtx,
-        dockerfile: peerDf,
-        ref: `${repository}/peer:f-app`,
-        ownProject: APP.project,
-        deps: peerDeps,
-        extraArgs: []
-      })
-    )
-
-    // One dependency bumped: a new wsb-fast2 released (its sdist added beside the old one, as on
-    // PyPI), its pin moved in requirements.txt.
-    say(`bump: ${fast2.project} ${fast2.version} → ${bumpedVersion}`)
-    await addDist(path.join(appWs, 'dist'), [fast2Bumped])
-    await writeFiles(appWs, { 'requirements.txt': requirementsText(bumpedPins) })
-    scenarios.push(
-      await runActionScenario({
-        ...common,
-        id: 'c',
-        title: 'action, 1 dep bumped',
-        how: `${fast2.project} ${fast2.version} → ${bumpedVersion}; wheel cache of (a)/(b); no-cache-filters: base`,
-        tag: 'c'
-      })
-    )
-    await addDist(peerDeps, [fast2Bumped])
-    await writeFiles(peerCtx, { 'requirements.txt': requirementsText(bumpedPins) })
-    scenarios.push(
-      await runBuildxScenario({
-        id: 'f-bump',
-        title: 'peer, 1 dep bumped',
-        how: `the same bump as (c); layer cache kept`,
-        context: peerCtx,
-        dockerfile: peerDf,
-        ref: `${repository}/peer:f-bump`,
-        ownProject: APP.project,
-        deps: peerDeps,
-        extraArgs: []
-      })
-    )
-  } finally {
-    await appService.stop()
-    await derivedService.stop()
-  }
-  const order = ['a', 'b', 'c', 'd', 'e', 'f-cold', 'f-app', 'f-bump']
-  scenarios.sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id))
-
-  // Sizes, outside every timing.
-  for (const s of scenarios.filter(
-    (x) => !x.error && ['e', 'f-cold', 'f-app', 'f-bump'].includes(x.id)
-  )) {
-    await checkRuns(s.image as string, APP.module)
-  }
-  const bounds: [string, string, string, string | undefined][] = [
-    ['app', `${appImage}:b-base`, `${APP.project}==${app.version}`, requirementsText(pins)],
-    [
-      'app-bumped',
-      `${appImage}:c-base`,
-      `${APP.project}==${app.version}`,
-      requirementsText(bumpedPins)
-    ],
-    [
-      'derived',
-      `${repository}/${DERIVED.project}:d-base`,
-      `${DERIVED.project}==${derived.version}`,
-      undefined
-    ]
-  ]
-  const boundOf: Record<string, string> = {
-    a: 'app',
-    b: 'app',
-    e: 'app',
-    'f-cold': 'app',
-    'f-app': 'app',
-    c: 'app-bumped',
-    'f-bump': 'app-bumped',
-    d: 'derived'
-  }
-  for (const [name, baseImage, requirement, reqs] of bounds) {
-    const needed = scenarios.some((s) => !s.error && boundOf[s.id] === name)
-    if (!needed) continue
-    try {
-      results.bounds[name] = await buildBound(name, baseImage, requirement, reqs)
-    } catch (error) {
-      say(`lower bound "${name}" failed: ${String(error)}`)
-      exitCode = 1
-    }
-  }
-  const seed = scenarios.find((s) => s.id === 'e' && !s.error)
-  for (const s of scenarios) {
-    if (s.error || !s.image) continue
-    s.bound = boundOf[s.id]
+  const ok = results.scenarios.filter((s) => !s.error && s.image)
+  for (const s of ok) {
     const bound = s.bound ? results.bounds[s.bound] : undefined
     for (const p of s.platforms) {
-      const size = await pushedSize(s.image, p.platform)
+      const size = await pushedSize(s.image as string, p.platform)
       const b = bound?.platforms.find((x) => x.platform === p.platform)
       p.imageBytes = size.bytes
       p.layers = size.layers
@@ -614,16 +457,318 @@ async function main(): Promise<number> {
       }
     }
   }
-  for (const s of scenarios) {
+  for (const s of ok) {
+    const seed = ok.find((x) => x.id === s.seed)
     for (const p of s.platforms) {
       const e = seed?.platforms.find((x) => x.platform === p.platform)?.imageBytes
       if (e && p.imageBytes) p.ratioSeed = p.imageBytes / e
     }
   }
+}
+
+// ------------------------------------------------------------------ main
+
+async function main(): Promise<number> {
+  const dockerVersion = (await docker(['version', '--format', '{{.Server.Version}}'])).stdout.trim()
+  const results: BenchResults = {
+    runId,
+    repository,
+    startedAt: new Date().toISOString(),
+    host: {
+      cpus: os.cpus().length,
+      loadAverage: loadAverage(),
+      node: process.version,
+      docker: dockerVersion
+    },
+    platforms: PLATFORMS,
+    noisy: false,
+    scenarios: [],
+    bounds: {},
+    targets: [],
+    dockerfiles: {}
+  }
+  say(`run ${runId}: images under ${repository}/ (docker ${dockerBin()}, ${dockerVersion})`)
+  say(`load average at the start: ${results.host.loadAverage.join(' ')}`)
+  await mkdir(logDir, { recursive: true })
+  results.samplerCheck = await checkSampler()
+
+  // Fixtures: every sdist, the bumped and the next ones too, built (or taken from the sdist
+  // cache) up front; the apps, pure Python, also get their wheel, as `python -m build` writes both.
+  const sdistCache = path.join(WORK_DIR, 'sdists')
+  const [fast1, fast2, fast3, app, mini, derived] = await buildSdists(
+    (['fast1', 'fast2', 'fast3', 'app', 'mini', 'derived'] as const).map((fixture) => ({
+      fixture,
+      wheel: fixture === 'app' || fixture === 'mini'
+    })),
+    sdistCache
+  )
+  if (!fast1 || !fast2 || !fast3 || !app || !mini || !derived) throw new Error('sdists missing')
+  const bumpedVersion = bumpVersion(fast2.version)
+  const [fast2Bumped, appNext, miniNext] = await buildSdists(
+    [
+      { fixture: 'fast2', version: bumpedVersion },
+      { fixture: 'app', version: `${app.version}.post1`, wheel: true },
+      { fixture: 'mini', version: `${mini.version}.post1`, wheel: true }
+    ],
+    sdistCache
+  )
+  if (!fast2Bumped || !appNext || !miniNext) throw new Error('sdists missing')
+  if (!app.wheel || !mini.wheel) throw new Error('app wheels missing')
+  const deps = [fast1, fast2, fast3]
+  const pins = Object.fromEntries(deps.map((d) => [d.project, d.version]))
+  const bumpedPins = { ...pins, [fast2.project]: bumpedVersion }
+
+  // PyPI's stand-in, per build: the action's workspaces hold the dependency sdists in dist/ beside
+  // their own (the derived one also the app's, its published parent package); the baselines get
+  // them as the named build context `deps`, outside their build context as PyPI is.
+  const appWs = path.join(runDir, 'ws-app')
+  const derivedWs = path.join(runDir, 'ws-derived')
+  const miniWs = path.join(runDir, 'ws-mini')
+  const seedCtx = path.join(runDir, 'ctx-seed')
+  const peerCtx = path.join(runDir, 'ctx-peer')
+  const miniSeedCtx = path.join(runDir, 'ctx-mini-seed')
+  const seedDeps = path.join(runDir, 'deps-seed')
+  const peerDeps = path.join(runDir, 'deps-peer')
+  const miniDeps = path.join(runDir, 'deps-mini')
+  await setDist(path.join(appWs, 'dist'), [app, ...deps])
+  await writeFile(path.join(appWs, 'requirements.txt'), requirementsText(pins))
+  await setDist(path.join(derivedWs, 'dist'), [derived, appNext, ...deps])
+  await setDist(path.join(miniWs, 'dist'), [mini, fast1])
+  await setDist(seedDeps, deps)
+  await setDist(peerDeps, deps)
+  await setDist(miniDeps, [fast1])
+
+  const appService = await startCacheService()
+  const derivedService = await startCacheService()
+  const miniService = await startCacheService()
+  const appImage = `${repository}/${APP.project}`
+  const miniImage = `${repository}/${MINI.project}`
+  const onApp = {
+    workspace: appWs,
+    image: appImage,
+    ownProject: APP.project,
+    module: APP.module,
+    service: appService,
+    requirements: 'requirements.txt'
+  }
+  const onMini = {
+    workspace: miniWs,
+    image: miniImage,
+    ownProject: MINI.project,
+    module: MINI.module,
+    service: miniService
+  }
+  const seedDf = seedDockerfile(IMAGES, APP.module, APP.project)
+  const peerDf = peerDockerfile(IMAGES, APP.module)
+  results.dockerfiles = { seed: seedDf, peer: peerDf }
+  const scenarios = results.scenarios
+  const add = (s: ScenarioResult, bound: string, seed: string): void => {
+    scenarios.push({ ...s, bound, seed })
+  }
+  const next = `${app.version} → ${appNext.version}`
+  const bump = `${fast2.project} ${fast2.version} → ${bumpedVersion}`
+
+  try {
+    await freshBuildCache()
+    add(
+      await runActionScenario({
+        ...onApp,
+        id: 'a',
+        title: 'action cold',
+        how: 'empty wheel cache, fresh build cache',
+        tag: 'a'
+      }),
+      'app',
+      'e'
+    )
+
+    await setDist(path.join(appWs, 'dist'), [appNext, ...deps])
+    await freshBuildCache()
+    add(
+      await runActionScenario({
+        ...onApp,
+        id: 'b',
+        title: 'action warm, app changed',
+        how: `the wheel cache (a) saved restored; the app's own code changed (${next}); fresh build cache`,
+        tag: 'b'
+      }),
+      'app-next',
+      'e'
+    )
+
+    // One dependency bumped: a new wsb-fast2 released (its sdist added beside the old one, as on
+    // PyPI), its pin moved in requirements.txt.
+    await addDist(path.join(appWs, 'dist'), [fast2Bumped])
+    await writeFile(path.join(appWs, 'requirements.txt'), requirementsText(bumpedPins))
+    await freshBuildCache()
+    add(
+      await runActionScenario({
+        ...onApp,
+        id: 'c',
+        title: 'action, 1 dep bumped',
+        how: `${bump}; the wheel cache of (a)/(b) restored; fresh build cache`,
+        tag: 'c'
+      }),
+      'app-bumped',
+      'e'
+    )
+
+    await freshBuildCache()
+    add(
+      await runActionScenario({
+        id: 'd',
+        title: 'action derived',
+        how: `wsb-derived, parent: (b)'s base image; its own empty wheel cache; fresh build cache`,
+        workspace: derivedWs,
+        image: `${repository}/${DERIVED.project}`,
+        tag: 'd',
+        ownProject: DERIVED.project,
+        module: DERIVED.module,
+        service: derivedService,
+        parent: `${appImage}:b-base`
+      }),
+      'derived',
+      'e'
+    )
+
+    // The seed's `pip3 wheel /build/dist/*` takes every file in dist/ as a requirement: the app's
+    // sdist and wheel together are two requirements for wsb-app, which pip refuses
+    // (ResolutionImpossible). Its Dockerfile stays verbatim, so its dist/ holds the one file it
+    // expects of the app: the wheel.
+    await setFiles(path.join(seedCtx, 'dist'), [app.wheel])
+    await freshBuildCache()
+    add(
+      await runBuildxScenario({
+        id: 'e',
+        title: 'seed Dockerfile',
+        how: 'the seed Dockerfile, one buildx call, fresh build cache; tests nothing',
+        context: seedCtx,
+        dockerfile: seedDf,
+        ref: `${repository}/seed:e`,
+        ownProject: APP.project,
+        deps: seedDeps
+      }),
+      'app',
+      'e'
+    )
+
+    const peer = (id: string, title: string, how: string) =>
+      runBuildxScenario({
+        id,
+        title,
+        how,
+        context: peerCtx,
+        dockerfile: peerDf,
+        ref: `${repository}/peer:${id}`,
+        ownProject: APP.project,
+        deps: peerDeps
+      })
+    await setDist(path.join(peerCtx, 'dist'), [app])
+    await writeFile(path.join(peerCtx, 'requirements.txt'), requirementsText(pins))
+    await freshBuildCache()
+    add(
+      await peer('f-cold', 'peer cold', 'requirements layer first; fresh build cache'),
+      'app',
+      'e'
+    )
+    await setDist(path.join(peerCtx, 'dist'), [appNext])
+    add(
+      await peer('f-app', 'peer, app changed', `the same app change as (b); layer cache kept`),
+      'app-next',
+      'e'
+    )
+    await addDist(peerDeps, [fast2Bumped])
+    await writeFile(path.join(peerCtx, 'requirements.txt'), requirementsText(bumpedPins))
+    add(
+      await peer('f-bump', 'peer, 1 dep bumped', `the same bump as (c); layer cache kept`),
+      'app-bumped',
+      'e'
+    )
+
+    // The small pair: the pure-Python app on one compiled dependency.
+    await setFiles(path.join(miniSeedCtx, 'dist'), [mini.wheel])
+    await freshBuildCache()
+    add(
+      await runBuildxScenario({
+        id: 'g-e',
+        title: 'small: seed Dockerfile',
+        how: 'wsb-mini on wsb-fast1, the seed Dockerfile, fresh build cache; tests nothing',
+        context: miniSeedCtx,
+        dockerfile: seedDockerfile(IMAGES, MINI.module, MINI.project),
+        ref: `${repository}/seed:g-e`,
+        ownProject: MINI.project,
+        deps: miniDeps
+      }),
+      'mini',
+      'g-e'
+    )
+    await freshBuildCache()
+    add(
+      await runActionScenario({
+        ...onMini,
+        id: 'g-a',
+        title: 'small: action cold',
+        how: 'wsb-mini on wsb-fast1, empty wheel cache, fresh build cache',
+        tag: 'g-a'
+      }),
+      'mini',
+      'g-e'
+    )
+    await setDist(path.join(miniWs, 'dist'), [miniNext, fast1])
+    await freshBuildCache()
+    add(
+      await runActionScenario({
+        ...onMini,
+        id: 'g-b',
+        title: 'small: action warm',
+        how: `the wheel cache (g-a) saved restored; the app changed (${mini.version} → ${miniNext.version}); fresh build cache`,
+        tag: 'g-b'
+      }),
+      'mini-next',
+      'g-e'
+    )
+  } finally {
+    await appService.stop()
+    await derivedService.stop()
+    await miniService.stop()
+  }
+
+  // Checks and sizes, outside every timing.
+  let exitCode = 0
+  for (const s of scenarios.filter((x) => !x.error && x.kind === 'buildx')) {
+    await checkRuns(s.image as string, s.id.startsWith('g-') ? MINI.module : APP.module)
+  }
+  const appBound = (tag: string, version: string, reqs: Record<string, string>): BoundSpec => ({
+    baseImage: `${appImage}:${tag}-base`,
+    requirement: `${APP.project}==${version}`,
+    requirements: requirementsText(reqs)
+  })
+  const miniBound = (tag: string, version: string): BoundSpec => ({
+    baseImage: `${miniImage}:${tag}-base`,
+    requirement: `${MINI.project}==${version}`
+  })
+  try {
+    await measureSizes(results, {
+      app: appBound('a', app.version, pins),
+      'app-next': appBound('b', appNext.version, pins),
+      'app-bumped': appBound('c', appNext.version, bumpedPins),
+      derived: {
+        baseImage: `${repository}/${DERIVED.project}:d-base`,
+        requirement: `${DERIVED.project}==${derived.version}`
+      },
+      mini: miniBound('g-a', mini.version),
+      'mini-next': miniBound('g-b', miniNext.version)
+    })
+  } catch (error) {
+    say(`sizes: ${String(error)}`)
+    exitCode = 1
+  }
 
   results.targets = computeTargets(results)
   results.noisy = scenarios.some((s) => s.othersRunning)
   results.finishedAt = new Date().toISOString()
+  results.host.loadAverageEnd = loadAverage()
+  say(`load average at the end: ${results.host.loadAverageEnd.join(' ')}`)
   for (const s of scenarios) {
     if (s.error) {
       exitCode = 1

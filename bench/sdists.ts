@@ -26,6 +26,7 @@ export const BENCH_FIXTURES = {
   fast2: { project: 'wsb-fast2', module: 'wsb_fast2' },
   fast3: { project: 'wsb-fast3', module: 'wsb_fast3' },
   app: { project: 'wsb-app', module: 'wsb_app' },
+  mini: { project: 'wsb-mini', module: 'wsb_mini' },
   derived: { project: 'wsb-derived', module: 'wsb_derived' }
 } as const
 export type BenchFixture = keyof typeof BENCH_FIXTURES

@@ -47554,7 +47554,8 @@ const INPUT_DEFAULTS = {
     package: '',
     module: '',
     requirements: '',
-    'python-version': '3.12',
+    // Empty: the parent's Python version when there is a parent, else DEFAULT_PYTHON.
+    'python-version': '',
     'builder-image': '',
     'runtime-image': '',
     parent: '',
@@ -47579,6 +47580,7 @@ const INPUT_DEFAULTS = {
     'cache-key': 'wheel-slim',
     network: 'default'
 };
+const DEFAULT_PYTHON = '3.12';
 const INPUT_NAMES = Object.keys(INPUT_DEFAULTS);
 const OUTPUT_NAMES = [
     'dockerfile',
@@ -47773,7 +47775,8 @@ function ownStage(s) {
             ...pipConfig(s),
             builder_image: s.buildFrom,
             runtime_image: s.runtimeFrom,
-            runtime_packages: s.runtimePackages
+            runtime_packages: s.runtimePackages,
+            build_packages: s.buildPackages
         }), [...pipMounts(s, false), dockerfile_bind(STAGES.runtimeNative, undefined, '/wheel-slim/runtime-root')])
     ];
 }
@@ -48470,6 +48473,19 @@ async function pushedSizes(ref) {
     if (!top.manifests)
         sizes.set('', sum(top));
     return sizes;
+}
+/** The labels of an image (of its first platform, for an index): what a parent recorded. */
+async function imageLabels(ref) {
+    const r = await docker(['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'], {
+        silent: true,
+        allowFailure: true
+    });
+    if (r.exitCode !== 0) {
+        throw new Error(`${ref} could not be read: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
+    }
+    const parsed = JSON.parse(r.stdout);
+    const first = 'config' in parsed ? parsed : Object.values(parsed)[0];
+    return first?.config?.Labels ?? {};
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
@@ -105683,9 +105699,9 @@ function inputs_withDefaults(read) {
         return value !== '' ? value : INPUT_DEFAULTS[name];
     };
 }
-function parseInputs(raw) {
+function parseInputs(raw, learned = {}) {
     const read = inputs_withDefaults(raw);
-    const pythonVersion = validate_pythonVersion('python-version', read('python-version'));
+    const pythonVersion = validate_pythonVersion('python-version', read('python-version') || learned.parentPythonVersion || DEFAULT_PYTHON);
     const push = read('push').toLowerCase();
     if (push !== '')
         bool('push', read('push'));
@@ -106089,6 +106105,8 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
 
 
 
+
+
 function listDist(workspace, dist) {
     const dir = (0,external_node_path_namespaceObject.join)(workspace, dist);
     if (!(0,external_node_fs_namespaceObject.existsSync)(dir) || !(0,external_node_fs_namespaceObject.statSync)(dir).isDirectory()) {
@@ -106119,8 +106137,22 @@ function sourceDateEpoch(env, workspace, payload) {
     const ms = stamp ? Date.parse(stamp) : NaN;
     return Number.isFinite(ms) ? String(Math.floor(ms / 1000)) : '0';
 }
-function prepare(read, env, payload, cleanup) {
-    const inputs = parseInputs(read);
+/**
+ * A child without a python-version of its own takes its parent's, recorded on the parent's base
+ * image: the child's wheels go FROM the parent, so their Pythons must be the same.
+ */
+async function learn(read) {
+    const parent = read('parent').trim();
+    if (parent === '' || read('python-version').trim() !== '')
+        return {};
+    const ref = fromImage('parent', parent, STAGE_NAMES);
+    const labels = await imageLabels(ref).catch((error) => {
+        throw new InputError('parent', parent, `a base image this action pushed, in a registry this runner can read (${error instanceof Error ? error.message : String(error)})`);
+    });
+    return { parentPythonVersion: labels['io.wheel-slim.python-version'] };
+}
+async function prepare(read, env, payload, cleanup) {
+    const inputs = parseInputs(read, await learn(read));
     const workspace = env['GITHUB_WORKSPACE'] || process.cwd();
     const distFiles = listDist(workspace, inputs.dist);
     let requirementHashes = false;
@@ -106297,7 +106329,7 @@ async function main_run() {
         // Recorded the moment each thing exists: a cancelled run's post step still finds it.
         const cleanup = new Cleanup((state) => saveState(State.Cleanup, JSON.stringify(state)));
         onCancel(stopAll, () => cleanup.state, (msg) => core_error(msg));
-        const prepared = prepare((name) => getInput(name), process.env, github_context.payload, cleanup);
+        const prepared = await prepare((name) => getInput(name), process.env, github_context.payload, cleanup);
         const { plan, inputs } = prepared;
         core_info(`Package ${plan.package.name} ${plan.package.version}, module ${plan.package.module}`);
         core_info(`Dockerfile: ${plan.files.dockerfile}`);

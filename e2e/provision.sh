@@ -421,17 +421,17 @@ copy_from_hub() { # SRC DEST
     || { tail -n 20 "$LOG_DIR/copy.log" >&2; die "images: could not copy $1 from Docker Hub to $2"; }
 }
 
-build_debian_arch() { # DEBARCH PLATFORM TAG
-  local arch=$1 platform=$2 tag=$3 dir t=$SECONDS
-  local mirror logf="$LOG_DIR/debootstrap-$1.log"
+build_debian_arch() { # DEBARCH PLATFORM TAG [SUITE]
+  local arch=$1 platform=$2 tag=$3 suite=${4:-$BASE_SUITE} dir t=$SECONDS
+  local mirror logf="$LOG_DIR/debootstrap-$suite-$1.log"
   mirror=$(debian_mirror) || die "images: cannot find the Debian mirror URI in the apt sources (needed by debootstrap)"
   dir=$(mktemp -d /var/tmp/wheel-slim-e2e-rootfs-"$arch".XXXXXX)
   ROOTFS_DIRS+=("$dir")
-  log "images: debootstrap --variant=minbase --arch=$arch $BASE_SUITE (log: $logf)"
-  debootstrap --variant=minbase --arch="$arch" "$BASE_SUITE" "$dir" "$mirror" >"$logf" 2>&1 || {
+  log "images: debootstrap --variant=minbase --arch=$arch $suite (log: $logf)"
+  debootstrap --variant=minbase --arch="$arch" "$suite" "$dir" "$mirror" >"$logf" 2>&1 || {
     tail -n 20 "$logf" >&2
     [ -f "$dir/debootstrap/debootstrap.log" ] && tail -n 20 "$dir/debootstrap/debootstrap.log" >&2
-    die "images: debootstrap of $BASE_SUITE/$arch failed (log: $logf)"
+    die "images: debootstrap of $suite/$arch failed (log: $logf)"
   }
   grep -rqs "$mirror" "$dir/etc/apt/sources.list" "$dir/etc/apt/sources.list.d" \
     || die "images: the $arch rootfs has no apt source pointing at $mirror"
@@ -460,6 +460,15 @@ ensure_debian_image() {
     || { tail -n 20 "$LOG_DIR/imagetools.log" >&2; die "images: docker buildx imagetools create $DEBIAN_IMAGE failed"; }
   image_ok "$DEBIAN_IMAGE" || die "images: $DEBIAN_IMAGE lacks linux/amd64 or linux/arm/v7 after creation"
   log "images: $DEBIAN_IMAGE created after $(took "$t")"
+}
+
+# An older Debian release (glibc 2.31 against bookworm's 2.36), amd64 only: the runtime image a
+# bookworm builder's wheels must be refused on. Nothing runs in it; only its files are read.
+OLD_RUNTIME_IMAGE="$REGISTRY/debian:bullseye"
+ensure_old_runtime_image() {
+  if single_image_exists "$OLD_RUNTIME_IMAGE"; then log "images: $OLD_RUNTIME_IMAGE already present"; return 0; fi
+  if hub_reachable; then copy_from_hub debian:bullseye "$OLD_RUNTIME_IMAGE"; return 0; fi
+  build_debian_arch amd64 linux/amd64 "$OLD_RUNTIME_IMAGE" bullseye
 }
 
 verify_python_image() { # REF FLAVOUR
@@ -499,6 +508,7 @@ ensure_python_image() { # REF FLAVOUR(full|slim)
 }
 
 ensure_debian_image
+ensure_old_runtime_image
 # QEMU inside containers, for real (binfmt with flag F, as BuildKit's RUN steps need it).
 arch_out=$(docker run --rm --platform linux/arm/v7 "$DEBIAN_IMAGE" uname -m 2>"$LOG_DIR/arm-run.log") \
   || { cat "$LOG_DIR/arm-run.log" >&2; die "QEMU: cannot run a linux/arm/v7 container of $DEBIAN_IMAGE"; }

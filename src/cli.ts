@@ -74,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
     (msg) => process.stderr.write(`wheel-slim: ${msg}\n`)
   )
   try {
-    const prepared = prepare((name) => flags.get(name) ?? '', localEnv(), {}, cleanup)
+    const prepared = await prepare((name) => flags.get(name) ?? '', localEnv(), {}, cleanup)
     if (command === 'generate') {
       process.stdout.write(prepared.plan.dockerfile)
       process.stderr.write(

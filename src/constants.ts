@@ -8,7 +8,8 @@ export const INPUT_DEFAULTS = {
   package: '',
   module: '',
   requirements: '',
-  'python-version': '3.12',
+  // Empty: the parent's Python version when there is a parent, else DEFAULT_PYTHON.
+  'python-version': '',
   'builder-image': '',
   'runtime-image': '',
   parent: '',
@@ -35,6 +36,7 @@ export const INPUT_DEFAULTS = {
 } as const
 
 export type InputName = keyof typeof INPUT_DEFAULTS
+export const DEFAULT_PYTHON = '3.12'
 export const INPUT_NAMES = Object.keys(INPUT_DEFAULTS) as InputName[]
 
 export const OUTPUT_NAMES = [

@@ -136,7 +136,8 @@ function ownStage(s: DockerfileSpec): string[] {
         ...pipConfig(s),
         builder_image: s.buildFrom,
         runtime_image: s.runtimeFrom,
-        runtime_packages: s.runtimePackages
+        runtime_packages: s.runtimePackages,
+        build_packages: s.buildPackages
       }),
       [...pipMounts(s, false), bind(STAGES.runtimeNative, undefined, '/wheel-slim/runtime-root')]
     )

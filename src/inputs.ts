@@ -1,5 +1,5 @@
 /** Every input read, validated and typed: a bad value fails here, before anything runs. */
-import { INPUT_DEFAULTS, InputName } from './constants.js'
+import { DEFAULT_PYTHON, INPUT_DEFAULTS, InputName } from './constants.js'
 import { STAGE_NAMES } from './dockerfile.js'
 import * as v from './validate.js'
 
@@ -50,9 +50,17 @@ export function withDefaults(read: InputReader): InputReader {
   }
 }
 
-export function parseInputs(raw: InputReader): Inputs {
+/** What the action learned before reading the inputs: the parent's recorded Python version. */
+export interface Learned {
+  parentPythonVersion?: string
+}
+
+export function parseInputs(raw: InputReader, learned: Learned = {}): Inputs {
   const read = withDefaults(raw)
-  const pythonVersion = v.pythonVersion('python-version', read('python-version'))
+  const pythonVersion = v.pythonVersion(
+    'python-version',
+    read('python-version') || learned.parentPythonVersion || DEFAULT_PYTHON
+  )
   const push = read('push').toLowerCase()
   if (push !== '') v.bool('push', read('push'))
   const provenance = read('provenance')

@@ -36,7 +36,7 @@ export async function run(): Promise<void> {
       () => cleanup.state,
       (msg) => core.error(msg)
     )
-    const prepared = prepare(
+    const prepared = await prepare(
       (name) => core.getInput(name),
       process.env,
       github.context.payload,

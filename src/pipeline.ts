@@ -17,9 +17,11 @@ import { join } from 'node:path'
 import { Cleanup } from './cleanup.js'
 import { OutputName, TOOLS_CONTEXT, WHEEL_CACHE_CONTEXT } from './constants.js'
 import { BuildResult, writePipConf, writeTools } from './execute.js'
-import { InputReader, Inputs, parseInputs } from './inputs.js'
+import { InputReader, Inputs, Learned, parseInputs } from './inputs.js'
+import { STAGE_NAMES } from './dockerfile.js'
+import { imageLabels } from './registry.js'
 import { BuildPlan, makePlan } from './plan.js'
-import { InputError } from './validate.js'
+import { fromImage, InputError } from './validate.js'
 import { workflowContext } from './workflow.js'
 
 export interface Prepared {
@@ -61,13 +63,31 @@ function sourceDateEpoch(env: NodeJS.ProcessEnv, workspace: string, payload: obj
   return Number.isFinite(ms) ? String(Math.floor(ms / 1000)) : '0'
 }
 
-export function prepare(
+/**
+ * A child without a python-version of its own takes its parent's, recorded on the parent's base
+ * image: the child's wheels go FROM the parent, so their Pythons must be the same.
+ */
+async function learn(read: InputReader): Promise<Learned> {
+  const parent = read('parent').trim()
+  if (parent === '' || read('python-version').trim() !== '') return {}
+  const ref = fromImage('parent', parent, STAGE_NAMES)
+  const labels = await imageLabels(ref).catch((error: unknown) => {
+    throw new InputError(
+      'parent',
+      parent,
+      `a base image this action pushed, in a registry this runner can read (${error instanceof Error ? error.message : String(error)})`
+    )
+  })
+  return { parentPythonVersion: labels['io.wheel-slim.python-version'] }
+}
+
+export async function prepare(
   read: InputReader,
   env: NodeJS.ProcessEnv,
   payload: object,
   cleanup: Cleanup
-): Prepared {
-  const inputs = parseInputs(read)
+): Promise<Prepared> {
+  const inputs = parseInputs(read, await learn(read))
   const workspace = env['GITHUB_WORKSPACE'] || process.cwd()
   const distFiles = listDist(workspace, inputs.dist)
   let requirementHashes = false

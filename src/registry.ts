@@ -113,3 +113,20 @@ export async function pushedSizes(ref: string): Promise<Map<string, number>> {
   if (!top.manifests) sizes.set('', sum(top))
   return sizes
 }
+
+/** The labels of an image (of its first platform, for an index): what a parent recorded. */
+export async function imageLabels(ref: string): Promise<Record<string, string>> {
+  const r = await docker(['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'], {
+    silent: true,
+    allowFailure: true
+  })
+  if (r.exitCode !== 0) {
+    throw new Error(`${ref} could not be read: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`)
+  }
+  interface Config {
+    config?: { Labels?: Record<string, string> | null }
+  }
+  const parsed = JSON.parse(r.stdout) as Config | Record<string, Config>
+  const first = 'config' in parsed ? (parsed as Config) : Object.values(parsed)[0]
+  return first?.config?.Labels ?? {}
+}

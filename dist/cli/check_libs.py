@@ -1,7 +1,7 @@
 """Run in the built runtime image, on each platform, before anything is pushed: every compiled
 extension module and library installed in site-packages must find the shared libraries it links
 to. Prints one JSON list of {module, file, missing}; the action fails the run when it is not
-empty. Uses the image's own dynamic loader (`--list`, as ldd does), else ctypes."""
+empty. Uses the image's own dynamic loader the way ldd does (LD_TRACE_LOADED_OBJECTS), else ctypes."""
 import ctypes
 import glob
 import json
@@ -15,8 +15,11 @@ LOADERS = ['/lib*/ld-linux*.so*', '/lib/*/ld-linux*.so*', '/lib/ld-musl-*.so.1',
 
 def missing_libraries(path, loader):
     if loader:
-        out = subprocess.run([loader, '--list', path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
-        return sorted({m.group(1) for m in re.finditer(r'^\s*(\S+) => not found', out, re.M)})
+        env = dict(os.environ, LD_TRACE_LOADED_OBJECTS='1')
+        out = subprocess.run([loader, path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env).stdout
+        found = re.findall(r'^\s*(\S+) => not found', out, re.M)
+        found += re.findall(r'error while loading shared libraries: (\S+?):', out)
+        return sorted(set(found))
     try:
         ctypes.CDLL(path)
         return []

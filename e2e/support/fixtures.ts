@@ -19,13 +19,15 @@ import { fileURLToPath } from 'node:url'
 import { docker } from './docker.js'
 import { REGISTRY } from './registry.js'
 
-export type FixtureName = 'service' | 'derived' | 'app'
+export type FixtureName = 'service' | 'derived' | 'app' | 'yaml' | 'yaml-app'
 
 /** The seed's brewblox-service → brewblox-devcon-spark, in miniature: each has a C extension. */
 export const FIXTURES = {
   service: { project: 'wsa-service', module: 'wsa_service' },
   derived: { project: 'wsa-derived', module: 'wsa_derived' },
-  app: { project: 'wsa-app', module: 'wsa_app' }
+  app: { project: 'wsa-app', module: 'wsa_app' },
+  yaml: { project: 'wsa-yaml', module: 'wsa_yaml' },
+  'yaml-app': { project: 'wsa-yaml-app', module: 'wsa_yaml_app' }
 } as const satisfies Record<FixtureName, { project: string; module: string }>
 
 /** Full image (python3, pip, setuptools, wheel, compilers) used to build sdists. */

@@ -177,7 +177,8 @@ def own(cfg):
     pure = [f for f in files if f.endswith('-none-any.whl')]
     sdists = [f for f in files if not f.endswith('.whl')]
     own_file = pure[0] if pure else None
-    if not own_file and sdists:
+    # A package that needs build packages has compiled code: only its target can build it.
+    if not own_file and sdists and not cfg['build_packages']:
         code, output = pip(['wheel', *PIP_QUIET, '--no-deps', '--wheel-dir', OUT, *sources(cfg, False), sdists[0]], capture=True)
         write_json(OUT + '/built.json', created_wheels(output) if code == 0 else [])
         built = [os.path.join(OUT, f) for f in os.listdir(OUT) if f.endswith('.whl')]

@@ -39245,7 +39245,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3188);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7366);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 // A cache request the action gave up on must not keep the step alive; exit code set by setFailed.
@@ -39256,7 +39256,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3188:
+/***/ 7366:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -47549,7 +47549,12 @@ let current;
 const INPUT_DEFAULTS = {
     image: '',
     tags: '',
+    'tag-prefix': '',
+    'tag-suffix': '',
     'base-suffix': '-base',
+    'arch-tags': 'false',
+    'arch-tag-format': '{tag}-{arch}',
+    merge: 'false',
     dist: 'dist',
     package: '',
     module: '',
@@ -48072,109 +48077,6 @@ function createBuilderArgv(name, network) {
     return [...argv, '--bootstrap'];
 }
 
-;// CONCATENATED MODULE: ./src/qemu.ts
-/**
- * QEMU for non-native platforms: a binfmt_misc handler must be registered (with the F flag,
- * so it works inside containers). Registering uses the same image docker/setup-qemu-action does.
- */
-
-
-
-const BINFMT = '/proc/sys/fs/binfmt_misc';
-/** Docker's name for the host's platform family. */
-function nativeArch(nodeArch = process.arch) {
-    return ({
-        x64: 'amd64',
-        arm64: 'arm64',
-        arm: 'arm',
-        ia32: '386',
-        ppc64: 'ppc64le',
-        s390x: 's390x'
-    }[nodeArch] ?? nodeArch);
-}
-/** Which handler runs a platform, and the name tonistiigi/binfmt --install takes for it. */
-const HANDLERS = {
-    'linux/amd64': { handler: 'qemu-x86_64', install: 'amd64' },
-    'linux/arm64': { handler: 'qemu-aarch64', install: 'arm64' },
-    'linux/arm/v7': { handler: 'qemu-arm', install: 'arm' },
-    'linux/arm/v6': { handler: 'qemu-arm', install: 'arm' },
-    'linux/386': { handler: 'qemu-i386', install: '386' },
-    'linux/ppc64le': { handler: 'qemu-ppc64le', install: 'ppc64le' },
-    'linux/s390x': { handler: 'qemu-s390x', install: 's390x' },
-    'linux/riscv64': { handler: 'qemu-riscv64', install: 'riscv64' }
-};
-/** Platforms the host runs natively: its own, and 32-bit x86 on amd64 (arm64 CPUs may lack AArch32). */
-function runsNatively(platform, arch) {
-    const family = platform.split('/')[1];
-    return family === arch || (arch === 'amd64' && family === '386');
-}
-/** The platforms that need an emulator, and whether it is there: pure, given a handler reader. */
-function emulationNeeds(platforms, arch, handlerEnabled) {
-    const needs = platforms
-        .filter((p) => !runsNatively(p, arch))
-        .map((p) => ({ platform: p, ...HANDLERS[p] }));
-    return {
-        missing: needs.filter((n) => !handlerEnabled(n.handler)),
-        present: needs.filter((n) => handlerEnabled(n.handler))
-    };
-}
-function handlerEnabled(handler) {
-    const file = `${BINFMT}/${handler}`;
-    return (0,external_node_fs_namespaceObject.existsSync)(file) && (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8').startsWith('enabled');
-}
-/** Check every non-native platform's handler; register the missing ones; fail if still missing. */
-async function ensureQemu(platforms, qemuImage) {
-    const arch = nativeArch();
-    const first = emulationNeeds(platforms, arch, handlerEnabled);
-    for (const n of first.present)
-        core_info(`QEMU: ${n.platform} runs through ${n.handler}`);
-    if (first.missing.length === 0)
-        return;
-    const names = [...new Set(first.missing.map((n) => n.install))];
-    core_info(`QEMU: registering ${names.join(', ')} with ${qemuImage}`);
-    const result = await docker(['run', '--privileged', '--rm', qemuImage, '--install', names.join(',')], {
-        allowFailure: true
-    });
-    const still = emulationNeeds(platforms, arch, handlerEnabled).missing;
-    if (still.length > 0) {
-        throw new Error(`QEMU: no binfmt handler for ${still.map((n) => `${n.platform} (${n.handler})`).join(', ')} ` +
-            `and registering one with ${qemuImage} failed${result.exitCode !== 0 ? `: ${result.stderr.trim()}` : ''}. ` +
-            'Run docker/setup-qemu-action before this step, install qemu-user-static and binfmt-support, ' +
-            'or remove those platforms from "platforms".');
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine.ts
-/**
- * The engine side: QEMU for foreign platforms, then the builder and how its images are
- * delivered (loaded into the engine, or pushed by digest).
- */
-
-
-
-
-async function setUpEngine(platforms, qemuImage, network, runKey, cleanup) {
-    await ensureQemu(platforms, qemuImage);
-    const inspect = await docker(['buildx', 'inspect', '--bootstrap'], { silent: true });
-    const info = parseBuilderInfo(inspect.stdout);
-    const dockerInfo = await docker(['info', '--format', '{{json .DriverStatus}}'], {
-        silent: true,
-        allowFailure: true
-    });
-    const containerd = dockerInfo.stdout.includes('io.containerd.snapshotter');
-    // ensureQemu has just checked that this host runs every platform.
-    const choice = chooseBuilder(info, platforms, containerd, platforms);
-    if (choice.use === 'current') {
-        core_info(`buildx: builder "${info.name}" (driver ${info.driver}; ${info.platforms.join(', ')}); images are ${choice.delivery === 'load' ? 'loaded, tested, then pushed as tested' : 'pushed by digest, then tested by that digest'}`);
-        return { delivery: choice.delivery };
-    }
-    const name = `wheel-slim-${runKey}`;
-    core_info(`buildx: ${choice.reason}; creating a docker-container builder "${name}"`);
-    cleanup.builder(name);
-    await docker(createBuilderArgv(name, network));
-    return { builder: name, delivery: 'digest' };
-}
-
 ;// CONCATENATED MODULE: ./src/validate.ts
 /**
  * Validators for every user value that can reach a Dockerfile, an argv or a cache key.
@@ -48340,6 +48242,17 @@ function buildArg(input, value) {
     check(!RESERVED_ARG.test(name), input, value, 'a build argument of your own: TARGET*/BUILD* platform arguments, SOURCE_DATE_EPOCH and BUILDKIT_* are set by BuildKit or the action');
     return value;
 }
+/** Part of a tag (a prefix or suffix): tag characters only; the whole tag is checked again. */
+function tagPart(input, value) {
+    check(/^[A-Za-z0-9_.-]{0,64}$/.test(value), input, value, 'letters, digits, "_", "." and "-" (at most 64)');
+    return value;
+}
+/** How a per-architecture tag is named: "{tag}" and "{arch}" around tag characters. */
+function validate_archTagFormat(input, value) {
+    const rest = value.replace('{tag}', '').replace('{arch}', '');
+    check(value.includes('{tag}') && /^[A-Za-z0-9_.-]*$/.test(rest) && !/[{}]/.test(rest), input, value, 'a format holding "{tag}" and, unless one platform is merged, "{arch}", e.g. "{tag}-{arch}" or "rpi-{tag}"');
+    return value;
+}
 /** One of a fixed set of words. */
 function oneOf(input, value, allowed) {
     check(allowed.includes(value), input, value, allowed.map((a) => `"${a}"`).join(', '));
@@ -48486,6 +48399,451 @@ async function imageLabels(ref) {
     const parsed = JSON.parse(r.stdout);
     const first = 'config' in parsed ? parsed : Object.values(parsed)[0];
     return first?.config?.Labels ?? {};
+}
+
+;// CONCATENATED MODULE: ./src/pep440.ts
+/**
+ * PEP 440 versions for release tagging: parse (with PEP 440's normalisation), print the
+ * canonical form, order them, and pick the docker tags a release tag gets.
+ * Mirrors Python's packaging.version (VERSION_PATTERN, Version.__str__, _cmpkey).
+ */
+// packaging's VERSION_PATTERN, same alternation order so backtracking picks the same parse
+// (e.g. "1.0a-1" is a1, not a0.post1). Unlike packaging, surrounding whitespace is rejected.
+// Without the "u" flag, \d and /i are ASCII-only, so "ı"/"ſ" never stand in for "i"/"s".
+const PATTERN = new RegExp('^v?(?:(\\d+)!)?(\\d+(?:\\.\\d+)*)' +
+    '(?:[-_.]?(a|b|c|rc|alpha|beta|pre|preview)[-_.]?(\\d+)?)?' +
+    '(?:-(\\d+)|[-_.]?(post|rev|r)[-_.]?(\\d+)?)?' +
+    '(?:[-_.]?(dev)[-_.]?(\\d+)?)?' +
+    '(?:\\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?$', 'i');
+const PRE = { a: 'a', alpha: 'a', b: 'b', beta: 'b' };
+function parseVersion(text) {
+    const m = PATTERN.exec(text);
+    if (!m)
+        return undefined;
+    const [, epoch, release, preL, preN, postN1, postL, postN2, devL, devN, local] = m;
+    // Python ints are unbounded; refuse what a JS number cannot hold exactly.
+    const num = (s) => (s === undefined ? 0 : Number(s));
+    const v = { epoch: num(epoch), release: (release ?? '').split('.').map(num) };
+    if (preL)
+        v.pre = [PRE[preL.toLowerCase()] ?? 'rc', num(preN)]; // c, rc, pre, preview → rc
+    if (postN1 !== undefined || postL)
+        v.post = num(postN1 ?? postN2);
+    if (devL)
+        v.dev = num(devN);
+    if (local)
+        v.local = normalizeLocal(local);
+    const numbers = [v.epoch, ...v.release, v.pre?.[1] ?? 0, v.post ?? 0, v.dev ?? 0];
+    return numbers.every(Number.isSafeInteger) ? v : undefined;
+}
+/** packaging's _parse_local_version: lowercase, "." joined, "007" → "7" (kept as text: unbounded). */
+function normalizeLocal(local) {
+    return localParts(local)
+        .map((p) => (/^\d+$/.test(p) ? p.replace(/^0+(?=\d)/, '') : p))
+        .join('.');
+}
+const localParts = (local) => local.toLowerCase().split(/[-_.]/);
+function normalizeVersion(v) {
+    let s = v.epoch ? `${v.epoch}!` : '';
+    s += v.release.join('.');
+    if (v.pre)
+        s += v.pre.join('');
+    if (v.post !== undefined)
+        s += `.post${v.post}`;
+    if (v.dev !== undefined)
+        s += `.dev${v.dev}`;
+    if (v.local !== undefined)
+        s += `+${v.local}`;
+    return s;
+}
+/** Lexicographic, a proper prefix first: Python's tuple ordering. */
+function compareArrays(a, b, cmp) {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+        const c = cmp(a[i], b[i]);
+        if (c !== 0)
+            return c;
+    }
+    return a.length - b.length;
+}
+const byNumber = (x, y) => x - y;
+/** Numbers of any length (local parts may exceed 2^53): by length, then digit by digit. */
+function compareDigits(x, y) {
+    const [p, q] = [x.replace(/^0+/, ''), y.replace(/^0+/, '')];
+    return p.length - q.length || (p < q ? -1 : p > q ? 1 : 0);
+}
+/** A local part: alphanumeric parts sort before numeric ones. */
+function compareLocalPart(x, y) {
+    const [xn, yn] = [/^\d+$/.test(x), /^\d+$/.test(y)];
+    if (xn && yn)
+        return compareDigits(x, y);
+    if (xn !== yn)
+        return xn ? 1 : -1;
+    return x < y ? -1 : x > y ? 1 : 0;
+}
+/** packaging's _cmpkey as number arrays; -1/0/… rank stands in for ±Infinity. */
+function cmpKey(v) {
+    const release = [...v.release];
+    while (release.length && release[release.length - 1] === 0)
+        release.pop(); // 1.0 == 1.0.0
+    const rank = { a: 0, b: 1, rc: 2 };
+    // A bare .devN goes before every pre-release of the same release (1.0.dev0 < 1.0a0).
+    let pre = v.pre ? [1, rank[v.pre[0]], v.pre[1]] : [2];
+    if (!v.pre && v.post === undefined && v.dev !== undefined)
+        pre = [0];
+    const post = v.post === undefined ? [0] : [1, v.post];
+    const dev = v.dev === undefined ? [1] : [0, v.dev];
+    return [[v.epoch], release, pre, post, dev];
+}
+function compareVersions(a, b) {
+    const c = compareArrays(cmpKey(a), cmpKey(b), (x, y) => compareArrays(x, y, byNumber));
+    if (c !== 0 || a.local === b.local)
+        return Math.sign(c);
+    if (a.local === undefined || b.local === undefined)
+        return a.local === undefined ? -1 : 1;
+    return Math.sign(compareArrays(localParts(a.local), localParts(b.local), compareLocalPart));
+}
+function isFinalRelease(v) {
+    return !v.pre && v.post === undefined && v.dev === undefined && v.local === undefined;
+}
+/**
+ * The tags a git tag's version gets: final X.Y.Z -> ["X.Y.Z", "X.Y", "X"] (no "X" when X is 0);
+ * anything with pre/post/dev/local -> only its own normalized form (local "+" replaced by "-",
+ * since "+" is not allowed in docker tags). Epoch != 0 -> only its own tag with "!" replaced by
+ * "-". Release with 2 parts "1.2" -> ["1.2", "1"]; 1 part "3" -> ["3"]; 4+ parts -> own + first
+ * two + first one.
+ */
+function releaseTags(v) {
+    const own = normalizeVersion(v).replace('!', '-').replace('+', '-');
+    if (!isFinalRelease(v) || v.epoch !== 0)
+        return [own];
+    const [major] = v.release;
+    const tags = [own];
+    if (v.release.length >= 3)
+        tags.push(v.release.slice(0, 2).join('.'));
+    if (v.release.length >= 2 && major !== 0)
+        tags.push(String(major));
+    return tags;
+}
+
+;// CONCATENATED MODULE: ./src/tags.ts
+/**
+ * Release tagging, as docker/metadata-action users configure it by hand, for Python packages:
+ * a PEP 440 release tag vX.Y.Z → X.Y.Z, X.Y, X (not for 0.x), latest; a pre-, post- or
+ * dev-release → only itself; default branch → edge; other branch → its name (branch-<name> when
+ * that would read as one of the others); pull request → pr-N; always sha-<7>. `latest`, `X` and
+ * `X.Y` only ever move forward (execute checks the version they point to now).
+ */
+
+
+/** Lowercase, "/" → "-", only tag-legal characters, at most 128. */
+function sanitizeTag(name) {
+    return name
+        .toLowerCase()
+        .replace(/\//g, '-')
+        .replace(/[^a-z0-9_.-]/g, '-')
+        .replace(/^[.-]+/, '')
+        .slice(0, 128);
+}
+/** A branch name that would read as another kind of tag (or a base twin) is prefixed. */
+function branchTag(name, baseSuffix) {
+    const tag = sanitizeTag(name);
+    const reserved = ['latest', 'edge'].includes(tag) ||
+        parseVersion(tag) !== undefined ||
+        /^(pr-\d+|sha-[0-9a-f]{7,40}|branch-.*)$/.test(tag) ||
+        (baseSuffix !== '' && tag.endsWith(baseSuffix));
+    return reserved ? sanitizeTag(`branch-${name}`) : tag;
+}
+/**
+ * `distVersion`: the version of the package in dist/. On a release tag it must be the tag's
+ * version: a 1.2.4.dev3 sdist must never ship as 1.2.3.
+ */
+function computeTags(git, baseSuffix = '-base', distVersion) {
+    const tags = [];
+    const floating = [];
+    let version;
+    const { ref } = git;
+    if (git.eventName.startsWith('pull_request')) {
+        const n = git.prNumber ?? Number(/^refs\/pull\/(\d+)\//.exec(ref)?.[1]);
+        if (Number.isInteger(n) && n > 0)
+            tags.push(`pr-${n}`);
+    }
+    else if (ref.startsWith('refs/tags/')) {
+        const name = ref.slice('refs/tags/'.length);
+        const v = parseVersion(name);
+        if (v) {
+            version = normalizeVersion(v);
+            checkDistVersion(name, version, distVersion);
+            const [own, ...rest] = releaseTags(v);
+            tags.push(own, ...rest);
+            floating.push(...rest);
+            if (isFinalRelease(v) && v.epoch === 0) {
+                tags.push('latest');
+                floating.push('latest');
+            }
+        }
+        else
+            tags.push(sanitizeTag(name));
+    }
+    else if (ref.startsWith('refs/heads/')) {
+        const branch = ref.slice('refs/heads/'.length);
+        tags.push(branch === git.defaultBranch ? 'edge' : branchTag(branch, baseSuffix));
+    }
+    if (/^[0-9a-f]{7,40}$/.test(git.sha))
+        tags.push(`sha-${git.sha.slice(0, 7)}`);
+    const unique = [...new Set(tags.filter((t) => t !== ''))];
+    return { tags: unique, floating: floating.filter((t) => unique.includes(t)), version };
+}
+function checkDistVersion(tag, version, distVersion) {
+    if (distVersion === undefined)
+        return;
+    const dist = parseVersion(distVersion);
+    if (dist && compareVersions(dist, parseVersion(version)) === 0)
+        return;
+    throw new Error(`The git tag ${tag} is version ${version}, but dist/ holds version ${distVersion}: build dist/ from the tagged commit (with its version ${version}), or tag the version dist/ holds.`);
+}
+/** Whether `next` may replace `current` under a floating tag (latest, X, X.Y): only forward. */
+function movesForward(current, next) {
+    const a = current === undefined ? undefined : parseVersion(current);
+    const b = next === undefined ? undefined : parseVersion(next);
+    if (!b)
+        return false;
+    return !a || compareVersions(b, a) > 0;
+}
+/**
+ * Bare tags apply to every image, as `<prefix><tag><suffix>`; a value with ":" or "/" is a full
+ * reference (docker/metadata-action's output), used as it is.
+ */
+function resolveTags(images, tags, rules) {
+    const slim = [];
+    for (const t of tags) {
+        if (t.includes(':') || t.includes('/')) {
+            const ref = parseRef(t);
+            if (!ref || ref.tag === undefined || ref.digest !== undefined) {
+                throw new InputError('tags', t, 'a bare tag such as "1.2.3" or a full reference such as "ghcr.io/org/app:1.2.3"');
+            }
+            slim.push(t);
+        }
+        else {
+            const full = `${rules.prefix}${validate_tag('tags', t)}${rules.suffix}`;
+            validate_tag('tag-prefix', full);
+            if (images.length === 0) {
+                throw new InputError('image', '', 'the repository to push to, e.g. "ghcr.io/org/app" (required with bare tags)');
+            }
+            for (const image of images)
+                slim.push(`${repository('image', image)}:${full}`);
+        }
+    }
+    return {
+        slim: [...new Set(slim)],
+        base: [...new Set(slim.map((r) => withTag(r, (t) => `${t}${rules.baseSuffix}`, 'base-suffix')))]
+    };
+}
+/** Docker's names for the architectures in per-architecture tags. */
+const ARCH_NAMES = {
+    'linux/amd64': 'amd64',
+    'linux/arm64': 'arm64v8',
+    'linux/arm/v7': 'arm32v7',
+    'linux/arm/v6': 'arm32v6',
+    'linux/386': 'i386',
+    'linux/ppc64le': 'ppc64le',
+    'linux/s390x': 's390x',
+    'linux/riscv64': 'riscv64'
+};
+/** The per-architecture reference of `ref` on `platform`: arch-tag-format, e.g. "{tag}-{arch}". */
+function archRef(ref, platform, format) {
+    const arch = ARCH_NAMES[platform] ?? platform.replace(/\//g, '');
+    return withTag(ref, (t) => format.replace('{tag}', t).replace('{arch}', arch), 'arch-tag-format');
+}
+function withTag(ref, f, input) {
+    const i = ref.lastIndexOf(':');
+    const tag = f(ref.slice(i + 1));
+    validate_tag(input, tag);
+    return `${ref.slice(0, i)}:${tag}`;
+}
+
+;// CONCATENATED MODULE: ./src/tag-moves.ts
+/**
+ * Moving tags, shared by the build's push and the merge job: where each tag points before, which
+ * floating tags (latest, X, X.Y) may move at all (only to a higher version), what moved when a
+ * step failed, and the log of it all.
+ */
+
+
+
+const VERSION_LABEL = 'org.opencontainers.image.version';
+/** The digest every ref points to now (undefined: not there yet), read in parallel. */
+async function snapshot(refs) {
+    const digests = await Promise.all(refs.map((r) => remoteDigest(r)));
+    return new Map(refs.map((r, i) => [r, digests[i]]));
+}
+/**
+ * The floating refs that must stay, with the version they point to: those whose image is of a
+ * version at least as high as `version` (a backport never moves latest).
+ */
+async function keptBack(floating, version, before) {
+    const kept = new Map();
+    const existing = floating.filter((r) => before.get(r) !== undefined);
+    const labels = await Promise.all(existing.map((r) => imageLabels(r)));
+    existing.forEach((ref, i) => {
+        const current = labels[i]?.[VERSION_LABEL];
+        if (current !== undefined && !movesForward(current, version))
+            kept.set(ref, current);
+    });
+    return kept;
+}
+/** The refs of `refs` that no longer point where they did (for the error of a failed step). */
+async function movedSince(refs, before) {
+    const now = await Promise.all(refs.map((r) => remoteDigest(r).catch(() => undefined)));
+    return refs.filter((r, i) => now[i] !== before.get(r));
+}
+function logMoves(moves) {
+    for (const m of moves) {
+        if (m.kept)
+            core_info(`tag kept: ${m.ref} stays on ${m.kept}, newer than this release`);
+        else if (m.from === undefined)
+            core_info(`tag created: ${m.ref} → ${m.to}`);
+        else if (m.from === m.to)
+            core_info(`tag unchanged: ${m.ref} (${m.to})`);
+        else
+            core_info(`tag moved: ${m.ref} ${m.from} → ${m.to}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/qemu.ts
+/**
+ * QEMU for non-native platforms: a binfmt_misc handler must be registered (with the F flag,
+ * so it works inside containers). Registering uses the same image docker/setup-qemu-action does.
+ */
+
+
+
+const BINFMT = '/proc/sys/fs/binfmt_misc';
+/** Docker's name for the host's platform family. */
+function nativeArch(nodeArch = process.arch) {
+    return ({
+        x64: 'amd64',
+        arm64: 'arm64',
+        arm: 'arm',
+        ia32: '386',
+        ppc64: 'ppc64le',
+        s390x: 's390x'
+    }[nodeArch] ?? nodeArch);
+}
+/** Which handler runs a platform, and the name tonistiigi/binfmt --install takes for it. */
+const HANDLERS = {
+    'linux/amd64': { handler: 'qemu-x86_64', install: 'amd64' },
+    'linux/arm64': { handler: 'qemu-aarch64', install: 'arm64' },
+    'linux/arm/v7': { handler: 'qemu-arm', install: 'arm' },
+    'linux/arm/v6': { handler: 'qemu-arm', install: 'arm' },
+    'linux/386': { handler: 'qemu-i386', install: '386' },
+    'linux/ppc64le': { handler: 'qemu-ppc64le', install: 'ppc64le' },
+    'linux/s390x': { handler: 'qemu-s390x', install: 's390x' },
+    'linux/riscv64': { handler: 'qemu-riscv64', install: 'riscv64' }
+};
+/**
+ * How the host can run a platform: natively (its own family, 32-bit x86 on amd64), perhaps
+ * natively (32-bit ARM on an arm64 CPU, where the CPU has AArch32: only trying tells), or only
+ * through QEMU.
+ */
+function hostSupport(platform, arch) {
+    const family = platform.split('/')[1];
+    if (family === arch || (arch === 'amd64' && family === '386'))
+        return 'native';
+    if (arch === 'arm64' && family === 'arm')
+        return 'try';
+    return 'emulated';
+}
+/**
+ * Pure: per platform, native or emulated, and the QEMU handlers still to register. A platform
+ * that may run natively and has no handler yet is tried first (`runsNatively`): a registered
+ * binfmt handler would take over even where the CPU could run the code itself.
+ */
+function decideRuns(platforms, arch, handlerEnabled, runsNatively) {
+    const runs = {};
+    const missing = [];
+    for (const platform of platforms) {
+        const need = { platform, ...HANDLERS[platform] };
+        const support = hostSupport(platform, arch);
+        if (support === 'native')
+            runs[platform] = 'native';
+        else if (handlerEnabled(need.handler))
+            runs[platform] = 'emulated';
+        else if (support === 'try' && runsNatively(platform))
+            runs[platform] = 'native';
+        else {
+            runs[platform] = 'emulated';
+            missing.push(need);
+        }
+    }
+    return { runs, missing };
+}
+function handlerEnabled(handler) {
+    const file = `${BINFMT}/${handler}`;
+    return (0,external_node_fs_namespaceObject.existsSync)(file) && (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8').startsWith('enabled');
+}
+/**
+ * Per platform: native, or emulated through a QEMU handler, registered here when missing (with
+ * the image docker/setup-qemu-action uses). `probeImage` (the runtime image) is run to try a
+ * platform the CPU may run natively. Fails when a handler is still missing.
+ */
+async function ensureQemu(platforms, qemuImage, probeImage) {
+    const arch = nativeArch();
+    const probes = new Map();
+    for (const p of platforms) {
+        if (hostSupport(p, arch) !== 'try' || handlerEnabled(HANDLERS[p]?.handler ?? ''))
+            continue;
+        const r = await docker(['run', '--rm', '--platform', p, '--entrypoint', 'true', probeImage], {
+            allowFailure: true,
+            silent: true
+        });
+        probes.set(p, r.exitCode === 0);
+    }
+    const first = decideRuns(platforms, arch, handlerEnabled, (p) => probes.get(p) === true);
+    if (first.missing.length > 0) {
+        const names = [...new Set(first.missing.map((n) => n.install))];
+        core_info(`QEMU: registering ${names.join(', ')} with ${qemuImage}`);
+        const result = await docker(['run', '--privileged', '--rm', qemuImage, '--install', names.join(',')], { allowFailure: true });
+        const still = decideRuns(platforms, arch, handlerEnabled, () => false).missing.filter((n) => first.missing.some((m) => m.platform === n.platform));
+        if (still.length > 0) {
+            throw new Error(`QEMU: no binfmt handler for ${still.map((n) => `${n.platform} (${n.handler})`).join(', ')} ` +
+                `and registering one with ${qemuImage} failed${result.exitCode !== 0 ? `: ${result.stderr.trim()}` : ''}. ` +
+                'Run docker/setup-qemu-action before this step, install qemu-user-static and binfmt-support, ' +
+                'or remove those platforms from "platforms".');
+        }
+    }
+    for (const p of platforms)
+        core_info(`${p}: runs ${first.runs[p]} on this ${arch} host`);
+    return first.runs;
+}
+
+;// CONCATENATED MODULE: ./src/engine.ts
+/**
+ * The engine side: QEMU for foreign platforms, then the builder and how its images are
+ * delivered (loaded into the engine, or pushed by digest).
+ */
+
+
+
+
+async function setUpEngine(platforms, qemuImage, probeImage, network, runKey, cleanup) {
+    const runs = await ensureQemu(platforms, qemuImage, probeImage);
+    const inspect = await docker(['buildx', 'inspect', '--bootstrap'], { silent: true });
+    const info = parseBuilderInfo(inspect.stdout);
+    const dockerInfo = await docker(['info', '--format', '{{json .DriverStatus}}'], {
+        silent: true,
+        allowFailure: true
+    });
+    const containerd = dockerInfo.stdout.includes('io.containerd.snapshotter');
+    // ensureQemu has just checked that this host runs every platform.
+    const choice = chooseBuilder(info, platforms, containerd, platforms);
+    if (choice.use === 'current') {
+        core_info(`buildx: builder "${info.name}" (driver ${info.driver}; ${info.platforms.join(', ')}); images are ${choice.delivery === 'load' ? 'loaded, tested, then pushed as tested' : 'pushed by digest, then tested by that digest'}`);
+        return { delivery: choice.delivery, runs };
+    }
+    const name = `wheel-slim-${runKey}`;
+    core_info(`buildx: ${choice.reason}; creating a docker-container builder "${name}"`);
+    cleanup.builder(name);
+    await docker(createBuilderArgv(name, network));
+    return { builder: name, delivery: 'digest', runs };
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
@@ -86167,7 +86525,7 @@ const delimiter = {
         },
     },
 };
-const snapshot = {
+const parameters_snapshot = {
     parameterPath: ["options", "snapshot"],
     mapper: {
         serializedName: "snapshot",
@@ -88505,7 +88863,7 @@ const downloadOperationSpec = {
     },
     queryParameters: [
         timeoutInSeconds,
-        snapshot,
+        parameters_snapshot,
         versionId,
     ],
     urlParameters: [url],
@@ -88543,7 +88901,7 @@ const blob_getPropertiesOperationSpec = {
     },
     queryParameters: [
         timeoutInSeconds,
-        snapshot,
+        parameters_snapshot,
         versionId,
     ],
     urlParameters: [url],
@@ -88578,7 +88936,7 @@ const blob_deleteOperationSpec = {
     },
     queryParameters: [
         timeoutInSeconds,
-        snapshot,
+        parameters_snapshot,
         versionId,
         blobDeleteType,
     ],
@@ -88692,7 +89050,7 @@ const setImmutabilityPolicyOperationSpec = {
     },
     queryParameters: [
         timeoutInSeconds,
-        snapshot,
+        parameters_snapshot,
         versionId,
         comp12,
     ],
@@ -88722,7 +89080,7 @@ const deleteImmutabilityPolicyOperationSpec = {
     },
     queryParameters: [
         timeoutInSeconds,
-        snapshot,
+        parameters_snapshot,
         versionId,
         comp12,
     ],
@@ -88749,7 +89107,7 @@ const setLegalHoldOperationSpec = {
     },
     queryParameters: [
         timeoutInSeconds,
-        snapshot,
+        parameters_snapshot,
         versionId,
         comp13,
     ],
@@ -89108,7 +89466,7 @@ const setTierOperationSpec = {
     },
     queryParameters: [
         timeoutInSeconds,
-        snapshot,
+        parameters_snapshot,
         versionId,
         comp16,
     ],
@@ -89177,7 +89535,7 @@ const queryOperationSpec = {
     requestBody: queryRequest,
     queryParameters: [
         timeoutInSeconds,
-        snapshot,
+        parameters_snapshot,
         comp17,
     ],
     urlParameters: [url],
@@ -89216,7 +89574,7 @@ const getTagsOperationSpec = {
     },
     queryParameters: [
         timeoutInSeconds,
-        snapshot,
+        parameters_snapshot,
         versionId,
         comp18,
     ],
@@ -89584,7 +89942,7 @@ const getPageRangesOperationSpec = {
         timeoutInSeconds,
         marker,
         maxPageSize,
-        snapshot,
+        parameters_snapshot,
         comp20,
     ],
     urlParameters: [url],
@@ -89620,7 +89978,7 @@ const getPageRangesDiffOperationSpec = {
         timeoutInSeconds,
         marker,
         maxPageSize,
-        snapshot,
+        parameters_snapshot,
         comp20,
         prevsnapshot,
     ],
@@ -90310,7 +90668,7 @@ const getBlockListOperationSpec = {
     },
     queryParameters: [
         timeoutInSeconds,
-        snapshot,
+        parameters_snapshot,
         comp25,
         listType,
     ],
@@ -105346,6 +105704,7 @@ async function saveWheels(restored, exported, packageName, runId) {
 
 
 
+
 const seconds = (since) => Math.round((Date.now() - since) / 100) / 10;
 async function timed(timings, phase, fn) {
     const started = Date.now();
@@ -105494,16 +105853,14 @@ function refsOf(plan) {
 /**
  * Pushes what was tested and points the tags. Loaded images go to the registry under the run's
  * own tag and must come back with the tested digest; pushed-by-digest images are already there.
- * Only then do the other tags move, each read back. A loaded image is pushed under each tag
- * (fast: its blobs are there) rather than copied by imagetools, which wraps a lone
- * single-platform manifest in a new index.
+ * Only then do the other tags move, each read back; a floating tag (latest, X, X.Y) only to a
+ * higher version. A loaded image is pushed under each tag (fast: its blobs are there) rather
+ * than copied by imagetools, which wraps a lone single-platform manifest in a new index.
  */
 async function push(plan, built, delivery, cleanup, reload) {
     const { early, late } = refsOf(plan);
     const isBase = (ref) => plan.baseTags.includes(ref) || plan.runRefs.base.includes(ref);
-    const before = new Map();
-    for (const ref of [...early, ...late])
-        before.set(ref, await remoteDigest(ref));
+    const before = await snapshot([...early, ...late]);
     let digest = built.runtime;
     let baseDigest = built.base;
     if (delivery === 'load') {
@@ -105530,8 +105887,7 @@ async function push(plan, built, delivery, cleanup, reload) {
     };
     checkNotCancelled('pushing');
     if (delivery === 'load') {
-        for (const ref of early)
-            await pushTested(ref);
+        await Promise.all(early.map(pushTested));
     }
     else {
         for (const repo of plan.repositories) {
@@ -105540,41 +105896,33 @@ async function push(plan, built, delivery, cleanup, reload) {
         }
     }
     // Every image of the run is in the registry and verified: now the other tags may move.
+    const kept = await keptBack(plan.floating, plan.version, before);
+    const moving = late.filter((r) => !kept.has(r));
     try {
+        checkNotCancelled('moving tags');
         if (delivery === 'load') {
-            for (const ref of late) {
-                checkNotCancelled('moving tags');
-                await pushTested(ref);
-            }
+            await Promise.all(moving.map(pushTested));
         }
         else {
             for (const repo of plan.repositories) {
-                checkNotCancelled('moving tags');
-                const mine = [...early, ...late].filter((r) => repositoryOf(r) === repo);
+                const mine = [...early, ...moving].filter((r) => repositoryOf(r) === repo);
                 await pointTags(mine.filter(isBase), `${repo}@${baseDigest}`, baseDigest);
                 await pointTags(mine.filter((r) => !isBase(r)), `${repo}@${digest}`, digest);
             }
         }
     }
     catch (error) {
-        const moved = [];
-        for (const ref of late) {
-            const now = await remoteDigest(ref).catch(() => undefined);
-            if (now !== before.get(ref))
-                moved.push(ref);
-        }
+        const moved = await movedSince(late, before);
         const message = error instanceof Error ? error.message : String(error);
         throw new Error(`${message}\nTags moved before the failure: ${moved.length > 0 ? moved.join(', ') : 'none'}; every other tag is where it was.`, { cause: error });
     }
-    const moves = [...early, ...late].map((ref) => ({ ref, from: before.get(ref), to: want(ref) }));
-    for (const m of moves) {
-        if (m.from === undefined)
-            core_info(`tag created: ${m.ref} → ${m.to}`);
-        else if (m.from === m.to)
-            core_info(`tag unchanged: ${m.ref} (${m.to})`);
-        else
-            core_info(`tag moved: ${m.ref} ${m.from} → ${m.to}`);
-    }
+    const moves = [...early, ...late].map((ref) => ({
+        ref,
+        from: before.get(ref),
+        to: kept.has(ref) ? before.get(ref) : want(ref),
+        ...(kept.has(ref) ? { kept: kept.get(ref) } : {})
+    }));
+    logMoves(moves);
     return { digest, baseDigest, moves };
 }
 /** A measurement that fails after a good push is a warning and an empty field, not a red run. */
@@ -105589,7 +105937,7 @@ async function measured(what, fn) {
 }
 async function execute(plan, qemuImage, runKey, cleanup) {
     const timings = { setup: 0, restore: 0, build: 0, smoke: 0, push: 0, save: 0 };
-    const engine = await timed(timings, 'setup', () => group('Set up QEMU and buildx', () => setUpEngine(plan.platforms, qemuImage, plan.common.network, runKey, cleanup)));
+    const engine = await timed(timings, 'setup', () => group('Set up QEMU and buildx', () => setUpEngine(plan.platforms, qemuImage, plan.spec.runtimeFrom, plan.common.network, runKey, cleanup)));
     const cacheDir = plan.files.wheelCache;
     let restored = [];
     if (cacheDir && plan.cache) {
@@ -105621,6 +105969,7 @@ async function execute(plan, qemuImage, runKey, cleanup) {
         }
         return {
             platform,
+            runs: engine.runs[platform] ?? 'emulated',
             path: report?.path ?? 'unknown',
             reason: report?.reason ?? '',
             steps: steps.get(platform) ?? {},
@@ -105720,10 +106069,30 @@ function parseInputs(raw, learned = {}) {
         const value = read(name);
         return value === '' ? '' : f(name, value);
     };
+    const platforms = nonEmpty('platforms', read('platforms'), [
+        ...new Set(splitList(read('platforms')).map((x) => validate_platform('platforms', x)))
+    ]);
+    const archTags = bool('arch-tags', read('arch-tags'));
+    const archTagFormat = validate_archTagFormat('arch-tag-format', read('arch-tag-format'));
+    const merge = bool('merge', read('merge'));
+    if (archTags && platforms.length !== 1) {
+        throw new InputError('platforms', read('platforms'), 'exactly one platform with arch-tags: true (a job per platform; a final job with merge: true joins them)');
+    }
+    if (merge && archTags) {
+        throw new InputError('merge', 'true', 'merge: true without arch-tags: true (merge joins what the arch-tags jobs pushed)');
+    }
+    if (merge && platforms.length > 1 && !archTagFormat.includes('{arch}')) {
+        throw new InputError('arch-tag-format', archTagFormat, 'a format with "{arch}" when several platforms are merged, e.g. "{tag}-{arch}"');
+    }
     return {
         images: splitList(read('image')).map((x) => repository('image', x)),
         tags: splitList(read('tags')),
+        tagPrefix: tagPart('tag-prefix', read('tag-prefix')),
+        tagSuffix: tagPart('tag-suffix', read('tag-suffix')),
         baseSuffix,
+        archTags,
+        archTagFormat,
+        merge,
         dist: relativePath('dist', read('dist')),
         package: optional('package', packageName),
         module: optional('module', moduleName),
@@ -105733,9 +106102,7 @@ function parseInputs(raw, learned = {}) {
         runtimeImage: fromImage('runtime-image', read('runtime-image') || `python:${pythonVersion}-slim`, STAGE_NAMES),
         parent: optional('parent', (input, value) => fromImage(input, value, STAGE_NAMES)),
         wheelDir: imagePath('wheel-dir', read('wheel-dir')),
-        platforms: nonEmpty('platforms', read('platforms'), [
-            ...new Set(splitList(read('platforms')).map((x) => validate_platform('platforms', x)))
-        ]),
+        platforms,
         push: push,
         buildPackages: splitList(read('build-packages'))
             .flatMap((x) => x.split(/\s+/))
@@ -105760,6 +106127,83 @@ function parseInputs(raw, learned = {}) {
         network: oneOf('network', read('network'), ['default', 'host', 'none']),
         autoRuntimePackages: bool('auto-runtime-packages', read('auto-runtime-packages'))
     };
+}
+
+;// CONCATENATED MODULE: ./src/package-info.ts
+/**
+ * The package's own description and license, read from the metadata inside its dist files
+ * (a wheel's METADATA, an sdist's PKG-INFO), for the images' OCI labels. Best effort: a file that
+ * cannot be read gives no description, never an error.
+ */
+
+
+
+/** Core metadata fields (RFC 822 style headers, before the body). */
+function parseMetadata(text) {
+    const head = text.split(/\r?\n\r?\n/)[0] ?? '';
+    const field = (name) => {
+        const m = new RegExp(`^${name}: *(.*)$`, 'mi').exec(head);
+        const value = m?.[1]?.trim();
+        return value && value !== 'UNKNOWN' ? value : undefined;
+    };
+    return { summary: field('Summary'), license: field('License-Expression') ?? field('License') };
+}
+/** METADATA from a wheel: find it in the zip's central directory, inflate it. */
+function fromWheel(data) {
+    const end = data.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+    if (end < 0)
+        return undefined;
+    let p = data.readUInt32LE(end + 16);
+    const count = data.readUInt16LE(end + 10);
+    for (let i = 0; i < count && data.readUInt32LE(p) === 0x02014b50; i++) {
+        const method = data.readUInt16LE(p + 10);
+        const size = data.readUInt32LE(p + 20);
+        const [nameLen, extraLen, commentLen] = [28, 30, 32].map((o) => data.readUInt16LE(p + o));
+        const name = data.toString('utf8', p + 46, p + 46 + nameLen);
+        const local = data.readUInt32LE(p + 42);
+        if (/^[^/]+\.dist-info\/METADATA$/.test(name)) {
+            const start = local + 30 + data.readUInt16LE(local + 26) + data.readUInt16LE(local + 28);
+            const body = data.subarray(start, start + size);
+            return (method === 8 ? (0,external_node_zlib_.inflateRawSync)(body) : body).toString('utf8');
+        }
+        p += 46 + nameLen + extraLen + commentLen;
+    }
+    return undefined;
+}
+/** PKG-INFO from an sdist (.tar.gz): the first `<dir>/PKG-INFO` in the tar. */
+function fromSdist(data) {
+    const tar = (0,external_node_zlib_.gunzipSync)(data);
+    for (let p = 0; p + 512 <= tar.length;) {
+        const name = tar.toString('utf8', p, p + 100).replace(/\0.*$/s, '');
+        if (name === '')
+            return undefined;
+        const size = parseInt(tar
+            .toString('utf8', p + 124, p + 136)
+            .replace(/\0.*$/s, '')
+            .trim() || '0', 8);
+        if (/^[^/]+\/PKG-INFO$/.test(name))
+            return tar.toString('utf8', p + 512, p + 512 + size);
+        p += 512 + Math.ceil(size / 512) * 512;
+    }
+    return undefined;
+}
+function readPackageInfo(dir, files) {
+    for (const file of [...files].sort((a, b) => Number(b.endsWith('.whl')) - Number(a.endsWith('.whl')))) {
+        try {
+            const data = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(dir, file));
+            const text = file.endsWith('.whl')
+                ? fromWheel(data)
+                : file.endsWith('.tar.gz')
+                    ? fromSdist(data)
+                    : undefined;
+            if (text)
+                return parseMetadata(text);
+        }
+        catch {
+            // an unreadable file describes nothing
+        }
+    }
+    return {};
 }
 
 ;// CONCATENATED MODULE: ./src/package-meta.ts
@@ -105815,89 +106259,6 @@ function resolvePackage(files, distInput, packageInput, moduleInput) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/tags.ts
-/**
- * Release tagging, as docker/metadata-action users configure it by hand:
- * vX.Y.Z → X.Y.Z, X.Y, X (not for 0.x), latest; a pre-release → only itself;
- * default branch → edge; other branch → its name; pull request → pr-N; always sha-<7>.
- */
-
-// semver.org's regex, with an optional leading "v".
-const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
-/** Lowercase, "/" → "-", only tag-legal characters, at most 128. */
-function sanitizeTag(name) {
-    return name
-        .toLowerCase()
-        .replace(/\//g, '-')
-        .replace(/[^a-z0-9_.-]/g, '-')
-        .replace(/^[.-]+/, '')
-        .slice(0, 128);
-}
-function versionTags(tagName) {
-    const m = SEMVER.exec(tagName);
-    if (!m)
-        return undefined;
-    const [, major, minor, patch, pre] = m;
-    const version = `${major}.${minor}.${patch}${pre ? `-${pre}` : ''}`;
-    if (pre)
-        return [version];
-    const tags = [version, `${major}.${minor}`];
-    if (major !== '0')
-        tags.push(major);
-    tags.push('latest');
-    return tags;
-}
-function computeTags(git) {
-    const tags = [];
-    const { ref } = git;
-    if (git.eventName === 'pull_request' || git.eventName === 'pull_request_target') {
-        const n = git.prNumber ?? Number(/^refs\/pull\/(\d+)\//.exec(ref)?.[1]);
-        if (Number.isInteger(n) && n > 0)
-            tags.push(`pr-${n}`);
-    }
-    else if (ref.startsWith('refs/tags/')) {
-        const name = ref.slice('refs/tags/'.length);
-        tags.push(...(versionTags(name) ?? [sanitizeTag(name)]));
-    }
-    else if (ref.startsWith('refs/heads/')) {
-        const branch = ref.slice('refs/heads/'.length);
-        tags.push(branch === git.defaultBranch ? 'edge' : sanitizeTag(branch));
-    }
-    if (/^[0-9a-f]{7,40}$/.test(git.sha))
-        tags.push(`sha-${git.sha.slice(0, 7)}`);
-    return [...new Set(tags.filter((t) => t !== ''))];
-}
-/**
- * Bare tags apply to every image; a value with ":" or "/" is a full reference, used as it is.
- */
-function resolveTags(images, tags, baseSuffix) {
-    const slim = [];
-    for (const t of tags) {
-        if (t.includes(':') || t.includes('/')) {
-            const ref = parseRef(t);
-            if (!ref || ref.tag === undefined || ref.digest !== undefined) {
-                throw new InputError('tags', t, 'a bare tag such as "1.2.3" or a full reference such as "ghcr.io/org/app:1.2.3"');
-            }
-            slim.push(t);
-        }
-        else {
-            validate_tag('tags', t);
-            if (images.length === 0) {
-                throw new InputError('image', '', 'the repository to push to, e.g. "ghcr.io/org/app" (required with bare tags)');
-            }
-            for (const image of images)
-                slim.push(`${repository('image', image)}:${t}`);
-        }
-    }
-    const base = slim.map((ref) => {
-        const full = `${ref}${baseSuffix}`;
-        const tag = full.slice(full.lastIndexOf(':') + 1);
-        validate_tag('base-suffix', tag);
-        return full;
-    });
-    return { slim: [...new Set(slim)], base: [...new Set(base)] };
-}
-
 ;// CONCATENATED MODULE: ./src/workflow.ts
 /** What the workflow run says about itself, and the one decision of what it may do: trust. */
 const PR_EVENTS = ['pull_request', 'pull_request_review', 'pull_request_review_comment'];
@@ -105938,7 +106299,8 @@ function workflowContext(env, payload) {
         prNumber: payload.pull_request?.number,
         untrustedReason: untrustedReason(eventName, payload, repository),
         defaultBranch: payload.repository?.default_branch,
-        repository
+        repository,
+        serverUrl: env['GITHUB_SERVER_URL'] ?? 'https://github.com'
     };
 }
 /**
@@ -106007,9 +106369,28 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
     if (noTarget && !inputs.dockerfileOnly) {
         throw new InputError('image', '', 'the repository to push to, e.g. "ghcr.io/org/app" (required unless dockerfile-only)');
     }
-    const tags = noTarget
+    const computed = computeTags(ctx, inputs.baseSuffix, pkg.version);
+    const rules = {
+        prefix: inputs.tagPrefix,
+        suffix: inputs.tagSuffix,
+        baseSuffix: inputs.baseSuffix
+    };
+    const given = inputs.tags.length > 0;
+    const resolved = noTarget
         ? { slim: [], base: [] }
-        : resolveTags(inputs.images, inputs.tags.length > 0 ? inputs.tags : computeTags(ctx), inputs.baseSuffix);
+        : resolveTags(inputs.images, given ? inputs.tags : computed.tags, rules);
+    // A matrix job pushes its platform under per-architecture tags only.
+    const arch = (refs) => inputs.archTags
+        ? refs.map((r) => archRef(r, inputs.platforms[0], inputs.archTagFormat))
+        : refs;
+    const tags = { slim: arch(resolved.slim), base: arch(resolved.base) };
+    const floatingBare = given ? [] : computed.floating;
+    const floating = noTarget
+        ? []
+        : [
+            ...arch(resolveTags(inputs.images, floatingBare, rules).slim),
+            ...arch(resolveTags(inputs.images, floatingBare, rules).base)
+        ];
     if (push.push && !inputs.dockerfileOnly && tags.slim.length === 0) {
         throw new InputError('tags', inputs.tags.join(','), `at least one tag: none could be computed from ${ctx.ref || 'this ref'}`);
     }
@@ -106024,6 +106405,18 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
         ...(wheelCache ? { wheelCache: file('wheel-cache') } : {})
     };
     const label = (key, value) => `io.wheel-slim.${key}=${value}`;
+    // What docker/metadata-action would set, from the commit and the package; the user's own
+    // labels come after, so theirs win.
+    const oci = (key, value) => value ? [`org.opencontainers.image.${key}=${value}`] : [];
+    const ociLabels = [
+        ...oci('title', pkg.name),
+        ...oci('description', facts.packageInfo.summary),
+        ...oci('licenses', facts.packageInfo.license),
+        ...oci('version', pkg.version),
+        ...oci('source', ctx.repository ? `${ctx.serverUrl}/${ctx.repository}` : undefined),
+        ...oci('revision', /^[0-9a-f]{40}$/.test(ctx.sha) ? ctx.sha : undefined),
+        ...oci('created', new Date(Number(facts.sourceDateEpoch) * 1000).toISOString())
+    ];
     const common = {
         dockerfile: files.dockerfile,
         context: paths.workspace,
@@ -106032,9 +106425,10 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
             ...Object.fromEntries(inputs.buildArgs.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)])),
             SOURCE_DATE_EPOCH: facts.sourceDateEpoch
         },
-        labels: inputs.labels,
+        labels: [...ociLabels, ...inputs.labels],
         // What a child inherits from this base image, recorded on it.
         baseLabels: [
+            ...ociLabels,
             ...inputs.labels,
             label('wheel-dir', inputs.wheelDir),
             label('python-version', inputs.pythonVersion),
@@ -106051,7 +106445,7 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
         wheelCacheDir: files.wheelCache
     };
     const sha = /^[0-9a-f]{7,40}$/.test(ctx.sha) ? ctx.sha.slice(0, 7) : undefined;
-    const runTag = sha ? `sha-${sha}` : `wheel-slim-${runKey}`;
+    const runTag = `${inputs.tagPrefix}${sha ? `sha-${sha}` : `wheel-slim-${runKey}`}${inputs.tagSuffix}`;
     const repositories = [...new Set(tags.slim.map(plan_repositoryOf))];
     return {
         package: pkg,
@@ -106064,9 +106458,11 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
         slimTags: tags.slim,
         baseTags: tags.base,
         runRefs: {
-            slim: repositories.map((r) => `${r}:${runTag}`),
-            base: repositories.map((r) => `${r}:${runTag}${inputs.baseSuffix}`)
+            slim: arch(repositories.map((r) => `${r}:${runTag}`)),
+            base: arch(repositories.map((r) => `${r}:${runTag}${inputs.baseSuffix}`))
         },
+        floating,
+        version: pkg.version,
         repositories,
         smokeTest: inputs.smokeTest || `python3 -c 'import ${pkg.module}'`,
         defaultSmokeTest: inputs.smokeTest === '',
@@ -106094,6 +106490,8 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
  * The steps shared by the action and the CLI: read inputs, look at the workspace, plan, write
  * the build's files; then (unless dockerfile-only) execute; then the outputs.
  */
+
+
 
 
 
@@ -106169,7 +106567,8 @@ async function prepare(read, env, payload, cleanup) {
     const facts = {
         distFiles,
         requirementHashes,
-        sourceDateEpoch: sourceDateEpoch(env, workspace, payload)
+        sourceDateEpoch: sourceDateEpoch(env, workspace, payload),
+        packageInfo: readPackageInfo((0,external_node_path_namespaceObject.join)(workspace, inputs.dist), resolvePackage(distFiles, inputs.dist, inputs.package, inputs.module).files)
     };
     const plan = makePlan(inputs, workflowContext(env, payload), facts, { workspace, tempDir }, runKey);
     (0,external_node_fs_namespaceObject.writeFileSync)(plan.files.dockerfile, plan.dockerfile);
@@ -106231,6 +106630,26 @@ function outputsOf(p, result) {
 /** The job summary: per platform, where the wheels came from, what was built, tested, pushed. */
 
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+const moveRow = (m) => [
+    m.ref,
+    m.to,
+    m.kept
+        ? `kept on ${m.kept} (newer)`
+        : m.from === undefined
+            ? 'created'
+            : m.from === m.to
+                ? 'unchanged'
+                : `moved from ${m.from}`
+];
+async function writeMergeSummary(platforms, moves) {
+    await summary
+        .addHeading(`wheel-slim: merged ${platforms.join(', ')}`, 2)
+        .addTable([
+        ['tag', 'digest', 'change'].map((data) => ({ data, header: true })),
+        ...moves.map(moveRow)
+    ])
+        .write();
+}
 async function writeSummary(plan, result) {
     const s = summary.addHeading(`wheel-slim: ${plan.package.name} ${plan.package.version}`, 2);
     if (!result) {
@@ -106241,13 +106660,15 @@ async function writeSummary(plan, result) {
     }
     const header = [
         'platform',
+        'runs',
         'wheels',
         'wheel cache',
         'reused',
         'built',
         'wheel step',
         'pushed slim / base',
-        'smoke test'
+        'smoke test',
+        'runtime packages'
     ];
     s.addTable([
         header.map((data) => ({ data, header: true })),
@@ -106256,6 +106677,7 @@ async function writeSummary(plan, result) {
             const step = r.path === 'target' ? r.steps.compile : r.steps.resolve;
             return [
                 r.platform,
+                r.runs,
                 r.path === 'target'
                     ? `compiled on the target (${r.reason})`
                     : r.path === 'build host'
@@ -106274,7 +106696,8 @@ async function writeSummary(plan, result) {
                 r.pushedSlimBytes === undefined
                     ? '-'
                     : `${mb(r.pushedSlimBytes)} / ${mb(r.pushedBaseBytes ?? 0)}`,
-                'passed'
+                `passed; modules load (${r.checkSeconds} s)`,
+                Object.keys(r.runtimePackages).join(' ') || '-'
             ];
         })
     ]);
@@ -106283,11 +106706,7 @@ async function writeSummary(plan, result) {
     if (result.pushed) {
         s.addTable([
             ['tag', 'digest', 'change'].map((data) => ({ data, header: true })),
-            ...result.moves.map((m) => [
-                m.ref,
-                m.to,
-                m.from === undefined ? 'created' : m.from === m.to ? 'unchanged' : `moved from ${m.from}`
-            ])
+            ...result.moves.map(moveRow)
         ]);
     }
     else {
@@ -106295,6 +106714,139 @@ async function writeSummary(plan, result) {
     }
     s.addRaw(`Wheel cache: ${plan.cacheSave.save ? 'saved when new wheels were built' : plan.cacheSave.reason}.`, true);
     await s.write();
+}
+
+;// CONCATENATED MODULE: ./src/merge.ts
+/**
+ * The merge job (merge: true): after one job per platform pushed its images under
+ * per-architecture tags (arch-tags: true), join them into multi-platform tags for the slim and
+ * the base image. Nothing is built. Every platform's image of this commit must be there before
+ * any tag is created; a floating tag only moves forward; a second merge changes nothing.
+ */
+
+
+
+
+
+
+/** Pure: what the merge reads and writes. The commit's sha tag names the matrix jobs' images. */
+function makeMergePlan(inputs, ctx) {
+    if (!/^[0-9a-f]{7,40}$/.test(ctx.sha)) {
+        throw new InputError('merge', 'true', 'a run with a commit sha: the matrix jobs tag their images sha-<7>');
+    }
+    const rules = {
+        prefix: inputs.tagPrefix,
+        suffix: inputs.tagSuffix,
+        baseSuffix: inputs.baseSuffix
+    };
+    const computed = computeTags(ctx, inputs.baseSuffix);
+    const given = inputs.tags.length > 0;
+    const tags = resolveTags(inputs.images, given ? inputs.tags : computed.tags, rules);
+    const run = resolveTags(inputs.images, [`sha-${ctx.sha.slice(0, 7)}`], rules);
+    const floatingTags = resolveTags(inputs.images, given ? [] : computed.floating, rules);
+    const groups = (refs, runRefs) => runRefs.map((runRef) => {
+        const repo = repositoryOf(runRef);
+        const sources = Object.fromEntries(inputs.platforms.map((p) => [p, archRef(runRef, p, inputs.archTagFormat)]));
+        return {
+            refs: [...new Set([runRef, ...refs.filter((r) => repositoryOf(r) === repo)])],
+            sources
+        };
+    });
+    return {
+        platforms: inputs.platforms,
+        slim: groups(tags.slim, run.slim),
+        base: groups(tags.base, run.base),
+        floating: [...floatingTags.slim, ...floatingTags.base]
+    };
+}
+/** The manifest of `platform` under a per-architecture reference (a lone manifest, or in an index). */
+async function sourceDigest(ref, platform) {
+    const digest = await remoteDigest(ref);
+    if (!digest)
+        return undefined;
+    const manifests = await platformManifests(ref);
+    return manifests.size === 0 ? digest : manifests.get(platform);
+}
+async function executeMerge(plan) {
+    const all = [...plan.slim, ...plan.base];
+    // Every image first: a platform missing creates no tag at all.
+    const missing = [];
+    const found = new Map();
+    for (const group of all) {
+        for (const [platform, ref] of Object.entries(group.sources)) {
+            const digest = await sourceDigest(ref, platform);
+            if (digest)
+                found.set(ref, digest);
+            else
+                missing.push(`${platform} (looked for ${ref})`);
+        }
+    }
+    if (missing.length > 0) {
+        throw new Error(`Merge: no image for ${missing.join(', ')}. Did every matrix job (arch-tags: true) of this commit push? No tag was created or moved.`);
+    }
+    const firstSource = Object.values(plan.slim[0]?.sources ?? {})[0];
+    const version = (await imageLabels(firstSource))[VERSION_LABEL];
+    const refs = all.flatMap((g) => g.refs);
+    const before = await snapshot(refs);
+    const kept = await keptBack(plan.floating, version, before);
+    const digests = new Map();
+    try {
+        for (const group of all) {
+            const repo = repositoryOf(group.refs[0]);
+            const sources = Object.values(group.sources).map((r) => `${repo}@${found.get(r)}`);
+            const moving = group.refs.filter((r) => !kept.has(r));
+            if (moving.length === 0)
+                continue;
+            await docker([
+                'buildx',
+                'imagetools',
+                'create',
+                ...moving.flatMap((r) => ['--tag', r]),
+                ...sources
+            ]);
+            const digest = (await remoteDigest(moving[0]));
+            for (const ref of moving)
+                await verify(ref, digest, 'index just created');
+            const platforms = [...(await platformManifests(moving[0])).keys()].sort();
+            if (platforms.join() !== [...plan.platforms].sort().join()) {
+                throw new Error(`Merge: ${moving[0]} holds ${platforms.join(', ')}, not ${plan.platforms.join(', ')}`);
+            }
+            digests.set(group, digest);
+        }
+    }
+    catch (error) {
+        const moved = await movedSince(refs, before);
+        const message = error instanceof Error ? error.message : String(error);
+        throw new Error(`${message}\nTags moved before the failure: ${moved.join(', ') || 'none'}.`, {
+            cause: error
+        });
+    }
+    const moves = all.flatMap((group) => group.refs.map((ref) => ({
+        ref,
+        from: before.get(ref),
+        to: kept.has(ref) ? before.get(ref) : (digests.get(group) ?? ''),
+        ...(kept.has(ref) ? { kept: kept.get(ref) } : {})
+    })));
+    logMoves(moves);
+    core_info(`Merged ${plan.platforms.join(', ')} into ${moves.filter((m) => !m.kept).length} tags.`);
+    return {
+        digest: digests.get(plan.slim[0]) ?? '',
+        baseDigest: digests.get(plan.base[0]) ?? '',
+        moves
+    };
+}
+/** The outputs a merge job sets: the same names as a build's, for the steps after it. */
+function mergeOutputs(plan, result) {
+    const slim = plan.slim.flatMap((g) => g.refs);
+    const base = plan.base.flatMap((g) => g.refs);
+    return {
+        tags: slim.join('\n'),
+        'base-tags': base.join('\n'),
+        digest: result.digest,
+        'base-digest': result.baseDigest,
+        platforms: plan.platforms.join(','),
+        metadata: JSON.stringify({ merged: true, tags: slim, 'base-tags': base, moves: result.moves })
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -106307,9 +106859,21 @@ async function writeSummary(plan, result) {
 
 
 
+
+
+
 async function post() {
     const state = JSON.parse(getState(State.Cleanup) || '{"localImages":[],"dirs":[]}');
     await runCleanup(state);
+}
+/** The merge job: no build, only tags joining the matrix jobs' images. */
+async function main_merge() {
+    const inputs = parseInputs((name) => getInput(name));
+    const plan = makeMergePlan(inputs, workflowContext(process.env, github_context.payload));
+    const result = await executeMerge(plan);
+    for (const [name, value] of Object.entries(mergeOutputs(plan, result)))
+        setOutput(name, value);
+    await writeMergeSummary(plan.platforms, result.moves);
 }
 async function main_run() {
     try {
@@ -106329,6 +106893,10 @@ async function main_run() {
         // Recorded the moment each thing exists: a cancelled run's post step still finds it.
         const cleanup = new Cleanup((state) => saveState(State.Cleanup, JSON.stringify(state)));
         onCancel(stopAll, () => cleanup.state, (msg) => core_error(msg));
+        if (getInput('merge') === 'true') {
+            await main_merge();
+            return;
+        }
         const prepared = await prepare((name) => getInput(name), process.env, github_context.payload, cleanup);
         const { plan, inputs } = prepared;
         core_info(`Package ${plan.package.name} ${plan.package.version}, module ${plan.package.module}`);

@@ -3,7 +3,12 @@
 export const INPUT_DEFAULTS = {
   image: '',
   tags: '',
+  'tag-prefix': '',
+  'tag-suffix': '',
   'base-suffix': '-base',
+  'arch-tags': 'false',
+  'arch-tag-format': '{tag}-{arch}',
+  merge: 'false',
   dist: 'dist',
   package: '',
   module: '',

@@ -6,22 +6,25 @@ import * as core from '@actions/core'
 import { chooseBuilder, createBuilderArgv, Delivery, parseBuilderInfo } from './buildx.js'
 import { Cleanup } from './cleanup.js'
 import { docker } from './docker.js'
-import { ensureQemu } from './qemu.js'
+import { ensureQemu, Runs } from './qemu.js'
 
 export interface Engine {
   /** undefined: the current builder. */
   builder?: string
   delivery: Delivery['kind']
+  /** Per platform: native or emulated on this host. */
+  runs: Record<string, Runs>
 }
 
 export async function setUpEngine(
   platforms: string[],
   qemuImage: string,
+  probeImage: string,
   network: 'default' | 'host' | 'none',
   runKey: string,
   cleanup: Cleanup
 ): Promise<Engine> {
-  await ensureQemu(platforms, qemuImage)
+  const runs = await ensureQemu(platforms, qemuImage, probeImage)
   const inspect = await docker(['buildx', 'inspect', '--bootstrap'], { silent: true })
   const info = parseBuilderInfo(inspect.stdout)
   const dockerInfo = await docker(['info', '--format', '{{json .DriverStatus}}'], {
@@ -35,11 +38,11 @@ export async function setUpEngine(
     core.info(
       `buildx: builder "${info.name}" (driver ${info.driver}; ${info.platforms.join(', ')}); images are ${choice.delivery === 'load' ? 'loaded, tested, then pushed as tested' : 'pushed by digest, then tested by that digest'}`
     )
-    return { delivery: choice.delivery }
+    return { delivery: choice.delivery, runs }
   }
   const name = `wheel-slim-${runKey}`
   core.info(`buildx: ${choice.reason}; creating a docker-container builder "${name}"`)
   cleanup.builder(name)
   await docker(createBuilderArgv(name, network))
-  return { builder: name, delivery: 'digest' }
+  return { builder: name, delivery: 'digest', runs }
 }

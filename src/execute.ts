@@ -11,6 +11,7 @@ import * as core from '@actions/core'
 import { mergeWheelSteps, parseWheelSteps, WheelSteps } from './build-log.js'
 import { bakeArgv, BakeTarget, bakeDefinition, bakeFile, buildArgv, Delivery } from './buildx.js'
 import { checkNotCancelled, Cleanup } from './cleanup.js'
+import { keptBack, logMoves, movedSince, snapshot, TagMove } from './tag-moves.js'
 import { docker, DockerError } from './docker.js'
 import { Engine, setUpEngine } from './engine.js'
 import { BuildPlan } from './plan.js'
@@ -20,7 +21,6 @@ import {
   pointTags,
   pushedSizes,
   pushLocal,
-  remoteDigest,
   repositoryOf,
   verify
 } from './registry.js'
@@ -29,6 +29,8 @@ import { cacheKeys } from './wheel-cache-keys.js'
 
 export interface PlatformResult {
   platform: string
+  /** How this host ran the platform's steps and tests. */
+  runs: 'native' | 'emulated'
   /** Where the wheels came from: found on the build host, or compiled on the target. */
   path: 'build host' | 'target' | 'unknown'
   /** Why the target had to compile (empty on the build-host path). */
@@ -48,12 +50,6 @@ export interface PlatformResult {
   pushedSlimBytes?: number
   pushedBaseBytes?: number
   smokeOutput: string
-}
-
-export interface TagMove {
-  ref: string
-  from?: string
-  to: string
 }
 
 /** Seconds spent in each phase of the run. */
@@ -278,9 +274,9 @@ function refsOf(plan: BuildPlan): { early: string[]; late: string[] } {
 /**
  * Pushes what was tested and points the tags. Loaded images go to the registry under the run's
  * own tag and must come back with the tested digest; pushed-by-digest images are already there.
- * Only then do the other tags move, each read back. A loaded image is pushed under each tag
- * (fast: its blobs are there) rather than copied by imagetools, which wraps a lone
- * single-platform manifest in a new index.
+ * Only then do the other tags move, each read back; a floating tag (latest, X, X.Y) only to a
+ * higher version. A loaded image is pushed under each tag (fast: its blobs are there) rather
+ * than copied by imagetools, which wraps a lone single-platform manifest in a new index.
  */
 async function push(
   plan: BuildPlan,
@@ -292,8 +288,7 @@ async function push(
   const { early, late } = refsOf(plan)
   const isBase = (ref: string): boolean =>
     plan.baseTags.includes(ref) || plan.runRefs.base.includes(ref)
-  const before = new Map<string, string | undefined>()
-  for (const ref of [...early, ...late]) before.set(ref, await remoteDigest(ref))
+  const before = await snapshot([...early, ...late])
   let digest = built.runtime
   let baseDigest = built.base
   if (delivery === 'load') {
@@ -324,7 +319,7 @@ async function push(
 
   checkNotCancelled('pushing')
   if (delivery === 'load') {
-    for (const ref of early) await pushTested(ref)
+    await Promise.all(early.map(pushTested))
   } else {
     for (const repo of plan.repositories) {
       await verify(`${repo}@${digest}`, digest, what(''))
@@ -332,16 +327,15 @@ async function push(
     }
   }
   // Every image of the run is in the registry and verified: now the other tags may move.
+  const kept = await keptBack(plan.floating, plan.version, before)
+  const moving = late.filter((r) => !kept.has(r))
   try {
+    checkNotCancelled('moving tags')
     if (delivery === 'load') {
-      for (const ref of late) {
-        checkNotCancelled('moving tags')
-        await pushTested(ref)
-      }
+      await Promise.all(moving.map(pushTested))
     } else {
       for (const repo of plan.repositories) {
-        checkNotCancelled('moving tags')
-        const mine = [...early, ...late].filter((r) => repositoryOf(r) === repo)
+        const mine = [...early, ...moving].filter((r) => repositoryOf(r) === repo)
         await pointTags(mine.filter(isBase), `${repo}@${baseDigest}`, baseDigest)
         await pointTags(
           mine.filter((r) => !isBase(r)),
@@ -351,23 +345,20 @@ async function push(
       }
     }
   } catch (error) {
-    const moved: string[] = []
-    for (const ref of late) {
-      const now = await remoteDigest(ref).catch(() => undefined)
-      if (now !== before.get(ref)) moved.push(ref)
-    }
+    const moved = await movedSince(late, before)
     const message = error instanceof Error ? error.message : String(error)
     throw new Error(
       `${message}\nTags moved before the failure: ${moved.length > 0 ? moved.join(', ') : 'none'}; every other tag is where it was.`,
       { cause: error }
     )
   }
-  const moves = [...early, ...late].map((ref) => ({ ref, from: before.get(ref), to: want(ref) }))
-  for (const m of moves) {
-    if (m.from === undefined) core.info(`tag created: ${m.ref} → ${m.to}`)
-    else if (m.from === m.to) core.info(`tag unchanged: ${m.ref} (${m.to})`)
-    else core.info(`tag moved: ${m.ref} ${m.from} → ${m.to}`)
-  }
+  const moves: TagMove[] = [...early, ...late].map((ref) => ({
+    ref,
+    from: before.get(ref),
+    to: kept.has(ref) ? (before.get(ref) as string) : want(ref),
+    ...(kept.has(ref) ? { kept: kept.get(ref) } : {})
+  }))
+  logMoves(moves)
   return { digest, baseDigest, moves }
 }
 
@@ -392,7 +383,14 @@ export async function execute(
   const timings: Timings = { setup: 0, restore: 0, build: 0, smoke: 0, push: 0, save: 0 }
   const engine = await timed(timings, 'setup', () =>
     core.group('Set up QEMU and buildx', () =>
-      setUpEngine(plan.platforms, qemuImage, plan.common.network, runKey, cleanup)
+      setUpEngine(
+        plan.platforms,
+        qemuImage,
+        plan.spec.runtimeFrom,
+        plan.common.network,
+        runKey,
+        cleanup
+      )
     )
   )
 
@@ -447,6 +445,7 @@ export async function execute(
     }
     return {
       platform,
+      runs: engine.runs[platform] ?? 'emulated',
       path: report?.path ?? 'unknown',
       reason: report?.reason ?? '',
       steps: steps.get(platform) ?? {},

@@ -6,7 +6,14 @@ import * as v from './validate.js'
 export interface Inputs {
   images: string[]
   tags: string[]
+  tagPrefix: string
+  tagSuffix: string
   baseSuffix: string
+  /** This job pushes its one platform under per-architecture tags only (a matrix job). */
+  archTags: boolean
+  archTagFormat: string
+  /** This job builds nothing: it joins the matrix jobs' per-architecture images. */
+  merge: boolean
   dist: string
   package: string
   module: string
@@ -82,10 +89,42 @@ export function parseInputs(raw: InputReader, learned: Learned = {}): Inputs {
     const value = read(name)
     return value === '' ? '' : f(name, value)
   }
+  const platforms = v.nonEmpty('platforms', read('platforms'), [
+    ...new Set(v.splitList(read('platforms')).map((x) => v.platform('platforms', x)))
+  ])
+  const archTags = v.bool('arch-tags', read('arch-tags'))
+  const archTagFormat = v.archTagFormat('arch-tag-format', read('arch-tag-format'))
+  const merge = v.bool('merge', read('merge'))
+  if (archTags && platforms.length !== 1) {
+    throw new v.InputError(
+      'platforms',
+      read('platforms'),
+      'exactly one platform with arch-tags: true (a job per platform; a final job with merge: true joins them)'
+    )
+  }
+  if (merge && archTags) {
+    throw new v.InputError(
+      'merge',
+      'true',
+      'merge: true without arch-tags: true (merge joins what the arch-tags jobs pushed)'
+    )
+  }
+  if (merge && platforms.length > 1 && !archTagFormat.includes('{arch}')) {
+    throw new v.InputError(
+      'arch-tag-format',
+      archTagFormat,
+      'a format with "{arch}" when several platforms are merged, e.g. "{tag}-{arch}"'
+    )
+  }
   return {
     images: v.splitList(read('image')).map((x) => v.repository('image', x)),
     tags: v.splitList(read('tags')),
+    tagPrefix: v.tagPart('tag-prefix', read('tag-prefix')),
+    tagSuffix: v.tagPart('tag-suffix', read('tag-suffix')),
     baseSuffix,
+    archTags,
+    archTagFormat,
+    merge,
     dist: v.relativePath('dist', read('dist')),
     package: optional('package', v.packageName),
     module: optional('module', v.moduleName),
@@ -103,9 +142,7 @@ export function parseInputs(raw: InputReader, learned: Learned = {}): Inputs {
     ),
     parent: optional('parent', (input, value) => v.fromImage(input, value, STAGE_NAMES)),
     wheelDir: v.imagePath('wheel-dir', read('wheel-dir')),
-    platforms: v.nonEmpty('platforms', read('platforms'), [
-      ...new Set(v.splitList(read('platforms')).map((x) => v.platform('platforms', x)))
-    ]),
+    platforms,
     push: push as Inputs['push'],
     buildPackages: v
       .splitList(read('build-packages'))

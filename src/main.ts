@@ -6,13 +6,26 @@ import { OUTPUT_NAMES, State } from './constants.js'
 import { stopAll } from './docker.js'
 import { execute } from './execute.js'
 import { outputsOf, prepare } from './pipeline.js'
-import { writeSummary } from './summary.js'
+import { writeMergeSummary, writeSummary } from './summary.js'
+import { executeMerge, makeMergePlan, mergeOutputs } from './merge.js'
+import { parseInputs } from './inputs.js'
+import { workflowContext } from './workflow.js'
 
 async function post(): Promise<void> {
   const state = JSON.parse(
     core.getState(State.Cleanup) || '{"localImages":[],"dirs":[]}'
   ) as CleanupState
   await runCleanup(state)
+}
+
+/** The merge job: no build, only tags joining the matrix jobs' images. */
+async function merge(): Promise<void> {
+  const inputs = parseInputs((name) => core.getInput(name))
+  const plan = makeMergePlan(inputs, workflowContext(process.env, github.context.payload))
+  const result = await executeMerge(plan)
+  for (const [name, value] of Object.entries(mergeOutputs(plan, result)))
+    core.setOutput(name, value)
+  await writeMergeSummary(plan.platforms, result.moves)
 }
 
 export async function run(): Promise<void> {
@@ -36,6 +49,10 @@ export async function run(): Promise<void> {
       () => cleanup.state,
       (msg) => core.error(msg)
     )
+    if (core.getInput('merge') === 'true') {
+      await merge()
+      return
+    }
     const prepared = await prepare(
       (name) => core.getInput(name),
       process.env,

@@ -20,6 +20,8 @@ import { BuildResult, writePipConf, writeTools } from './execute.js'
 import { InputReader, Inputs, Learned, parseInputs } from './inputs.js'
 import { STAGE_NAMES } from './dockerfile.js'
 import { imageLabels } from './registry.js'
+import { readPackageInfo } from './package-info.js'
+import { resolvePackage } from './package-meta.js'
 import { BuildPlan, makePlan } from './plan.js'
 import { fromImage, InputError } from './validate.js'
 import { workflowContext } from './workflow.js'
@@ -108,7 +110,11 @@ export async function prepare(
   const facts = {
     distFiles,
     requirementHashes,
-    sourceDateEpoch: sourceDateEpoch(env, workspace, payload)
+    sourceDateEpoch: sourceDateEpoch(env, workspace, payload),
+    packageInfo: readPackageInfo(
+      join(workspace, inputs.dist),
+      resolvePackage(distFiles, inputs.dist, inputs.package, inputs.module).files
+    )
   }
   const plan = makePlan(
     inputs,

@@ -9,9 +9,10 @@ import { BuildCommon } from './buildx.js'
 import { DockerfileSpec, renderDockerfile } from './dockerfile.js'
 import { Inputs } from './inputs.js'
 import { resolvePackage, ResolvedPackage } from './package-meta.js'
-import { computeTags, resolveTags } from './tags.js'
+import { archRef, computeTags, resolveTags } from './tags.js'
 import { InputError, moduleName, parseRef } from './validate.js'
 import { Fingerprint } from './wheel-cache-keys.js'
+import { PackageInfo } from './package-info.js'
 import { decideCacheSave, decidePush, PushDecision, WorkflowContext } from './workflow.js'
 
 export interface PlanPaths {
@@ -27,6 +28,8 @@ export interface WorkspaceFacts {
   requirementHashes: boolean
   /** SOURCE_DATE_EPOCH: the commit's time, so a rebuild of the same commit is the same image. */
   sourceDateEpoch: string
+  /** From the package's own metadata, for the OCI labels. */
+  packageInfo: PackageInfo
 }
 
 export interface PlanFiles {
@@ -58,6 +61,10 @@ export interface BuildPlan {
   runRefs: { slim: string[]; base: string[] }
   /** Repositories the images go to, in the order of the tags. */
   repositories: string[]
+  /** References that follow the newest release (latest, X, X.Y): moved only to a higher version. */
+  floating: string[]
+  /** The package's version: what the images' version label says. */
+  version: string
   smokeTest: string
   common: BuildCommon
   /** Local names of the built images while they are tested (load delivery). */
@@ -108,13 +115,29 @@ export function makePlan(
       'the repository to push to, e.g. "ghcr.io/org/app" (required unless dockerfile-only)'
     )
   }
-  const tags = noTarget
+  const computed = computeTags(ctx, inputs.baseSuffix, pkg.version)
+  const rules = {
+    prefix: inputs.tagPrefix,
+    suffix: inputs.tagSuffix,
+    baseSuffix: inputs.baseSuffix
+  }
+  const given = inputs.tags.length > 0
+  const resolved = noTarget
     ? { slim: [], base: [] }
-    : resolveTags(
-        inputs.images,
-        inputs.tags.length > 0 ? inputs.tags : computeTags(ctx),
-        inputs.baseSuffix
-      )
+    : resolveTags(inputs.images, given ? inputs.tags : computed.tags, rules)
+  // A matrix job pushes its platform under per-architecture tags only.
+  const arch = (refs: string[]): string[] =>
+    inputs.archTags
+      ? refs.map((r) => archRef(r, inputs.platforms[0] as string, inputs.archTagFormat))
+      : refs
+  const tags = { slim: arch(resolved.slim), base: arch(resolved.base) }
+  const floatingBare = given ? [] : computed.floating
+  const floating = noTarget
+    ? []
+    : [
+        ...arch(resolveTags(inputs.images, floatingBare, rules).slim),
+        ...arch(resolveTags(inputs.images, floatingBare, rules).base)
+      ]
   if (push.push && !inputs.dockerfileOnly && tags.slim.length === 0) {
     throw new InputError(
       'tags',
@@ -133,6 +156,19 @@ export function makePlan(
     ...(wheelCache ? { wheelCache: file('wheel-cache') } : {})
   }
   const label = (key: string, value: string): string => `io.wheel-slim.${key}=${value}`
+  // What docker/metadata-action would set, from the commit and the package; the user's own
+  // labels come after, so theirs win.
+  const oci = (key: string, value: string | undefined): string[] =>
+    value ? [`org.opencontainers.image.${key}=${value}`] : []
+  const ociLabels = [
+    ...oci('title', pkg.name),
+    ...oci('description', facts.packageInfo.summary),
+    ...oci('licenses', facts.packageInfo.license),
+    ...oci('version', pkg.version),
+    ...oci('source', ctx.repository ? `${ctx.serverUrl}/${ctx.repository}` : undefined),
+    ...oci('revision', /^[0-9a-f]{40}$/.test(ctx.sha) ? ctx.sha : undefined),
+    ...oci('created', new Date(Number(facts.sourceDateEpoch) * 1000).toISOString())
+  ]
   const common: BuildCommon = {
     dockerfile: files.dockerfile,
     context: paths.workspace,
@@ -143,9 +179,10 @@ export function makePlan(
       ),
       SOURCE_DATE_EPOCH: facts.sourceDateEpoch
     },
-    labels: inputs.labels,
+    labels: [...ociLabels, ...inputs.labels],
     // What a child inherits from this base image, recorded on it.
     baseLabels: [
+      ...ociLabels,
       ...inputs.labels,
       label('wheel-dir', inputs.wheelDir),
       label('python-version', inputs.pythonVersion),
@@ -162,7 +199,7 @@ export function makePlan(
     wheelCacheDir: files.wheelCache
   }
   const sha = /^[0-9a-f]{7,40}$/.test(ctx.sha) ? ctx.sha.slice(0, 7) : undefined
-  const runTag = sha ? `sha-${sha}` : `wheel-slim-${runKey}`
+  const runTag = `${inputs.tagPrefix}${sha ? `sha-${sha}` : `wheel-slim-${runKey}`}${inputs.tagSuffix}`
   const repositories = [...new Set(tags.slim.map(repositoryOf))]
   return {
     package: pkg,
@@ -175,9 +212,11 @@ export function makePlan(
     slimTags: tags.slim,
     baseTags: tags.base,
     runRefs: {
-      slim: repositories.map((r) => `${r}:${runTag}`),
-      base: repositories.map((r) => `${r}:${runTag}${inputs.baseSuffix}`)
+      slim: arch(repositories.map((r) => `${r}:${runTag}`)),
+      base: arch(repositories.map((r) => `${r}:${runTag}${inputs.baseSuffix}`))
     },
+    floating,
+    version: pkg.version,
     repositories,
     smokeTest: inputs.smokeTest || `python3 -c 'import ${pkg.module}'`,
     defaultSmokeTest: inputs.smokeTest === '',

@@ -36,10 +36,16 @@ const HANDLERS: Record<string, { handler: string; install: string }> = {
   'linux/riscv64': { handler: 'qemu-riscv64', install: 'riscv64' }
 }
 
-/** Platforms the host runs natively: its own, and 32-bit x86 on amd64 (arm64 CPUs may lack AArch32). */
-function runsNatively(platform: string, arch: string): boolean {
+/**
+ * How the host can run a platform: natively (its own family, 32-bit x86 on amd64), perhaps
+ * natively (32-bit ARM on an arm64 CPU, where the CPU has AArch32: only trying tells), or only
+ * through QEMU.
+ */
+export function hostSupport(platform: string, arch: string): 'native' | 'try' | 'emulated' {
   const family = platform.split('/')[1]
-  return family === arch || (arch === 'amd64' && family === '386')
+  if (family === arch || (arch === 'amd64' && family === '386')) return 'native'
+  if (arch === 'arm64' && family === 'arm') return 'try'
+  return 'emulated'
 }
 
 export interface QemuNeed {
@@ -48,19 +54,33 @@ export interface QemuNeed {
   install: string
 }
 
-/** The platforms that need an emulator, and whether it is there: pure, given a handler reader. */
-export function emulationNeeds(
+export type Runs = 'native' | 'emulated'
+
+/**
+ * Pure: per platform, native or emulated, and the QEMU handlers still to register. A platform
+ * that may run natively and has no handler yet is tried first (`runsNatively`): a registered
+ * binfmt handler would take over even where the CPU could run the code itself.
+ */
+export function decideRuns(
   platforms: string[],
   arch: string,
-  handlerEnabled: (handler: string) => boolean
-): { missing: QemuNeed[]; present: QemuNeed[] } {
-  const needs = platforms
-    .filter((p) => !runsNatively(p, arch))
-    .map((p) => ({ platform: p, ...(HANDLERS[p] as { handler: string; install: string }) }))
-  return {
-    missing: needs.filter((n) => !handlerEnabled(n.handler)),
-    present: needs.filter((n) => handlerEnabled(n.handler))
+  handlerEnabled: (handler: string) => boolean,
+  runsNatively: (platform: string) => boolean
+): { runs: Record<string, Runs>; missing: QemuNeed[] } {
+  const runs: Record<string, Runs> = {}
+  const missing: QemuNeed[] = []
+  for (const platform of platforms) {
+    const need = { platform, ...(HANDLERS[platform] as { handler: string; install: string }) }
+    const support = hostSupport(platform, arch)
+    if (support === 'native') runs[platform] = 'native'
+    else if (handlerEnabled(need.handler)) runs[platform] = 'emulated'
+    else if (support === 'try' && runsNatively(platform)) runs[platform] = 'native'
+    else {
+      runs[platform] = 'emulated'
+      missing.push(need)
+    }
   }
+  return { runs, missing }
 }
 
 export function handlerEnabled(handler: string): boolean {
@@ -68,27 +88,46 @@ export function handlerEnabled(handler: string): boolean {
   return existsSync(file) && readFileSync(file, 'utf8').startsWith('enabled')
 }
 
-/** Check every non-native platform's handler; register the missing ones; fail if still missing. */
-export async function ensureQemu(platforms: string[], qemuImage: string): Promise<void> {
+/**
+ * Per platform: native, or emulated through a QEMU handler, registered here when missing (with
+ * the image docker/setup-qemu-action uses). `probeImage` (the runtime image) is run to try a
+ * platform the CPU may run natively. Fails when a handler is still missing.
+ */
+export async function ensureQemu(
+  platforms: string[],
+  qemuImage: string,
+  probeImage: string
+): Promise<Record<string, Runs>> {
   const arch = nativeArch()
-  const first = emulationNeeds(platforms, arch, handlerEnabled)
-  for (const n of first.present) core.info(`QEMU: ${n.platform} runs through ${n.handler}`)
-  if (first.missing.length === 0) return
-  const names = [...new Set(first.missing.map((n) => n.install))]
-  core.info(`QEMU: registering ${names.join(', ')} with ${qemuImage}`)
-  const result = await docker(
-    ['run', '--privileged', '--rm', qemuImage, '--install', names.join(',')],
-    {
-      allowFailure: true
-    }
-  )
-  const still = emulationNeeds(platforms, arch, handlerEnabled).missing
-  if (still.length > 0) {
-    throw new Error(
-      `QEMU: no binfmt handler for ${still.map((n) => `${n.platform} (${n.handler})`).join(', ')} ` +
-        `and registering one with ${qemuImage} failed${result.exitCode !== 0 ? `: ${result.stderr.trim()}` : ''}. ` +
-        'Run docker/setup-qemu-action before this step, install qemu-user-static and binfmt-support, ' +
-        'or remove those platforms from "platforms".'
-    )
+  const probes = new Map<string, boolean>()
+  for (const p of platforms) {
+    if (hostSupport(p, arch) !== 'try' || handlerEnabled(HANDLERS[p]?.handler ?? '')) continue
+    const r = await docker(['run', '--rm', '--platform', p, '--entrypoint', 'true', probeImage], {
+      allowFailure: true,
+      silent: true
+    })
+    probes.set(p, r.exitCode === 0)
   }
+  const first = decideRuns(platforms, arch, handlerEnabled, (p) => probes.get(p) === true)
+  if (first.missing.length > 0) {
+    const names = [...new Set(first.missing.map((n) => n.install))]
+    core.info(`QEMU: registering ${names.join(', ')} with ${qemuImage}`)
+    const result = await docker(
+      ['run', '--privileged', '--rm', qemuImage, '--install', names.join(',')],
+      { allowFailure: true }
+    )
+    const still = decideRuns(platforms, arch, handlerEnabled, () => false).missing.filter((n) =>
+      first.missing.some((m) => m.platform === n.platform)
+    )
+    if (still.length > 0) {
+      throw new Error(
+        `QEMU: no binfmt handler for ${still.map((n) => `${n.platform} (${n.handler})`).join(', ')} ` +
+          `and registering one with ${qemuImage} failed${result.exitCode !== 0 ? `: ${result.stderr.trim()}` : ''}. ` +
+          'Run docker/setup-qemu-action before this step, install qemu-user-static and binfmt-support, ' +
+          'or remove those platforms from "platforms".'
+      )
+    }
+  }
+  for (const p of platforms) core.info(`${p}: runs ${first.runs[p]} on this ${arch} host`)
+  return first.runs
 }

@@ -1,9 +1,32 @@
 /** The job summary: per platform, where the wheels came from, what was built, tested, pushed. */
 import * as core from '@actions/core'
 import { BuildResult } from './execute.js'
+import { TagMove } from './tag-moves.js'
 import { BuildPlan } from './plan.js'
 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`
+
+const moveRow = (m: TagMove): string[] => [
+  m.ref,
+  m.to,
+  m.kept
+    ? `kept on ${m.kept} (newer)`
+    : m.from === undefined
+      ? 'created'
+      : m.from === m.to
+        ? 'unchanged'
+        : `moved from ${m.from}`
+]
+
+export async function writeMergeSummary(platforms: string[], moves: TagMove[]): Promise<void> {
+  await core.summary
+    .addHeading(`wheel-slim: merged ${platforms.join(', ')}`, 2)
+    .addTable([
+      ['tag', 'digest', 'change'].map((data) => ({ data, header: true })),
+      ...moves.map(moveRow)
+    ])
+    .write()
+}
 
 export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promise<void> {
   const s = core.summary.addHeading(`wheel-slim: ${plan.package.name} ${plan.package.version}`, 2)
@@ -18,13 +41,15 @@ export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promi
   }
   const header = [
     'platform',
+    'runs',
     'wheels',
     'wheel cache',
     'reused',
     'built',
     'wheel step',
     'pushed slim / base',
-    'smoke test'
+    'smoke test',
+    'runtime packages'
   ]
   s.addTable([
     header.map((data) => ({ data, header: true })),
@@ -33,6 +58,7 @@ export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promi
       const step = r.path === 'target' ? r.steps.compile : r.steps.resolve
       return [
         r.platform,
+        r.runs,
         r.path === 'target'
           ? `compiled on the target (${r.reason})`
           : r.path === 'build host'
@@ -51,7 +77,8 @@ export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promi
         r.pushedSlimBytes === undefined
           ? '-'
           : `${mb(r.pushedSlimBytes)} / ${mb(r.pushedBaseBytes ?? 0)}`,
-        'passed'
+        `passed; modules load (${r.checkSeconds} s)`,
+        Object.keys(r.runtimePackages).join(' ') || '-'
       ]
     })
   ])
@@ -63,11 +90,7 @@ export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promi
   if (result.pushed) {
     s.addTable([
       ['tag', 'digest', 'change'].map((data) => ({ data, header: true })),
-      ...result.moves.map((m) => [
-        m.ref,
-        m.to,
-        m.from === undefined ? 'created' : m.from === m.to ? 'unchanged' : `moved from ${m.from}`
-      ])
+      ...result.moves.map(moveRow)
     ])
   } else {
     s.addRaw(`Nothing pushed: ${plan.push.reason}.`, true)

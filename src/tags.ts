@@ -1,8 +1,17 @@
 /**
- * Release tagging, as docker/metadata-action users configure it by hand:
- * vX.Y.Z → X.Y.Z, X.Y, X (not for 0.x), latest; a pre-release → only itself;
- * default branch → edge; other branch → its name; pull request → pr-N; always sha-<7>.
+ * Release tagging, as docker/metadata-action users configure it by hand, for Python packages:
+ * a PEP 440 release tag vX.Y.Z → X.Y.Z, X.Y, X (not for 0.x), latest; a pre-, post- or
+ * dev-release → only itself; default branch → edge; other branch → its name (branch-<name> when
+ * that would read as one of the others); pull request → pr-N; always sha-<7>. `latest`, `X` and
+ * `X.Y` only ever move forward (execute checks the version they point to now).
  */
+import {
+  compareVersions,
+  isFinalRelease,
+  normalizeVersion,
+  parseVersion,
+  releaseTags
+} from './pep440.js'
 import { InputError, parseRef, repository as checkRepository, tag as checkTag } from './validate.js'
 
 export interface GitRef {
@@ -14,10 +23,6 @@ export interface GitRef {
   defaultBranch?: string
 }
 
-// semver.org's regex, with an optional leading "v".
-const SEMVER =
-  /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/
-
 /** Lowercase, "/" → "-", only tag-legal characters, at most 128. */
 export function sanitizeTag(name: string): string {
   return name
@@ -28,33 +33,81 @@ export function sanitizeTag(name: string): string {
     .slice(0, 128)
 }
 
-function versionTags(tagName: string): string[] | undefined {
-  const m = SEMVER.exec(tagName)
-  if (!m) return undefined
-  const [, major, minor, patch, pre] = m as unknown as [string, string, string, string, string?]
-  const version = `${major}.${minor}.${patch}${pre ? `-${pre}` : ''}`
-  if (pre) return [version]
-  const tags = [version, `${major}.${minor}`]
-  if (major !== '0') tags.push(major)
-  tags.push('latest')
-  return tags
+export interface ComputedTags {
+  tags: string[]
+  /** Tags that follow the newest release (latest, X, X.Y): moved only to a higher version. */
+  floating: string[]
+  /** The release's version (PEP 440, normalised), on a release tag. */
+  version?: string
 }
 
-export function computeTags(git: GitRef): string[] {
+/** A branch name that would read as another kind of tag (or a base twin) is prefixed. */
+function branchTag(name: string, baseSuffix: string): string {
+  const tag = sanitizeTag(name)
+  const reserved =
+    ['latest', 'edge'].includes(tag) ||
+    parseVersion(tag) !== undefined ||
+    /^(pr-\d+|sha-[0-9a-f]{7,40}|branch-.*)$/.test(tag) ||
+    (baseSuffix !== '' && tag.endsWith(baseSuffix))
+  return reserved ? sanitizeTag(`branch-${name}`) : tag
+}
+
+/**
+ * `distVersion`: the version of the package in dist/. On a release tag it must be the tag's
+ * version: a 1.2.4.dev3 sdist must never ship as 1.2.3.
+ */
+export function computeTags(git: GitRef, baseSuffix = '-base', distVersion?: string): ComputedTags {
   const tags: string[] = []
+  const floating: string[] = []
+  let version: string | undefined
   const { ref } = git
-  if (git.eventName === 'pull_request' || git.eventName === 'pull_request_target') {
+  if (git.eventName.startsWith('pull_request')) {
     const n = git.prNumber ?? Number(/^refs\/pull\/(\d+)\//.exec(ref)?.[1])
     if (Number.isInteger(n) && n > 0) tags.push(`pr-${n}`)
   } else if (ref.startsWith('refs/tags/')) {
     const name = ref.slice('refs/tags/'.length)
-    tags.push(...(versionTags(name) ?? [sanitizeTag(name)]))
+    const v = parseVersion(name)
+    if (v) {
+      version = normalizeVersion(v)
+      checkDistVersion(name, version, distVersion)
+      const [own, ...rest] = releaseTags(v)
+      tags.push(own as string, ...rest)
+      floating.push(...rest)
+      if (isFinalRelease(v) && v.epoch === 0) {
+        tags.push('latest')
+        floating.push('latest')
+      }
+    } else tags.push(sanitizeTag(name))
   } else if (ref.startsWith('refs/heads/')) {
     const branch = ref.slice('refs/heads/'.length)
-    tags.push(branch === git.defaultBranch ? 'edge' : sanitizeTag(branch))
+    tags.push(branch === git.defaultBranch ? 'edge' : branchTag(branch, baseSuffix))
   }
   if (/^[0-9a-f]{7,40}$/.test(git.sha)) tags.push(`sha-${git.sha.slice(0, 7)}`)
-  return [...new Set(tags.filter((t) => t !== ''))]
+  const unique = [...new Set(tags.filter((t) => t !== ''))]
+  return { tags: unique, floating: floating.filter((t) => unique.includes(t)), version }
+}
+
+function checkDistVersion(tag: string, version: string, distVersion: string | undefined): void {
+  if (distVersion === undefined) return
+  const dist = parseVersion(distVersion)
+  if (dist && compareVersions(dist, parseVersion(version) as NonNullable<typeof dist>) === 0) return
+  throw new Error(
+    `The git tag ${tag} is version ${version}, but dist/ holds version ${distVersion}: build dist/ from the tagged commit (with its version ${version}), or tag the version dist/ holds.`
+  )
+}
+
+/** Whether `next` may replace `current` under a floating tag (latest, X, X.Y): only forward. */
+export function movesForward(current: string | undefined, next: string | undefined): boolean {
+  const a = current === undefined ? undefined : parseVersion(current)
+  const b = next === undefined ? undefined : parseVersion(next)
+  if (!b) return false
+  return !a || compareVersions(b, a) > 0
+}
+
+export interface TagRules {
+  prefix: string
+  suffix: string
+  baseSuffix: string
 }
 
 export interface ImageTags {
@@ -65,9 +118,10 @@ export interface ImageTags {
 }
 
 /**
- * Bare tags apply to every image; a value with ":" or "/" is a full reference, used as it is.
+ * Bare tags apply to every image, as `<prefix><tag><suffix>`; a value with ":" or "/" is a full
+ * reference (docker/metadata-action's output), used as it is.
  */
-export function resolveTags(images: string[], tags: string[], baseSuffix: string): ImageTags {
+export function resolveTags(images: string[], tags: string[], rules: TagRules): ImageTags {
   const slim: string[] = []
   for (const t of tags) {
     if (t.includes(':') || t.includes('/')) {
@@ -81,7 +135,8 @@ export function resolveTags(images: string[], tags: string[], baseSuffix: string
       }
       slim.push(t)
     } else {
-      checkTag('tags', t)
+      const full = `${rules.prefix}${checkTag('tags', t)}${rules.suffix}`
+      checkTag('tag-prefix', full)
       if (images.length === 0) {
         throw new InputError(
           'image',
@@ -89,14 +144,36 @@ export function resolveTags(images: string[], tags: string[], baseSuffix: string
           'the repository to push to, e.g. "ghcr.io/org/app" (required with bare tags)'
         )
       }
-      for (const image of images) slim.push(`${checkRepository('image', image)}:${t}`)
+      for (const image of images) slim.push(`${checkRepository('image', image)}:${full}`)
     }
   }
-  const base = slim.map((ref) => {
-    const full = `${ref}${baseSuffix}`
-    const tag = full.slice(full.lastIndexOf(':') + 1)
-    checkTag('base-suffix', tag)
-    return full
-  })
-  return { slim: [...new Set(slim)], base: [...new Set(base)] }
+  return {
+    slim: [...new Set(slim)],
+    base: [...new Set(slim.map((r) => withTag(r, (t) => `${t}${rules.baseSuffix}`, 'base-suffix')))]
+  }
+}
+
+/** Docker's names for the architectures in per-architecture tags. */
+export const ARCH_NAMES: Record<string, string> = {
+  'linux/amd64': 'amd64',
+  'linux/arm64': 'arm64v8',
+  'linux/arm/v7': 'arm32v7',
+  'linux/arm/v6': 'arm32v6',
+  'linux/386': 'i386',
+  'linux/ppc64le': 'ppc64le',
+  'linux/s390x': 's390x',
+  'linux/riscv64': 'riscv64'
+}
+
+/** The per-architecture reference of `ref` on `platform`: arch-tag-format, e.g. "{tag}-{arch}". */
+export function archRef(ref: string, platform: string, format: string): string {
+  const arch = ARCH_NAMES[platform] ?? platform.replace(/\//g, '')
+  return withTag(ref, (t) => format.replace('{tag}', t).replace('{arch}', arch), 'arch-tag-format')
+}
+
+function withTag(ref: string, f: (tag: string) => string, input: string): string {
+  const i = ref.lastIndexOf(':')
+  const tag = f(ref.slice(i + 1))
+  checkTag(input, tag)
+  return `${ref.slice(0, i)}:${tag}`
 }

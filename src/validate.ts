@@ -250,6 +250,29 @@ export function buildArg(input: string, value: string): string {
   return value
 }
 
+/** Part of a tag (a prefix or suffix): tag characters only; the whole tag is checked again. */
+export function tagPart(input: string, value: string): string {
+  check(
+    /^[A-Za-z0-9_.-]{0,64}$/.test(value),
+    input,
+    value,
+    'letters, digits, "_", "." and "-" (at most 64)'
+  )
+  return value
+}
+
+/** How a per-architecture tag is named: "{tag}" and "{arch}" around tag characters. */
+export function archTagFormat(input: string, value: string): string {
+  const rest = value.replace('{tag}', '').replace('{arch}', '')
+  check(
+    value.includes('{tag}') && /^[A-Za-z0-9_.-]*$/.test(rest) && !/[{}]/.test(rest),
+    input,
+    value,
+    'a format holding "{tag}" and, unless one platform is merged, "{arch}", e.g. "{tag}-{arch}" or "rpi-{tag}"'
+  )
+  return value
+}
+
 /** One of a fixed set of words. */
 export function oneOf<T extends string>(input: string, value: string, allowed: readonly T[]): T {
   check(

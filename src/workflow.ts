@@ -9,6 +9,8 @@ export interface WorkflowContext {
   untrustedReason?: string
   defaultBranch?: string
   repository: string
+  /** e.g. https://github.com: with `repository`, the source the images' labels point to. */
+  serverUrl: string
 }
 
 interface Repo {
@@ -69,7 +71,8 @@ export function workflowContext(env: NodeJS.ProcessEnv, payload: Payload): Workf
     prNumber: payload.pull_request?.number,
     untrustedReason: untrustedReason(eventName, payload, repository),
     defaultBranch: payload.repository?.default_branch,
-    repository
+    repository,
+    serverUrl: env['GITHUB_SERVER_URL'] ?? 'https://github.com'
   }
 }
 

@@ -1,4 +1,8 @@
 import { describe, expect, test } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import {
   DIST_MOUNT,
   PIP_CONF_SECRET,
@@ -34,6 +38,7 @@ const plain: DockerfileSpec = {
   module: 'my_app',
   buildPackages: [],
   runtimePackages: [],
+  autoRuntimePackages: true,
   pipArgs: [],
   extraIndex: false,
   wheelCache: false,
@@ -56,6 +61,16 @@ const SPECS: [string, DockerfileSpec][] = [
   ['custom wheel dir', { ...plain, wheelDir: '/opt/wheels', distPath: 'build/dist' }],
   ['pip args', { ...plain, pipArgs: ['--pre', '--only-binary', ':all:', '--x="]\\'] }],
   ['build args', { ...plain, buildArgNames: ['PIP_INDEX_URL', 'http_proxy'] }],
+  ['auto-runtime-packages off', { ...plain, autoRuntimePackages: false }],
+  [
+    'auto-runtime-packages off, with runtime packages',
+    { ...plain, autoRuntimePackages: false, runtimePackages: ['libpq5', 'zlib1g=1:1.2.13'] }
+  ],
+  [
+    'auto-runtime-packages off, with parent',
+    { ...plain, autoRuntimePackages: false, buildFrom: PARENT_IMAGE, fromParent: true }
+  ],
+  ['different runtime image', { ...plain, runtimeFrom: 'ghcr.io/org/slim:3.12-bookworm' }],
   [
     'hashes, with cache, parent and requirements',
     {
@@ -88,8 +103,11 @@ const SPECS: [string, DockerfileSpec][] = [
   ]
 ]
 
+/** The runtime packages step: the names come from the file collect wrote, never from argv. */
 const APT_SCRIPT =
-  'apt-get update && apt-get install -y --no-install-recommends "$@" && rm -rf /var/lib/apt/lists/*'
+  'read -r p < /wheel-slim/apt/packages || true; [ -n "$p" ] || exit 0; ' +
+  'apt-get update && apt-get install -y --no-install-recommends $p && rm -rf /var/lib/apt/lists/*'
+const APT_MOUNT = 'type=bind,from=collect,source=/wheel-slim/out/apt,target=/wheel-slim/apt'
 const COMPILE_SCRIPT = `[ -e /wheel-slim/resolved/complete ] || exec python3 ${TOOL} compile "$1"`
 const CACHE = '/wheel-slim/cache'
 const PARENT_WHEELS = '/wheel-slim/parent'
@@ -110,7 +128,14 @@ function expectedMounts(s: DockerfileSpec): Record<string, string[]> {
   const out = (from: string, target: string, source = '/wheel-slim/out'): string =>
     `type=bind,from=${from},source=${source},target=${target}`
   return {
-    own: [tools, dist, ...req, ...pipCache, ...secret],
+    own: [
+      tools,
+      dist,
+      ...req,
+      ...pipCache,
+      ...secret,
+      'type=bind,from=runtime-native,target=/wheel-slim/runtime-root'
+    ],
     resolve: [
       tools,
       dist,
@@ -126,7 +151,8 @@ function expectedMounts(s: DockerfileSpec): Record<string, string[]> {
       out('resolve', '/wheel-slim/resolved'),
       out('compile', '/wheel-slim/compiled'),
       ...(s.wheelCache ? [cache] : []),
-      ...parent
+      ...parent,
+      'type=bind,from=runtime-image,target=/wheel-slim/runtime-image'
     ],
     layout: [
       tools,
@@ -150,6 +176,10 @@ function expectedFindLinks(s: DockerfileSpec): Record<string, string[]> {
 
 const sorted = (a: string[]): string[] => [...a].sort()
 
+/** The runtime-base RUN is left out only when nothing could ever be installed. */
+const installsPackages = (s: DockerfileSpec): boolean =>
+  s.autoRuntimePackages || s.runtimePackages.length > 0 || s.fromParent
+
 /** Every string anywhere in a JSON value. */
 function strings(value: unknown): string[] {
   if (typeof value === 'string') return [value]
@@ -166,6 +196,8 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
   test('the stages in order, a "parent" stage first when there is a parent, runtime last', () => {
     expect(df.stages.map((s) => s.name)).toEqual([
       ...(spec.fromParent ? ['parent'] : []),
+      'runtime-image',
+      'runtime-native',
       'own',
       'resolve',
       'compile',
@@ -195,9 +227,11 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
       compile: [wheelImage, []],
       collect: [spec.buildFrom, onHost],
       base: [wheelImage, []],
+      'runtime-image': [spec.runtimeFrom, []],
+      'runtime-native': [spec.runtimeFrom, onHost],
       wheels: ['scratch', []],
-      'runtime-base': [spec.runtimeFrom, []],
-      layout: [spec.runtimeFrom, onHost],
+      'runtime-base': ['runtime-image', []],
+      layout: ['runtime-native', []],
       runtime: ['runtime-base', []]
     }
     expect(Object.fromEntries(df.stages.map((s) => [s.name, from(s)]))).toEqual(expected)
@@ -253,7 +287,17 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
         requirements: spec.requirementsPath ? REQUIREMENTS_MOUNT : null,
         hashes: spec.hashes,
         pip_args: spec.pipArgs,
-        ...(name === 'compile' ? { build_packages: spec.buildPackages } : {})
+        ...(name === 'compile' ? { build_packages: spec.buildPackages } : {}),
+        // own checks that the runtime image fits the builder before anything is compiled, and
+        // leaves a package that needs build packages to the target
+        ...(name === 'own'
+          ? {
+              builder_image: spec.buildFrom,
+              runtime_image: spec.runtimeFrom,
+              runtime_packages: spec.runtimePackages,
+              build_packages: spec.buildPackages
+            }
+          : {})
       })
       expect(strings(config).filter((v) => v.includes('=='))).toEqual([])
     }
@@ -264,8 +308,12 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     expect(text).not.toContain('==')
   })
 
-  test('collect and layout: their fixed configuration', () => {
-    expect(toolRun(st('collect')).config).toEqual({})
+  test('collect: the runtime image and packages; layout: its fixed configuration', () => {
+    expect(toolRun(st('collect')).config).toEqual({
+      runtime_image: spec.runtimeFrom,
+      runtime_packages: spec.runtimePackages,
+      auto_runtime_packages: spec.autoRuntimePackages
+    })
     expect(toolRun(st('layout')).config).toEqual({ uid: RUNTIME_UID, user: RUNTIME_USER })
   })
 
@@ -328,20 +376,63 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     expect(df.instructions.filter((i) => i.keyword === 'CMD')).toEqual([])
   })
 
-  test('runtime packages: one apt RUN in runtime-base, packages as separate elements', () => {
+  test('runtime packages: one RUN in runtime-base that reads what collect chose, no name in it', () => {
     const apt = df.instructions
       .filter((i) => i.keyword === 'RUN')
       .map(execForm)
       .filter((argv) => argv[0] === '/bin/sh' && argv[3] !== 'compile')
     const runtimeBase = st('runtime-base')
-    if (spec.runtimePackages.length === 0) {
+    if (!installsPackages(spec)) {
       expect(apt).toEqual([])
       expect(runtimeBase.instructions.map((i) => i.keyword)).toEqual(['FROM'])
       return
     }
-    expect(apt).toEqual([['/bin/sh', '-c', APT_SCRIPT, 'apt-install', ...spec.runtimePackages]])
+    expect(apt).toEqual([['/bin/sh', '-c', APT_SCRIPT]])
     expect(runtimeBase.instructions.map((i) => i.keyword)).toEqual(['FROM', 'RUN'])
-    expect(mounts(runtimeBase.instructions[1] as Stage['instructions'][number])).toEqual([])
+    expect(mounts(runtimeBase.instructions[1] as Stage['instructions'][number])).toEqual([
+      APT_MOUNT
+    ])
+  })
+
+  test('runtime package names travel only in the own and collect configurations', () => {
+    for (const name of spec.runtimePackages) {
+      const lines = text.split('\n').filter((l) => l.includes(name))
+      expect(lines).toHaveLength(2)
+      const runs = df.stages.filter((s) =>
+        s.instructions.some((i) => i.keyword === 'RUN' && i.args.includes(name))
+      )
+      expect(runs.map((s) => s.name)).toEqual(['own', 'collect'])
+      for (const s of runs) expect(toolRun(s).config['runtime_packages']).toContain(name)
+    }
+  })
+
+  test('every stage a FROM, COPY --from or mount names is defined earlier in the file', () => {
+    // BuildKit reads a --from or FROM naming no earlier stage as an image to pull.
+    const contexts = new Set([TOOLS_CONTEXT, WHEEL_CACHE_CONTEXT])
+    const seen: string[] = []
+    const late: string[] = []
+    for (const s of df.stages) {
+      const named = [
+        s.from ?? '',
+        ...s.instructions.flatMap((i) => flag(i, 'from')),
+        ...s.instructions
+          .flatMap(mounts)
+          .map((m) => /(?:^|,)from=([^,]+)/.exec(m)?.[1] ?? '')
+          .filter((f) => f !== '' && !contexts.has(f))
+      ].filter((n) => STAGE_NAMES.includes(n) || n === 'parent')
+      late.push(...named.filter((n) => !seen.includes(n)).map((n) => `${s.name ?? '?'} → ${n}`))
+      seen.push(s.name ?? '')
+    }
+    expect(late).toEqual([])
+  })
+
+  test('runtime-image and runtime-native come before own, right after the optional parent', () => {
+    const names = df.stages.map((s) => s.name)
+    const first = spec.fromParent ? 1 : 0
+    expect(names.slice(first, first + 3)).toEqual(['runtime-image', 'runtime-native', 'own'])
+    // only FROM: the slim image as it is, for the target and for the build host
+    expect(st('runtime-image').instructions.map((i) => i.keyword)).toEqual(['FROM'])
+    expect(st('runtime-native').instructions.map((i) => i.keyword)).toEqual(['FROM'])
   })
 
   test('the secret mount only with extraIndex, only where pip runs, and no URL anywhere', () => {
@@ -401,6 +492,15 @@ describe('renderDockerfile', () => {
     expect(toolRun(stage(df, 'own')).config['own']).toEqual(hostile.ownFiles)
     expect(toolRun(stage(df, 'compile')).config['pip_args']).toEqual(hostile.pipArgs)
     expect(toolRun(stage(df, 'compile')).config['build_packages']).toEqual(hostile.buildPackages)
+    for (const name of ['own', 'collect']) {
+      expect(toolRun(stage(df, name)).config['runtime_packages']).toEqual(hostile.runtimePackages)
+    }
+    // not even inside another JSON string: the runtime-base RUN is the fixed script
+    expect(
+      stage(df, 'runtime-base')
+        .instructions.filter((i) => i.keyword === 'RUN')
+        .map(execForm)
+    ).toEqual([['/bin/sh', '-c', APT_SCRIPT]])
     const last = df.instructions.at(-1)
     expect(last && execForm(last)).toEqual(['python3', '-m', hostile.module])
   })
@@ -444,17 +544,131 @@ describe('renderDockerfile', () => {
     expect(toolRun(stage(own, 'compile')).config['find_links']).not.toContain(plain.wheelDir)
   })
 
-  test('the apt script is the same whatever the packages; build packages never reach apt here', () => {
-    const scripts = (spec: DockerfileSpec): string[] =>
-      parseDockerfile(renderDockerfile(spec))
-        .instructions.filter((i) => i.keyword === 'RUN')
-        .map(execForm)
-        .filter((a) => a[3] === 'apt-install')
-        .map((a) => a[2] ?? '')
-    const a = scripts({ ...plain, buildPackages: ['gcc'], runtimePackages: ['libpq5'] })
-    const b = scripts({ ...plain, buildPackages: ['libxml2-dev'], runtimePackages: ['zlib1g'] })
-    expect(a).toEqual([APT_SCRIPT])
-    expect(b).toEqual(a)
+  test('the runtime packages step is the same whatever the packages; build packages never reach it', () => {
+    const runtimeBase = (spec: DockerfileSpec): string[] =>
+      stage(parseDockerfile(renderDockerfile(spec)), 'runtime-base').instructions.map(
+        (i) =>
+          `${i.keyword} ${i.flags.map((f) => `--${f.name}=${f.value ?? ''}`).join(' ')} ${i.args}`
+      )
+    const a = runtimeBase({ ...plain, buildPackages: ['gcc'], runtimePackages: ['libpq5'] })
+    const b = runtimeBase({ ...plain, buildPackages: ['libxml2-dev'], runtimePackages: ['zlib1g'] })
+    const none = runtimeBase(plain)
+    expect(a).toEqual(b)
+    expect(a).toEqual(none)
+    expect(a.join('\n')).not.toMatch(/libpq5|zlib1g|gcc|libxml2/)
+    expect(a.join('\n')).toContain(JSON.stringify(APT_SCRIPT))
+  })
+
+  // Which specs get the runtime packages step: [auto, runtime packages, parent, RUN].
+  test.each<[boolean, string[], boolean, boolean]>([
+    [true, [], false, true],
+    [true, ['libpq5'], false, true],
+    [true, [], true, true],
+    [true, ['libpq5'], true, true],
+    [false, [], false, false],
+    [false, ['libpq5'], false, true],
+    [false, [], true, true],
+    [false, ['libpq5', 'zlib1g'], true, true]
+  ])(
+    'auto-runtime-packages %s, runtime packages %j, parent %s: runtime-base RUN %s',
+    (auto, runtimePackages, fromParent, present) => {
+      const spec: DockerfileSpec = {
+        ...plain,
+        autoRuntimePackages: auto,
+        runtimePackages,
+        fromParent,
+        buildFrom: fromParent ? PARENT_IMAGE : plain.buildFrom
+      }
+      const df = parseDockerfile(renderDockerfile(spec))
+      const runtimeBase = stage(df, 'runtime-base')
+      const runs = runtimeBase.instructions.filter((i) => i.keyword === 'RUN')
+      expect(runs.map(execForm)).toEqual(present ? [['/bin/sh', '-c', APT_SCRIPT]] : [])
+      expect(runs.flatMap(mounts)).toEqual(present ? [APT_MOUNT] : [])
+      expect(runtimeBase.from).toBe('runtime-image')
+      // collect is told the same, whatever the step
+      expect(toolRun(stage(df, 'collect')).config).toEqual({
+        runtime_image: spec.runtimeFrom,
+        runtime_packages: runtimePackages,
+        auto_runtime_packages: auto
+      })
+    }
+  )
+
+  test('own is told the builder, the runtime image and the runtime packages', () => {
+    const spec: DockerfileSpec = {
+      ...plain,
+      buildFrom: 'registry.local:5000/python:3.11',
+      runtimeFrom: 'registry.local:5000/python:3.11-slim',
+      runtimePackages: ['libpq5', 'libxml2=2.9.14+dfsg-1.3']
+    }
+    const df = parseDockerfile(renderDockerfile(spec))
+    const own = toolRun(stage(df, 'own'))
+    expect(own.config).toMatchObject({
+      builder_image: 'registry.local:5000/python:3.11',
+      runtime_image: 'registry.local:5000/python:3.11-slim',
+      runtime_packages: ['libpq5', 'libxml2=2.9.14+dfsg-1.3']
+    })
+    expect(mounts(own.instruction)).toContain(
+      'type=bind,from=runtime-native,target=/wheel-slim/runtime-root'
+    )
+    // the slim image for the target is what collect reads the installed packages from
+    expect(mounts(toolRun(stage(df, 'collect')).instruction)).toContain(
+      'type=bind,from=runtime-image,target=/wheel-slim/runtime-image'
+    )
+    expect(stage(df, 'runtime-image').from).toBe(spec.runtimeFrom)
+    expect(stage(df, 'runtime-native').from).toBe(spec.runtimeFrom)
+    expect(
+      flag(stage(df, 'runtime-native').instructions[0] as Stage['instructions'][number], 'platform')
+    ).toEqual(['$BUILDPLATFORM'])
+    expect(
+      flag(stage(df, 'runtime-image').instructions[0] as Stage['instructions'][number], 'platform')
+    ).toEqual([])
+  })
+
+  // The step as /bin/sh runs it, with its two fixed paths moved into a temp directory and a fake
+  // apt-get on PATH: [what collect wrote (undefined: no file), the apt-get calls].
+  test.each<[string, string | undefined, string[]]>([
+    [
+      'two names, no trailing newline',
+      'libpq5 zlib1g=1:1.2.13',
+      ['update', 'install -y --no-install-recommends libpq5 zlib1g=1:1.2.13']
+    ],
+    ['one name and a newline', 'libpq5\n', ['update', 'install -y --no-install-recommends libpq5']],
+    ['an empty file: nothing to install, no apt-get update', '', []],
+    ['no file at all', undefined, []]
+  ])('the runtime packages step: %s', (_name, written, expected) => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsa-apt-'))
+    try {
+      const list = join(dir, 'packages')
+      const lists = join(dir, 'lists')
+      expect(APT_SCRIPT.split('/wheel-slim/apt/packages')).toHaveLength(2)
+      expect(APT_SCRIPT.split('/var/lib/apt/lists/*')).toHaveLength(2)
+      const script = APT_SCRIPT.replace('/wheel-slim/apt/packages', list).replace(
+        '/var/lib/apt/lists/*',
+        `${lists}/*`
+      )
+      mkdirSync(join(dir, 'bin'))
+      mkdirSync(lists)
+      writeFileSync(join(lists, 'index'), 'x')
+      writeFileSync(
+        join(dir, 'bin', 'apt-get'),
+        `#!/bin/sh\necho "$*" >> ${JSON.stringify(join(dir, 'calls'))}\n`,
+        { mode: 0o755 }
+      )
+      if (written !== undefined) writeFileSync(list, written)
+      execFileSync('/bin/sh', ['-c', script], {
+        env: { PATH: `${join(dir, 'bin')}:/usr/bin:/bin` },
+        stdio: 'pipe'
+      })
+      const calls = existsSync(join(dir, 'calls'))
+        ? readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n')
+        : []
+      expect(calls).toEqual(expected)
+      // the apt lists are removed only after an install
+      expect(existsSync(join(lists, 'index'))).toBe(expected.length === 0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   // "The build argument SOURCE_DATE_EPOCH (the commit time) dates every file the stages write":

@@ -137,7 +137,11 @@ function expectedShape(s: DockerfileSpec): [string, string[]][] {
       const at = keywords.lastIndexOf('ARG') + 1
       keywords.splice(at, 0, ...s.buildArgNames.map(() => 'ARG'))
     }
-    if (name === 'runtime-base' && s.runtimePackages.length > 0) keywords.push('RUN')
+    if (name === 'runtime-base') {
+      // the runtime packages step is left out only when nothing could ever be installed
+      const installs = s.autoRuntimePackages || s.runtimePackages.length > 0 || s.fromParent
+      return [name, ['FROM', ...(installs ? ['RUN'] : [])]]
+    }
     return [name, keywords]
   })
   return s.fromParent ? [['parent', ['FROM']], ...shape] : shape
@@ -159,6 +163,9 @@ function allowedMounts(s: DockerfileSpec): Set<string> {
       : []),
     ...(s.extraIndex ? [`type=secret,id=${PIP_CONF_SECRET},target=/etc/pip.conf`] : []),
     out('own', '/wheel-slim/own'),
+    'type=bind,from=runtime-native,target=/wheel-slim/runtime-root',
+    'type=bind,from=runtime-image,target=/wheel-slim/runtime-image',
+    out('collect', '/wheel-slim/apt', '/wheel-slim/out/apt'),
     out('resolve', '/wheel-slim/resolved'),
     out('compile', '/wheel-slim/compiled'),
     out('collect', '/wheel-slim/tree', '/wheel-slim/out/tree'),
@@ -177,10 +184,57 @@ function designedFroms(s: DockerfileSpec): Record<string, [string, string[]]> {
     compile: [wheelImage, []],
     collect: [s.buildFrom, host],
     base: [wheelImage, []],
+    'runtime-image': [s.runtimeFrom, []],
+    'runtime-native': [s.runtimeFrom, host],
     wheels: ['scratch', []],
-    'runtime-base': [s.runtimeFrom, []],
-    layout: [s.runtimeFrom, host],
+    'runtime-base': ['runtime-image', []],
+    layout: ['runtime-native', []],
     runtime: ['runtime-base', []]
+  }
+}
+
+/** The runtime-base RUN as designed: a fixed script that reads what collect chose. */
+const RUNTIME_PACKAGES_RUN = (() => {
+  const run = baselineDf.stages
+    .find((st) => st.name === 'runtime-base')
+    ?.instructions.find((i) => i.keyword === 'RUN')
+  if (!run) throw new Error('the baseline (auto-runtime-packages on) has no runtime packages step')
+  return { argv: execForm(run), mounts: mounts(run) }
+})()
+
+/**
+ * Runtime package names appear in the own and collect configurations and nowhere else, not
+ * even in another JSON string: the file with them swapped for a neutral name differs only in
+ * those two lines, and only in that field.
+ */
+function expectRuntimePackagesOnlyInConfigs(p: BuildPlan): void {
+  const s = p.spec
+  const other = renderDockerfile({
+    ...s,
+    // names no input can be, so that they never equal one of the user's
+    runtimePackages: s.runtimePackages.map((_, i) => `N#${i}`)
+  })
+  const lines = p.dockerfile.split('\n')
+  const otherLines = other.split('\n')
+  expect(lines).toHaveLength(otherLines.length)
+  const differing = lines
+    .map((line, i): [string, string] => [line, otherLines[i] ?? ''])
+    .filter(([a, b]) => a !== b)
+  expect(differing).toHaveLength(s.runtimePackages.length > 0 ? 2 : 0)
+  for (const [line, otherLine] of differing) {
+    const parse = (l: string): { command: string; config: Record<string, unknown> } => {
+      const argv = JSON.parse(l.trim()) as string[]
+      expect(argv.slice(0, 2)).toEqual(['python3', '/wheel-slim/tools/wheel_slim.py'])
+      return {
+        command: argv[2] ?? '',
+        config: JSON.parse(argv[3] ?? '') as Record<string, unknown>
+      }
+    }
+    const a = parse(line)
+    const b = parse(otherLine)
+    expect(['own', 'collect']).toContain(a.command)
+    expect(a.config['runtime_packages']).toEqual(s.runtimePackages)
+    expect({ ...a.config, runtime_packages: [] }).toEqual({ ...b.config, runtime_packages: [] })
   }
 }
 
@@ -285,6 +339,29 @@ function expectInert(p: BuildPlan): void {
   }
   const entrypoint = df.instructions.at(-1)
   expect(entrypoint && execForm(entrypoint)).toEqual(['python3', '-m', s.module])
+  const stageConfig = (name: string): Record<string, unknown> =>
+    toolRun(df.stages.find((x) => x.name === name) as Parameters<typeof toolRun>[0]).config
+  expect(stageConfig('own')).toMatchObject({
+    builder_image: s.buildFrom,
+    runtime_image: s.runtimeFrom,
+    runtime_packages: s.runtimePackages
+  })
+  expect(stageConfig('collect')).toEqual({
+    runtime_image: s.runtimeFrom,
+    runtime_packages: s.runtimePackages,
+    auto_runtime_packages: s.autoRuntimePackages
+  })
+
+  // runtime packages: only in the own and collect configurations; the step is always the same
+  const aptRuns = df.stages
+    .filter((st) => st.name === 'runtime-base')
+    .flatMap((st) => st.instructions.filter((i) => i.keyword === 'RUN'))
+  expect(aptRuns.map((i) => ({ argv: execForm(i), mounts: mounts(i) }))).toEqual(
+    expectedShape(s).some(([n, k]) => n === 'runtime-base' && k.includes('RUN'))
+      ? [RUNTIME_PACKAGES_RUN]
+      : []
+  )
+  expectRuntimePackagesOnlyInConfigs(p)
 
   // argv and keys: one element per value, no line break, no NUL
   const elements = [...allArgv(p).flat(), ...allKeys(p)]
@@ -321,6 +398,19 @@ function check(name: InputName, value: string): boolean {
     ).toEqual([])
     expect(allKeys(p).filter((k) => k.includes(v))).toEqual([])
   }
+  if (name === 'runtime-packages') {
+    // each name, however short, adds exactly two JSON strings to the file: one in the own and
+    // one in the collect configuration (it may also equal another value, such as the package)
+    const neutralText = renderDockerfile({
+      ...p.spec,
+      runtimePackages: p.spec.runtimePackages.map((_, i) => `N#${i}`)
+    })
+    for (const pkg of new Set(p.spec.runtimePackages)) {
+      const quoted = JSON.stringify(pkg).replace(/"/g, '\\"')
+      const times = p.spec.runtimePackages.filter((x) => x === pkg).length
+      expect(count(p.dockerfile, quoted) - count(neutralText, quoted)).toBe(2 * times)
+    }
+  }
   return true
 }
 
@@ -341,6 +431,32 @@ describe('hostile inputs', () => {
 
   test('every input, the new network included, is fed hostile values', () => {
     expect(INPUT_NAMES).toContain('network')
+    expect(INPUT_NAMES).toContain('auto-runtime-packages')
+  })
+
+  test.each<[string, RawInputs]>([
+    [
+      'auto-runtime-packages off, no runtime packages: no step at all',
+      { 'auto-runtime-packages': 'false' }
+    ],
+    [
+      'auto-runtime-packages off, runtime packages',
+      { 'auto-runtime-packages': 'false', 'runtime-packages': 'libpq5 zlib1g' }
+    ],
+    [
+      'auto-runtime-packages off, a parent',
+      { 'auto-runtime-packages': 'false', parent: 'ghcr.io/org/svc:1.0-base' }
+    ],
+    [
+      'runtime packages named like the words of the step and of the file',
+      { 'runtime-packages': 'apt-get install update read exit python3 runtime-base collect' }
+    ]
+  ])('%s: inert, the names only in the own and collect configurations', (_name, values) => {
+    const p = plan({ ...BASE, ...values })
+    expectInert(p)
+    expect(p.spec.runtimePackages).toEqual(
+      (values['runtime-packages'] ?? '').split(' ').filter((x) => x !== '')
+    )
   })
 
   test('any string in any single input: InputError or an inert plan', () => {
@@ -487,6 +603,36 @@ describe('hostile inputs', () => {
       (p) => ({ ...p, common: { ...p.common, args: { A: '1\nB=2' } } })
     ],
     [
+      'a name in the runtime packages step',
+      (p) => ({
+        ...p,
+        dockerfile: p.dockerfile.replace(
+          'rm -rf /var/lib/apt/lists/*"]',
+          'rm -rf /var/lib/apt/lists/*", "libpq5"]'
+        )
+      })
+    ],
+    [
+      'the runtime packages step left out',
+      (p) => ({
+        ...p,
+        dockerfile: p.dockerfile.replace(
+          /^RUN --mount=type=bind,from=collect,source=\/wheel-slim\/out\/apt.*\n.*\n/m,
+          ''
+        )
+      })
+    ],
+    [
+      'a runtime package name outside the configurations',
+      (p) => ({
+        ...p,
+        spec: { ...p.spec, runtimePackages: ['libpq5'] },
+        dockerfile: p.dockerfile
+          .replace(/\\"runtime_packages\\":\[\]/g, '\\"runtime_packages\\":[\\"libpq5\\"]')
+          .replace('"compile", "{', '"compile", "{\\"x\\":\\"libpq5\\",')
+      })
+    ],
+    [
       'a shell-form ENTRYPOINT',
       (p) => ({
         ...p,
@@ -495,6 +641,20 @@ describe('hostile inputs', () => {
     ]
   ])('the inertness check catches %s', (_name, tamper) => {
     expect(() => expectInert(tamper(baseline))).toThrow()
+  })
+
+  test('the control: a runtime package added to the own and collect configurations only is inert', () => {
+    const p: BuildPlan = {
+      ...baseline,
+      spec: { ...baseline.spec, runtimePackages: ['libpq5'] },
+      dockerfile: baseline.dockerfile.replace(
+        /\\"runtime_packages\\":\[\]/g,
+        '\\"runtime_packages\\":[\\"libpq5\\"]'
+      )
+    }
+    expect(p.dockerfile).not.toBe(baseline.dockerfile)
+    expect(p.dockerfile).toBe(renderDockerfile(p.spec))
+    expectInert(p)
   })
 
   test.each<[InputName, string]>([
@@ -509,6 +669,12 @@ describe('hostile inputs', () => {
     ['network', 'none'],
     ['requirements', 'req/x-1.txt'],
     ['runtime-packages', 'libpq5 libxml2=2.9+dfsg-1'],
+    ['runtime-packages', 'apt-get libpq5=1:16.0-1~bpo12+1 python3 ls'],
+    // the same string as the package name, which also travels in the configurations
+    ['runtime-packages', 'my-app'],
+    ['runtime-packages', 'libpq5 libpq5'],
+    ['auto-runtime-packages', 'FALSE'],
+    ['auto-runtime-packages', 'true'],
     ['no-cache-filters', 'compile,runtime-base']
   ])('accepted hostile-looking %s %j stays inert', (name, value) => {
     expect(check(name, value)).toBe(true)

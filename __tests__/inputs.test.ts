@@ -39,7 +39,8 @@ describe('parseInputs: defaults', () => {
       dockerfileOnly: false,
       cache: true,
       cacheKey: 'wheel-slim',
-      network: 'default'
+      network: 'default',
+      autoRuntimePackages: true
     })
   })
 
@@ -128,8 +129,18 @@ describe('parseInputs: accepted values', () => {
     ['push false', { push: 'False' }, { push: 'false' }],
     [
       'booleans are case-insensitive',
-      { 'dockerfile-only': 'True', cache: 'FALSE' },
-      { dockerfileOnly: true, cache: false }
+      { 'dockerfile-only': 'True', cache: 'FALSE', 'auto-runtime-packages': 'False' },
+      { dockerfileOnly: true, cache: false, autoRuntimePackages: false }
+    ],
+    [
+      'auto-runtime-packages true',
+      { 'auto-runtime-packages': 'TRUE' },
+      { autoRuntimePackages: true }
+    ],
+    [
+      'auto-runtime-packages false keeps runtime-packages',
+      { 'auto-runtime-packages': 'false', 'runtime-packages': 'libpq5' },
+      { autoRuntimePackages: false, runtimePackages: ['libpq5'] }
     ],
     ['provenance mode=max', { provenance: 'mode=max' }, { provenance: 'mode=max' }],
     ['provenance true', { provenance: 'true' }, { provenance: 'true' }],
@@ -341,6 +352,12 @@ const BAD: BadRow[] = [
   ['dockerfile-only', '1', undefined, '"true" or "false"'],
   ['dockerfile-only', '$(id)', undefined, '"true" or "false"'],
   ['dockerfile-only', 'Yes', undefined, '"true" or "false"'],
+  ['auto-runtime-packages', 'yes', undefined, '"true" or "false"'],
+  ['auto-runtime-packages', '1', undefined, '"true" or "false"'],
+  ['auto-runtime-packages', 'Yes', undefined, '"true" or "false"'],
+  ['auto-runtime-packages', '$(id)', undefined, '"true" or "false"'],
+  ['auto-runtime-packages', 'true\nRUN evil', undefined, '"true" or "false"'],
+  ['auto-runtime-packages', 'libpq5', undefined, '"true" or "false"'],
   ['cache', 'no', undefined, '"true" or "false"'],
   ['cache', 'x;rm -rf /', undefined, '"true" or "false"'],
   ['cache', 'a\nRUN evil', undefined, '"true" or "false"'],

@@ -47,6 +47,7 @@ describe('makePlan: a release of one image on two platforms', () => {
       module: 'my_app',
       buildPackages: [],
       runtimePackages: [],
+      autoRuntimePackages: true,
       pipArgs: [],
       extraIndex: false,
       wheelCache: true,
@@ -443,6 +444,8 @@ describe('image inputs are images, never one of the stages', () => {
   const DESIGNED: Record<string, string> = {
     compile: 'parent',
     base: 'parent',
+    'runtime-base': 'runtime-image',
+    layout: 'runtime-native',
     runtime: 'runtime-base'
   }
 
@@ -479,5 +482,63 @@ describe('image inputs are images, never one of the stages', () => {
   test('the check sees a stage reference when there is one', () => {
     expect(misread('runtime-image', 'python:3.12-slim')).toEqual([])
     expect(misread('runtime-image', 'base')).toBe('refused')
+  })
+
+  test.each(['runtime-image', 'runtime-native', 'RUNTIME-NATIVE', 'Runtime-Image'])(
+    'the new stage name %j is refused as every image input',
+    (value) => {
+      for (const name of ['runtime-image', 'builder-image', 'parent']) {
+        expect(misread(name, value)).toBe('refused')
+      }
+    }
+  )
+})
+
+describe('makePlan: runtime packages', () => {
+  const collectConfig = (p: BuildPlan): Record<string, unknown> =>
+    toolRun(stage(parseDockerfile(p.dockerfile), 'collect')).config
+
+  test.each<[string, Record<string, string>, boolean, string[]]>([
+    ['default: found by the action', {}, true, []],
+    ['off', { 'auto-runtime-packages': 'false' }, false, []],
+    ['off, case-insensitive', { 'auto-runtime-packages': 'FALSE' }, false, []],
+    [
+      'on, with runtime packages',
+      { 'auto-runtime-packages': 'true', 'runtime-packages': 'libpq5,zlib1g' },
+      true,
+      ['libpq5', 'zlib1g']
+    ]
+  ])('auto-runtime-packages %s reaches the spec and collect', (_name, values, auto, packages) => {
+    const p = plan({ ...IMAGE, ...values })
+    expect(p.spec.autoRuntimePackages).toBe(auto)
+    expect(p.spec.runtimePackages).toEqual(packages)
+    expect(collectConfig(p)).toEqual({
+      runtime_image: 'python:3.12-slim',
+      runtime_packages: packages,
+      auto_runtime_packages: auto
+    })
+  })
+
+  test('the runtime image of python-version and of runtime-image reaches own and collect', () => {
+    const p = plan({
+      ...IMAGE,
+      'python-version': '3.11',
+      'runtime-image': 'ghcr.io/org/slim:3.11'
+    })
+    const df = parseDockerfile(p.dockerfile)
+    expect(toolRun(stage(df, 'own')).config).toMatchObject({
+      builder_image: 'python:3.11',
+      runtime_image: 'ghcr.io/org/slim:3.11'
+    })
+    expect(collectConfig(p)['runtime_image']).toBe('ghcr.io/org/slim:3.11')
+    expect(stage(df, 'runtime-image').from).toBe('ghcr.io/org/slim:3.11')
+    expect(stage(df, 'runtime-native').from).toBe('ghcr.io/org/slim:3.11')
+  })
+
+  test('a child: own compares the parent (the builder it compiles on) with the runtime image', () => {
+    const p = plan({ ...IMAGE, parent: 'ghcr.io/org/svc:1.0-base' })
+    const own = toolRun(stage(parseDockerfile(p.dockerfile), 'own')).config
+    expect(own['builder_image']).toBe('ghcr.io/org/svc:1.0-base')
+    expect(own['runtime_image']).toBe('python:3.12-slim')
   })
 })

@@ -66,7 +66,8 @@ const fakeCache = {
 
 jest.unstable_mockModule('@actions/cache', () => fakeCache)
 jest.unstable_mockModule('@actions/core', () => core)
-const { restoreDir, restoreWheels, saveWheels } = await import('../src/wheel-cache.js')
+const { exportedWheels, restoreDir, restoreWheels, saveWheels } =
+  await import('../src/wheel-cache.js')
 const { cacheKeys, saveKey } = await import('../src/wheel-cache-keys.js')
 
 const FP = { builder: 'python:3.12', pythonVersion: '3.12', buildPackages: [], pipArgs: [] }
@@ -277,5 +278,43 @@ describe('saveWheels', () => {
     expect(saved).toEqual([])
     expect(fakeCache.saveCache).not.toHaveBeenCalled()
     expect(existsSync(join(work, restoreDir('linux/amd64'), NUMPY))).toBe(false)
+  })
+})
+
+// The stage script records, with each wheel set, which Debian packages its compiled wheels need
+// (wheel-slim-needs.json, exported by the "wheels" target next to the wheels), "recorded with the
+// wheels for later runs": a later run that takes a compiled wheel from the cache compiles
+// nothing, so collect reads what it needs from /wheel-slim/cache/wheel-slim-needs-<platform>.json
+// (wheel_slim.py, runtime_packages; the wheel cache context is the find-links directory).
+describe('the runtime packages record travels with the cached wheels', () => {
+  const PSYCOPG = 'psycopg2-2.9.9-cp312-cp312-linux_armv7l.whl'
+  const RECORD = { wheels: { [PSYCOPG]: ['libpq5'], [SIX]: [] }, runtime_packages: [] }
+
+  test('saved with the wheel set, restored where collect reads it', async () => {
+    const platforms = ['linux/amd64', 'linux/arm/v7']
+    const out = join(work, 'wheels-out')
+    const arm = join(out, 'linux_arm_v7')
+    mkdirSync(arm, { recursive: true })
+    mkdirSync(join(out, 'linux_amd64'), { recursive: true })
+    writeFileSync(join(arm, PSYCOPG), 'wheel')
+    writeFileSync(join(arm, SIX), 'wheel')
+    writeFileSync(join(arm, 'wheel-slim.json'), '{}')
+    writeFileSync(join(arm, 'wheel-slim-needs.json'), JSON.stringify(RECORD))
+
+    // the first run: cold, then saves what the build exported
+    const first = await restoreWheels([AMD, ARM], findLinks)
+    const exportedFiles = new Map(platforms.map((p) => [p, exportedWheels(out, p, platforms)]))
+    await saveWheels(first, exportedFiles, 'my-app', '1')
+
+    // a later run
+    const later = join(work, 'later-find-links')
+    const restored = await restoreWheels([AMD, ARM], later)
+    expect(restored.find((r) => r.platform === 'linux/arm/v7')?.wheels.sort()).toEqual([
+      PSYCOPG,
+      SIX
+    ])
+    const record = join(later, 'wheel-slim-needs-linux-arm-v7.json')
+    expect(existsSync(record)).toBe(true)
+    expect(JSON.parse(readFileSync(record, 'utf8'))).toEqual(RECORD)
   })
 })

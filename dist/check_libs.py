@@ -19,6 +19,8 @@ def missing_libraries(path, loader):
         out = subprocess.run([loader, path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env).stdout
         found = re.findall(r'^\s*(\S+) => not found', out, re.M)
         found += re.findall(r'error while loading shared libraries: (\S+?):', out)
+        # musl's loader ignores LD_TRACE_LOADED_OBJECTS and says so when it loads the file.
+        found += re.findall(r'Error loading shared library (\S+?): No such file', out)
         return sorted(set(found))
     try:
         ctypes.CDLL(path)

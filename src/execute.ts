@@ -318,8 +318,10 @@ async function push(
   }
 
   checkNotCancelled('pushing')
+  // One push at a time: concurrent pushes of one index to several tags race in the registry
+  // (an index PUT can arrive before its manifests are linked: 400).
   if (delivery === 'load') {
-    await Promise.all(early.map(pushTested))
+    for (const ref of early) await pushTested(ref)
   } else {
     for (const repo of plan.repositories) {
       await verify(`${repo}@${digest}`, digest, what(''))
@@ -332,7 +334,7 @@ async function push(
   try {
     checkNotCancelled('moving tags')
     if (delivery === 'load') {
-      await Promise.all(moving.map(pushTested))
+      for (const ref of moving) await pushTested(ref)
     } else {
       for (const repo of plan.repositories) {
         const mine = [...early, ...moving].filter((r) => repositoryOf(r) === repo)

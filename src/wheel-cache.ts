@@ -4,7 +4,7 @@
  * every error, hang or corrupt archive becomes a warning and an empty (cold) cache.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
 import {
@@ -23,6 +23,11 @@ import {
 export function restoreDir(platform: string): string {
   return join('.wheel-slim-cache', platformSlug(platform))
 }
+
+/** Saved beside the wheels: the Debian packages each one needs at run time (see wheel_slim.py). */
+const NEEDS = 'wheel-slim-needs.json'
+/** Its name in the flat --find-links directory, which holds every platform's wheels. */
+const needsFile = (platform: string): string => `wheel-slim-needs-${platformSlug(platform)}.json`
 
 const wheelFiles = (dir: string): string[] =>
   existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.whl')) : []
@@ -98,6 +103,10 @@ export async function restoreWheels(
     const wheels = matchedKey ? wheelFiles(dir) : []
     if (!matchedKey) emptyDir(dir)
     for (const w of wheels) copyFileSync(join(dir, w), join(findLinksDir, w))
+    // Which runtime packages those wheels need, recorded where they were compiled.
+    if (matchedKey && existsSync(join(dir, NEEDS))) {
+      copyFileSync(join(dir, NEEDS), join(findLinksDir, needsFile(k.platform)))
+    }
     const unreadable = found !== undefined && matchedKey === undefined && !abandoned
     if (unreadable) {
       core.warning(
@@ -158,6 +167,8 @@ export async function saveWheels(
       if (names.includes(basename(f)) && statSync(f).isFile())
         copyFileSync(f, join(dir, basename(f)))
     }
+    const needs = join(dirname(files[0] ?? ''), NEEDS)
+    if (files.length > 0 && existsSync(needs)) copyFileSync(needs, join(dir, NEEDS))
     const key = saveKey(r.keys, names, r.unreadable ? runId : undefined)
     try {
       const id = await bounded('wheel cache save', cache.saveCache([dir], key))

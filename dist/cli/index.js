@@ -100090,6 +100090,10 @@ function needsSave(saved, restored) {
 function restoreDir(platform) {
     return (0,external_node_path_namespaceObject.join)('.wheel-slim-cache', platformSlug(platform));
 }
+/** Saved beside the wheels: the Debian packages each one needs at run time (see wheel_slim.py). */
+const NEEDS = 'wheel-slim-needs.json';
+/** Its name in the flat --find-links directory, which holds every platform's wheels. */
+const needsFile = (platform) => `wheel-slim-needs-${platformSlug(platform)}.json`;
 const wheelFiles = (dir) => (0,external_node_fs_namespaceObject.existsSync)(dir) ? (0,external_node_fs_namespaceObject.readdirSync)(dir).filter((f) => f.endsWith('.whl')) : [];
 function emptyDir(dir) {
     (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
@@ -100142,6 +100146,10 @@ async function restoreWheels(keys, findLinksDir) {
             emptyDir(dir);
         for (const w of wheels)
             (0,external_node_fs_namespaceObject.copyFileSync)((0,external_node_path_namespaceObject.join)(dir, w), (0,external_node_path_namespaceObject.join)(findLinksDir, w));
+        // Which runtime packages those wheels need, recorded where they were compiled.
+        if (matchedKey && (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, NEEDS))) {
+            (0,external_node_fs_namespaceObject.copyFileSync)((0,external_node_path_namespaceObject.join)(dir, NEEDS), (0,external_node_path_namespaceObject.join)(findLinksDir, needsFile(k.platform)));
+        }
         const unreadable = found !== undefined && matchedKey === undefined && !abandoned;
         if (unreadable) {
             warning(`Wheel cache for ${k.platform}: ${found} could not be restored (building cold); this run replaces it`);
@@ -100184,6 +100192,9 @@ async function saveWheels(restored, exported, packageName, runId) {
             if (names.includes((0,external_node_path_namespaceObject.basename)(f)) && (0,external_node_fs_namespaceObject.statSync)(f).isFile())
                 (0,external_node_fs_namespaceObject.copyFileSync)(f, (0,external_node_path_namespaceObject.join)(dir, (0,external_node_path_namespaceObject.basename)(f)));
         }
+        const needs = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(files[0] ?? ''), NEEDS);
+        if (files.length > 0 && (0,external_node_fs_namespaceObject.existsSync)(needs))
+            (0,external_node_fs_namespaceObject.copyFileSync)(needs, (0,external_node_path_namespaceObject.join)(dir, NEEDS));
         const key = saveKey(r.keys, names, r.unreadable ? runId : undefined);
         try {
             const id = await bounded('wheel cache save', cache_saveCache([dir], key));
@@ -100403,8 +100414,11 @@ async function push(plan, built, delivery, cleanup, reload) {
         await verify(ref, want(ref), what(ref));
     };
     checkNotCancelled('pushing');
+    // One push at a time: concurrent pushes of one index to several tags race in the registry
+    // (an index PUT can arrive before its manifests are linked: 400).
     if (delivery === 'load') {
-        await Promise.all(early.map(pushTested));
+        for (const ref of early)
+            await pushTested(ref);
     }
     else {
         for (const repo of plan.repositories) {
@@ -100418,7 +100432,8 @@ async function push(plan, built, delivery, cleanup, reload) {
     try {
         checkNotCancelled('moving tags');
         if (delivery === 'load') {
-            await Promise.all(moving.map(pushTested));
+            for (const ref of moving)
+                await pushTested(ref);
         }
         else {
             for (const repo of plan.repositories) {

@@ -39,9 +39,11 @@ def owners(path):
     candidates = [path, real] + [p[4:] for p in (path, real) if p.startswith('/usr/')] + ['/usr' + p for p in (path, real) if not p.startswith('/usr/')]
     for candidate in candidates:
         r = subprocess.run(['dpkg-query', '--search', candidate], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        if r.returncode == 0:
-            # "libpq5:armhf: /usr/lib/arm-linux-gnueabihf/libpq.so.5"; several owners are comma-separated.
-            return [o.strip().split(':')[0] for o in r.stdout.split(': ')[0].split(',')]
+        # "libpq5:armhf: /usr/lib/arm-linux-gnueabihf/libpq.so.5"; several owners are
+        # comma-separated; "diversion by X from: ..." lines name no owner.
+        lines = [l for l in r.stdout.splitlines() if l and not l.startswith('diversion by ')]
+        if r.returncode == 0 and lines:
+            return [o.strip().split(':')[0] for o in lines[0].split(': ')[0].split(',')]
     return []
 
 

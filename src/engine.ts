@@ -16,6 +16,46 @@ export interface Engine {
   runs: Record<string, Runs>
 }
 
+/** What this action uses of buildx (bake with named contexts, attestations, --metadata-file). */
+export const MIN_BUILDX = [0, 11]
+
+/** buildx's version from `docker buildx version` ("github.com/docker/buildx v0.13.1 …", "0.13.1+ds1"). */
+export function buildxVersion(text: string): number[] | undefined {
+  const m = /\bv?(\d+)\.(\d+)(?:\.(\d+))?/.exec(text.replace(/^\S*buildx\S*\s+/, ''))
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : undefined
+}
+
+/** Before anything else: a daemon that answers, and a buildx plugin new enough. */
+async function checkDocker(): Promise<void> {
+  const tail = (r: { stderr: string; stdout: string }): string =>
+    (r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ')
+  const server = await docker(['version', '--format', '{{.Server.Version}}'], {
+    silent: true,
+    allowFailure: true
+  })
+  if (server.exitCode !== 0) {
+    throw new Error(
+      `Docker: no daemon answers (${tail(server)}). GitHub's hosted runners run one; on your own runner start dockerd, or add docker/setup-docker-action before this step.`
+    )
+  }
+  const bx = await docker(['buildx', 'version'], { silent: true, allowFailure: true })
+  const version = bx.exitCode === 0 ? buildxVersion(bx.stdout) : undefined
+  if (!version) {
+    throw new Error(
+      `Docker buildx is missing (${tail(bx)}). Add docker/setup-buildx-action before this step, or install the docker-buildx plugin.`
+    )
+  }
+  const [major = 0, minor = 0] = version
+  if (
+    major < (MIN_BUILDX[0] as number) ||
+    (major === MIN_BUILDX[0] && minor < (MIN_BUILDX[1] as number))
+  ) {
+    throw new Error(
+      `Docker buildx ${version.join('.')} is older than ${MIN_BUILDX.join('.')}, which this action needs (bake with named contexts and attestations). Update it with docker/setup-buildx-action.`
+    )
+  }
+}
+
 export async function setUpEngine(
   platforms: string[],
   qemuImage: string,
@@ -24,6 +64,7 @@ export async function setUpEngine(
   runKey: string,
   cleanup: Cleanup
 ): Promise<Engine> {
+  await checkDocker()
   const runs = await ensureQemu(platforms, qemuImage, probeImage)
   const inspect = await docker(['buildx', 'inspect', '--bootstrap'], { silent: true })
   const info = parseBuilderInfo(inspect.stdout)

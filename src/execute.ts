@@ -21,9 +21,11 @@ import {
   pointTags,
   pushedSizes,
   pushLocal,
+  remoteDigest,
   repositoryOf,
   verify
 } from './registry.js'
+import { checkParent } from './parent.js'
 import { exportedWheels, Restored, restoreWheels, Saved, saveWheels } from './wheel-cache.js'
 import { cacheKeys } from './wheel-cache-keys.js'
 
@@ -102,6 +104,12 @@ async function refusalsFirst<T>(build: Promise<T>): Promise<T> {
     const log = error instanceof DockerError ? error.result.stdout + error.result.stderr : ''
     const refusal = /wheel-slim: ERROR: (.*)/.exec(log)?.[1]
     if (refusal) throw new Error(`${refusal}\nNothing was built or pushed.`, { cause: error })
+    if (/no space left on device/i.test(log)) {
+      throw new Error(
+        `The build ran out of disk space (no space left on device), in the runner's temp directory (RUNNER_TEMP) or the engine's. Nothing was pushed or saved.`,
+        { cause: error }
+      )
+    }
     throw error
   }
 }
@@ -395,6 +403,12 @@ export async function execute(
       )
     )
   )
+
+  // Before any compile: the parent fits, and the registry lets this runner in.
+  if (plan.spec.fromParent) {
+    await checkParent(plan.spec.buildFrom, plan.platforms, plan.spec.wheelDir, plan.pythonVersion)
+  }
+  if (plan.push.push && plan.slimTags[0]) await remoteDigest(plan.slimTags[0])
 
   const cacheDir = plan.files.wheelCache
   let restored: Restored[] = []

@@ -5,9 +5,15 @@
  * any tag is created; a floating tag only moves forward; a second merge changes nothing.
  */
 import * as core from '@actions/core'
-import { docker } from './docker.js'
 import { Inputs } from './inputs.js'
-import { imageLabels, platformManifests, remoteDigest, repositoryOf, verify } from './registry.js'
+import {
+  createIndex,
+  imageLabels,
+  platformManifests,
+  remoteDigest,
+  repositoryOf,
+  verify
+} from './registry.js'
 import { archRef, computeTags, resolveTags } from './tags.js'
 import { keptBack, logMoves, movedSince, snapshot, TagMove, VERSION_LABEL } from './tag-moves.js'
 import { InputError } from './validate.js'
@@ -108,13 +114,7 @@ export async function executeMerge(plan: MergePlan): Promise<MergeResult> {
       const sources = Object.values(group.sources).map((r) => `${repo}@${found.get(r)}`)
       const moving = group.refs.filter((r) => !kept.has(r))
       if (moving.length === 0) continue
-      await docker([
-        'buildx',
-        'imagetools',
-        'create',
-        ...moving.flatMap((r) => ['--tag', r]),
-        ...sources
-      ])
+      await createIndex(moving, sources)
       const digest = (await remoteDigest(moving[0] as string)) as string
       for (const ref of moving) await verify(ref, digest, 'index just created')
       const platforms = [...(await platformManifests(moving[0] as string)).keys()].sort()

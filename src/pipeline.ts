@@ -105,8 +105,7 @@ export async function prepare(
     requirementHashes = /(^|\s)--hash[=\s]/m.test(readFileSync(file, 'utf8'))
   }
   const runKey = randomBytes(6).toString('hex')
-  const tempDir = mkdtempSync(join(env['RUNNER_TEMP'] || tmpdir(), 'wheel-slim-'))
-  cleanup.dir(tempDir)
+  const temp = env['RUNNER_TEMP'] || tmpdir()
   const facts = {
     distFiles,
     requirementHashes,
@@ -116,20 +115,32 @@ export async function prepare(
       resolvePackage(distFiles, inputs.dist, inputs.package, inputs.module).files
     )
   }
-  const plan = makePlan(
-    inputs,
-    workflowContext(env, payload),
-    facts,
-    { workspace, tempDir },
-    runKey
-  )
+  try {
+    const tempDir = mkdtempSync(join(temp, 'wheel-slim-'))
+    cleanup.dir(tempDir)
+    const ctx = workflowContext(env, payload)
+    const plan = makePlan(inputs, ctx, facts, { workspace, tempDir }, runKey)
+    writeFiles(plan, inputs)
+    return { inputs, plan, runKey }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+      throw new Error(
+        `The runner's temp directory ${temp} (RUNNER_TEMP) is full: the build's files cannot be written. Nothing was built, pushed or saved.`,
+        { cause: error }
+      )
+    }
+    throw error
+  }
+}
+
+/** The run's own files, in its temp directory: Dockerfile, stage scripts, pip.conf. */
+function writeFiles(plan: BuildPlan, inputs: Inputs): void {
   writeFileSync(plan.files.dockerfile, plan.dockerfile)
   // BuildKit prefers <Dockerfile>.dockerignore over the workspace's: a .dockerignore that
   // excludes dist/ (common in Python repositories) must not hide the package from the build.
   writeFileSync(`${plan.files.dockerfile}.dockerignore`, '.git\nnode_modules\n.wheel-slim-cache\n')
   writeTools(plan.files.tools)
   if (plan.files.pipConf) writePipConf(plan.files.pipConf, inputs.extraIndexUrl)
-  return { inputs, plan, runKey }
 }
 
 export function outputsOf(p: Prepared, result?: BuildResult): Record<OutputName, string> {

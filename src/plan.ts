@@ -65,6 +65,7 @@ export interface BuildPlan {
   floating: string[]
   /** The package's version: what the images' version label says. */
   version: string
+  pythonVersion: string
   smokeTest: string
   common: BuildCommon
   /** Local names of the built images while they are tested (load delivery). */
@@ -217,6 +218,7 @@ export function makePlan(
     },
     floating,
     version: pkg.version,
+    pythonVersion: inputs.pythonVersion,
     repositories,
     smokeTest: inputs.smokeTest || `python3 -c 'import ${pkg.module}'`,
     defaultSmokeTest: inputs.smokeTest === '',

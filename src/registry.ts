@@ -1,12 +1,64 @@
 /**
  * The registry side: what a reference points to, pushing the tested local image, pointing tags
  * at a verified digest, and compressed sizes. Registry reads go through `buildx imagetools`, so
- * they use the same credentials (docker/login-action) as the pushes.
+ * they use the same credentials (docker/login-action) as the pushes. A transient failure (5xx,
+ * a reset connection, a timeout) is tried again a few times; a login refused or a registry that
+ * cannot be reached at all is said plainly.
  */
-import { docker, DockerError } from './docker.js'
+import * as core from '@actions/core'
+import { docker, DockerError, DockerResult } from './docker.js'
 import { parseRef } from './validate.js'
 
 export const repositoryOf = (ref: string): string => parseRef(ref)?.repository ?? ref
+
+/** The registry host of a reference ("docker.io" when it names none). */
+export function registryOf(ref: string): string {
+  const first = ref.split('/')[0] ?? ''
+  return ref.includes('/') && /[.:]|^localhost$/.test(first) ? first : 'docker.io'
+}
+
+const AUTH =
+  /no basic auth credentials|unauthorized|authentication required|401 Unauthorized|denied/i
+const UNREACHABLE = /connection refused|no such host|server misbehaving|network is unreachable/i
+const TRANSIENT =
+  /\b5\d\d\b|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout|connection reset|EOF|i\/o timeout|TLS handshake timeout|context deadline exceeded/i
+
+/** Retries after these many milliseconds; overridable for tests. */
+const BACKOFF = (process.env['WHEEL_SLIM_REGISTRY_BACKOFF_MS'] ?? '1000,2000,4000')
+  .split(',')
+  .map(Number)
+
+const tail = (r: DockerResult): string =>
+  (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')
+
+/**
+ * Runs a registry operation: returns a failure the caller handles (not found), tries a transient
+ * one again after a pause, and throws a clear error for a refused login or an unreachable host.
+ */
+async function attempt(args: string[], ref: string, what: string): Promise<DockerResult> {
+  const registry = registryOf(ref)
+  for (let i = 0; ; i++) {
+    const r = await docker(args, { silent: args[0] !== 'push', allowFailure: true })
+    if (r.exitCode === 0) return r
+    const text = r.stderr + r.stdout
+    if (AUTH.test(text)) {
+      throw new Error(
+        `Registry ${registry}: authentication failed when trying to ${what} ${ref} (${tail(r)}). Log in before this step, e.g. with docker/login-action (registry: ${registry}).`
+      )
+    }
+    const pause = BACKOFF[i]
+    if (!TRANSIENT.test(text) || pause === undefined) {
+      if (UNREACHABLE.test(text)) {
+        throw new Error(`Registry ${registry} cannot be reached (to ${what} ${ref}): ${tail(r)}`)
+      }
+      return r
+    }
+    core.info(
+      `Registry ${registry}: ${what} ${ref} failed (${tail(r)}); retrying in ${pause / 1000} s`
+    )
+    await new Promise((resolve) => setTimeout(resolve, pause))
+  }
+}
 
 interface RawManifest {
   mediaType?: string
@@ -24,12 +76,10 @@ const NOT_FOUND = /not found|manifest unknown|name unknown|404/i
 
 /** The digest a reference points to now, or undefined when it does not exist yet. */
 export async function remoteDigest(ref: string): Promise<string | undefined> {
-  const r = await docker(
+  const r = await attempt(
     ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'],
-    {
-      silent: true,
-      allowFailure: true
-    }
+    ref,
+    'read'
   )
   if (r.exitCode === 0) return (JSON.parse(r.stdout) as { digest?: string }).digest
   if (NOT_FOUND.test(r.stderr)) return undefined
@@ -39,7 +89,8 @@ export async function remoteDigest(ref: string): Promise<string | undefined> {
 }
 
 async function raw(ref: string): Promise<RawManifest> {
-  const r = await docker(['buildx', 'imagetools', 'inspect', ref, '--raw'], { silent: true })
+  const r = await attempt(['buildx', 'imagetools', 'inspect', ref, '--raw'], ref, 'read')
+  if (r.exitCode !== 0) throw new Error(`Registry: could not read ${ref}: ${tail(r)}`)
   return JSON.parse(r.stdout) as RawManifest
 }
 
@@ -66,7 +117,7 @@ export async function localDigest(image: string): Promise<string> {
  */
 export async function pushLocal(local: string, ref: string): Promise<boolean> {
   await docker(['tag', local, ref], { silent: true })
-  const r = await docker(['push', ref], { allowFailure: true })
+  const r = await attempt(['push', ref], ref, 'push')
   if (r.exitCode === 0) return true
   if (/missing content/.test(r.stderr)) return false
   throw new DockerError(['push', ref], r)
@@ -96,7 +147,9 @@ export async function pointTags(refs: string[], source: string, digest: string):
   for (const ref of refs) if ((await remoteDigest(ref)) !== digest) move.push(ref)
   if (move.length > 0) {
     const tags = move.flatMap((ref) => ['--tag', ref])
-    await docker(['buildx', 'imagetools', 'create', ...tags, `${repositoryOf(source)}@${digest}`])
+    const args = ['buildx', 'imagetools', 'create', ...tags, `${repositoryOf(source)}@${digest}`]
+    const r = await attempt(args, move[0] as string, 'tag')
+    if (r.exitCode !== 0) throw new DockerError(args, r)
   }
   for (const ref of refs) await verify(ref, digest, 'index just verified')
 }
@@ -114,12 +167,29 @@ export async function pushedSizes(ref: string): Promise<Map<string, number>> {
   return sizes
 }
 
+/** The platforms of an image: an index's entries, or a lone manifest's own platform. */
+export async function imagePlatforms(ref: string): Promise<string[]> {
+  const listed = [...(await platformManifests(ref)).keys()]
+  if (listed.length > 0) return listed
+  const r = await attempt(
+    ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'],
+    ref,
+    'read'
+  )
+  if (r.exitCode !== 0) throw new Error(`Registry: could not read ${ref}: ${tail(r)}`)
+  const config = JSON.parse(r.stdout) as { os?: string; architecture?: string; variant?: string }
+  return config.os && config.architecture
+    ? [platformName({ os: config.os, architecture: config.architecture, variant: config.variant })]
+    : []
+}
+
 /** The labels of an image (of its first platform, for an index): what a parent recorded. */
 export async function imageLabels(ref: string): Promise<Record<string, string>> {
-  const r = await docker(['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'], {
-    silent: true,
-    allowFailure: true
-  })
+  const r = await attempt(
+    ['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'],
+    ref,
+    'read'
+  )
   if (r.exitCode !== 0) {
     throw new Error(`${ref} could not be read: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`)
   }
@@ -129,4 +199,11 @@ export async function imageLabels(ref: string): Promise<Record<string, string>> 
   const parsed = JSON.parse(r.stdout) as Config | Record<string, Config>
   const first = 'config' in parsed ? (parsed as Config) : Object.values(parsed)[0]
   return first?.config?.Labels ?? {}
+}
+
+/** One index of `sources` (repo@digest each) under every ref: the merge of per-platform images. */
+export async function createIndex(refs: string[], sources: string[]): Promise<void> {
+  const args = ['buildx', 'imagetools', 'create', ...refs.flatMap((r) => ['--tag', r]), ...sources]
+  const r = await attempt(args, refs[0] as string, 'tag')
+  if (r.exitCode !== 0) throw new DockerError(args, r)
 }

@@ -38981,7 +38981,7 @@ function stopAll() {
     for (const child of running)
         child.kill('SIGTERM');
 }
-class DockerError extends Error {
+class docker_DockerError extends Error {
     args;
     result;
     constructor(args, result) {
@@ -39025,7 +39025,7 @@ function docker(args, opts = {}) {
                 stderr: Buffer.concat(err).toString()
             };
             if (result.exitCode !== 0 && !opts.allowFailure)
-                reject(new DockerError(args, result));
+                reject(new docker_DockerError(args, result));
             else
                 resolve(result);
         });
@@ -42807,19 +42807,57 @@ function cacheKey(input, value) {
 /**
  * The registry side: what a reference points to, pushing the tested local image, pointing tags
  * at a verified digest, and compressed sizes. Registry reads go through `buildx imagetools`, so
- * they use the same credentials (docker/login-action) as the pushes.
+ * they use the same credentials (docker/login-action) as the pushes. A transient failure (5xx,
+ * a reset connection, a timeout) is tried again a few times; a login refused or a registry that
+ * cannot be reached at all is said plainly.
  */
 
 
+
 const repositoryOf = (ref) => parseRef(ref)?.repository ?? ref;
+/** The registry host of a reference ("docker.io" when it names none). */
+function registryOf(ref) {
+    const first = ref.split('/')[0] ?? '';
+    return ref.includes('/') && /[.:]|^localhost$/.test(first) ? first : 'docker.io';
+}
+const AUTH = /no basic auth credentials|unauthorized|authentication required|401 Unauthorized|denied/i;
+const UNREACHABLE = /connection refused|no such host|server misbehaving|network is unreachable/i;
+const TRANSIENT = /\b5\d\d\b|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout|connection reset|EOF|i\/o timeout|TLS handshake timeout|context deadline exceeded/i;
+/** Retries after these many milliseconds; overridable for tests. */
+const BACKOFF = (process.env['WHEEL_SLIM_REGISTRY_BACKOFF_MS'] ?? '1000,2000,4000')
+    .split(',')
+    .map(Number);
+const tail = (r) => (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ');
+/**
+ * Runs a registry operation: returns a failure the caller handles (not found), tries a transient
+ * one again after a pause, and throws a clear error for a refused login or an unreachable host.
+ */
+async function attempt(args, ref, what) {
+    const registry = registryOf(ref);
+    for (let i = 0;; i++) {
+        const r = await docker(args, { silent: args[0] !== 'push', allowFailure: true });
+        if (r.exitCode === 0)
+            return r;
+        const text = r.stderr + r.stdout;
+        if (AUTH.test(text)) {
+            throw new Error(`Registry ${registry}: authentication failed when trying to ${what} ${ref} (${tail(r)}). Log in before this step, e.g. with docker/login-action (registry: ${registry}).`);
+        }
+        const pause = BACKOFF[i];
+        if (!TRANSIENT.test(text) || pause === undefined) {
+            if (UNREACHABLE.test(text)) {
+                throw new Error(`Registry ${registry} cannot be reached (to ${what} ${ref}): ${tail(r)}`);
+            }
+            return r;
+        }
+        core_info(`Registry ${registry}: ${what} ${ref} failed (${tail(r)}); retrying in ${pause / 1000} s`);
+        await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+}
 const platformName = (p) => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 const NOT_FOUND = /not found|manifest unknown|name unknown|404/i;
 /** The digest a reference points to now, or undefined when it does not exist yet. */
 async function remoteDigest(ref) {
-    const r = await docker(['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'], {
-        silent: true,
-        allowFailure: true
-    });
+    const r = await attempt(['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Manifest}}'], ref, 'read');
     if (r.exitCode === 0)
         return JSON.parse(r.stdout).digest;
     if (NOT_FOUND.test(r.stderr))
@@ -42827,7 +42865,9 @@ async function remoteDigest(ref) {
     throw new Error(`Registry: could not read ${ref}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
 }
 async function raw(ref) {
-    const r = await docker(['buildx', 'imagetools', 'inspect', ref, '--raw'], { silent: true });
+    const r = await attempt(['buildx', 'imagetools', 'inspect', ref, '--raw'], ref, 'read');
+    if (r.exitCode !== 0)
+        throw new Error(`Registry: could not read ${ref}: ${tail(r)}`);
     return JSON.parse(r.stdout);
 }
 /** Platform → manifest digest of an index in the registry ('' → the digest of a lone manifest). */
@@ -42852,12 +42892,12 @@ async function localDigest(image) {
  */
 async function pushLocal(local, ref) {
     await docker(['tag', local, ref], { silent: true });
-    const r = await docker(['push', ref], { allowFailure: true });
+    const r = await attempt(['push', ref], ref, 'push');
     if (r.exitCode === 0)
         return true;
     if (/missing content/.test(r.stderr))
         return false;
-    throw new DockerError(['push', ref], r);
+    throw new docker_DockerError(['push', ref], r);
 }
 /** Throws unless `ref` holds exactly `digest`, naming what it holds instead. */
 async function verify(ref, digest, what) {
@@ -42885,7 +42925,10 @@ async function pointTags(refs, source, digest) {
             move.push(ref);
     if (move.length > 0) {
         const tags = move.flatMap((ref) => ['--tag', ref]);
-        await docker(['buildx', 'imagetools', 'create', ...tags, `${repositoryOf(source)}@${digest}`]);
+        const args = ['buildx', 'imagetools', 'create', ...tags, `${repositoryOf(source)}@${digest}`];
+        const r = await attempt(args, move[0], 'tag');
+        if (r.exitCode !== 0)
+            throw new docker_DockerError(args, r);
     }
     for (const ref of refs)
         await verify(ref, digest, 'index just verified');
@@ -42904,18 +42947,35 @@ async function pushedSizes(ref) {
         sizes.set('', sum(top));
     return sizes;
 }
+/** The platforms of an image: an index's entries, or a lone manifest's own platform. */
+async function imagePlatforms(ref) {
+    const listed = [...(await platformManifests(ref)).keys()];
+    if (listed.length > 0)
+        return listed;
+    const r = await attempt(['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'], ref, 'read');
+    if (r.exitCode !== 0)
+        throw new Error(`Registry: could not read ${ref}: ${tail(r)}`);
+    const config = JSON.parse(r.stdout);
+    return config.os && config.architecture
+        ? [platformName({ os: config.os, architecture: config.architecture, variant: config.variant })]
+        : [];
+}
 /** The labels of an image (of its first platform, for an index): what a parent recorded. */
 async function imageLabels(ref) {
-    const r = await docker(['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'], {
-        silent: true,
-        allowFailure: true
-    });
+    const r = await attempt(['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'], ref, 'read');
     if (r.exitCode !== 0) {
         throw new Error(`${ref} could not be read: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
     }
     const parsed = JSON.parse(r.stdout);
     const first = 'config' in parsed ? parsed : Object.values(parsed)[0];
     return first?.config?.Labels ?? {};
+}
+/** One index of `sources` (repo@digest each) under every ref: the merge of per-platform images. */
+async function createIndex(refs, sources) {
+    const args = ['buildx', 'imagetools', 'create', ...refs.flatMap((r) => ['--tag', r]), ...sources];
+    const r = await attempt(args, refs[0], 'tag');
+    if (r.exitCode !== 0)
+        throw new DockerError(args, r);
 }
 
 ;// CONCATENATED MODULE: ./src/pep440.ts
@@ -43341,7 +43401,36 @@ async function ensureQemu(platforms, qemuImage, probeImage) {
 
 
 
+/** What this action uses of buildx (bake with named contexts, attestations, --metadata-file). */
+const MIN_BUILDX = [0, 11];
+/** buildx's version from `docker buildx version` ("github.com/docker/buildx v0.13.1 …", "0.13.1+ds1"). */
+function buildxVersion(text) {
+    const m = /\bv?(\d+)\.(\d+)(?:\.(\d+))?/.exec(text.replace(/^\S*buildx\S*\s+/, ''));
+    return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : undefined;
+}
+/** Before anything else: a daemon that answers, and a buildx plugin new enough. */
+async function checkDocker() {
+    const tail = (r) => (r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ');
+    const server = await docker(['version', '--format', '{{.Server.Version}}'], {
+        silent: true,
+        allowFailure: true
+    });
+    if (server.exitCode !== 0) {
+        throw new Error(`Docker: no daemon answers (${tail(server)}). GitHub's hosted runners run one; on your own runner start dockerd, or add docker/setup-docker-action before this step.`);
+    }
+    const bx = await docker(['buildx', 'version'], { silent: true, allowFailure: true });
+    const version = bx.exitCode === 0 ? buildxVersion(bx.stdout) : undefined;
+    if (!version) {
+        throw new Error(`Docker buildx is missing (${tail(bx)}). Add docker/setup-buildx-action before this step, or install the docker-buildx plugin.`);
+    }
+    const [major = 0, minor = 0] = version;
+    if (major < MIN_BUILDX[0] ||
+        (major === MIN_BUILDX[0] && minor < MIN_BUILDX[1])) {
+        throw new Error(`Docker buildx ${version.join('.')} is older than ${MIN_BUILDX.join('.')}, which this action needs (bake with named contexts and attestations). Update it with docker/setup-buildx-action.`);
+    }
+}
 async function setUpEngine(platforms, qemuImage, probeImage, network, runKey, cleanup) {
+    await checkDocker();
     const runs = await ensureQemu(platforms, qemuImage, probeImage);
     const inspect = await docker(['buildx', 'inspect', '--bootstrap'], { silent: true });
     const info = parseBuilderInfo(inspect.stdout);
@@ -43361,6 +43450,37 @@ async function setUpEngine(platforms, qemuImage, probeImage, network, runKey, cl
     cleanup.builder(name);
     await docker(createBuilderArgv(name, network));
     return { builder: name, delivery: 'digest', runs };
+}
+
+;// CONCATENATED MODULE: ./src/parent.ts
+/**
+ * The parent image, checked before anything compiles: it must exist, hold every platform this
+ * build is for, carry its wheels where wheel-dir says, and be of this build's Python.
+ */
+
+
+async function checkParent(parent, platforms, wheelDir, pythonVersion) {
+    const refuse = (what) => {
+        throw new InputError('parent', parent, `a base image this action pushed that ${what}`);
+    };
+    if ((await remoteDigest(parent)) === undefined)
+        refuse('exists; nothing is there');
+    const found = await imagePlatforms(parent);
+    const missing = platforms.filter((p) => !found.includes(p));
+    if (missing.length > 0) {
+        refuse(`holds ${platforms.join(', ')}; it holds ${found.join(', ')} (missing ${missing.join(', ')})`);
+    }
+    const labels = await imageLabels(parent);
+    const dir = labels['io.wheel-slim.wheel-dir'];
+    if (dir !== wheelDir) {
+        refuse(dir === undefined
+            ? `carries a wheel directory at ${wheelDir} (wheel-dir); it has no io.wheel-slim.wheel-dir label, so no wheel directory`
+            : `carries its wheels at ${wheelDir} (wheel-dir); they are at ${dir}`);
+    }
+    const python = labels['io.wheel-slim.python-version'];
+    if (python !== undefined && python !== pythonVersion) {
+        refuse(`carries wheels for Python ${pythonVersion} (python-version); its wheels are for Python ${python}`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
@@ -100233,6 +100353,7 @@ async function saveWheels(restored, exported, packageName, runId) {
 
 
 
+
 const seconds = (since) => Math.round((Date.now() - since) / 100) / 10;
 async function timed(timings, phase, fn) {
     const started = Date.now();
@@ -100249,10 +100370,13 @@ async function refusalsFirst(build) {
         return await build;
     }
     catch (error) {
-        const log = error instanceof DockerError ? error.result.stdout + error.result.stderr : '';
+        const log = error instanceof docker_DockerError ? error.result.stdout + error.result.stderr : '';
         const refusal = /wheel-slim: ERROR: (.*)/.exec(log)?.[1];
         if (refusal)
             throw new Error(`${refusal}\nNothing was built or pushed.`, { cause: error });
+        if (/no space left on device/i.test(log)) {
+            throw new Error(`The build ran out of disk space (no space left on device), in the runner's temp directory (RUNNER_TEMP) or the engine's. Nothing was pushed or saved.`, { cause: error });
+        }
         throw error;
     }
 }
@@ -100470,6 +100594,12 @@ async function measured(what, fn) {
 async function execute(plan, qemuImage, runKey, cleanup) {
     const timings = { setup: 0, restore: 0, build: 0, smoke: 0, push: 0, save: 0 };
     const engine = await timed(timings, 'setup', () => group('Set up QEMU and buildx', () => setUpEngine(plan.platforms, qemuImage, plan.spec.runtimeFrom, plan.common.network, runKey, cleanup)));
+    // Before any compile: the parent fits, and the registry lets this runner in.
+    if (plan.spec.fromParent) {
+        await checkParent(plan.spec.buildFrom, plan.platforms, plan.spec.wheelDir, plan.pythonVersion);
+    }
+    if (plan.push.push && plan.slimTags[0])
+        await remoteDigest(plan.slimTags[0]);
     const cacheDir = plan.files.wheelCache;
     let restored = [];
     if (cacheDir && plan.cache) {
@@ -100995,6 +101125,7 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
         },
         floating,
         version: pkg.version,
+        pythonVersion: inputs.pythonVersion,
         repositories,
         smokeTest: inputs.smokeTest || `python3 -c 'import ${pkg.module}'`,
         defaultSmokeTest: inputs.smokeTest === '',
@@ -101094,15 +101225,30 @@ async function prepare(read, env, payload, cleanup) {
         requirementHashes = /(^|\s)--hash[=\s]/m.test((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
     }
     const runKey = (0,external_node_crypto_.randomBytes)(6).toString('hex');
-    const tempDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(env['RUNNER_TEMP'] || (0,external_node_os_namespaceObject.tmpdir)(), 'wheel-slim-'));
-    cleanup.dir(tempDir);
+    const temp = env['RUNNER_TEMP'] || (0,external_node_os_namespaceObject.tmpdir)();
     const facts = {
         distFiles,
         requirementHashes,
         sourceDateEpoch: sourceDateEpoch(env, workspace, payload),
         packageInfo: readPackageInfo((0,external_node_path_namespaceObject.join)(workspace, inputs.dist), resolvePackage(distFiles, inputs.dist, inputs.package, inputs.module).files)
     };
-    const plan = makePlan(inputs, workflowContext(env, payload), facts, { workspace, tempDir }, runKey);
+    try {
+        const tempDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(temp, 'wheel-slim-'));
+        cleanup.dir(tempDir);
+        const ctx = workflowContext(env, payload);
+        const plan = makePlan(inputs, ctx, facts, { workspace, tempDir }, runKey);
+        writeFiles(plan, inputs);
+        return { inputs, plan, runKey };
+    }
+    catch (error) {
+        if (error.code === 'ENOSPC') {
+            throw new Error(`The runner's temp directory ${temp} (RUNNER_TEMP) is full: the build's files cannot be written. Nothing was built, pushed or saved.`, { cause: error });
+        }
+        throw error;
+    }
+}
+/** The run's own files, in its temp directory: Dockerfile, stage scripts, pip.conf. */
+function writeFiles(plan, inputs) {
     (0,external_node_fs_namespaceObject.writeFileSync)(plan.files.dockerfile, plan.dockerfile);
     // BuildKit prefers <Dockerfile>.dockerignore over the workspace's: a .dockerignore that
     // excludes dist/ (common in Python repositories) must not hide the package from the build.
@@ -101110,7 +101256,6 @@ async function prepare(read, env, payload, cleanup) {
     writeTools(plan.files.tools);
     if (plan.files.pipConf)
         writePipConf(plan.files.pipConf, inputs.extraIndexUrl);
-    return { inputs, plan, runKey };
 }
 function outputsOf(p, result) {
     const { plan } = p;

@@ -23,6 +23,7 @@ export function pushContext(overrides: Partial<WorkflowContext> = {}): WorkflowC
     sha: SHA,
     defaultBranch: 'main',
     repository: 'org/app',
+    serverUrl: 'https://github.com',
     ...overrides
   }
 }
@@ -32,7 +33,8 @@ export const EPOCH = '1700000000'
 export const FACTS: WorkspaceFacts = {
   distFiles: DIST_FILES,
   requirementHashes: false,
-  sourceDateEpoch: EPOCH
+  sourceDateEpoch: EPOCH,
+  packageInfo: {}
 }
 export const PATHS: PlanPaths = { workspace: '/work/space', tempDir: '/run/tmp/wheel-slim-x' }
 export const RUN_KEY = 'abc123def456'

@@ -59,6 +59,20 @@ const isCheck = (args: string[]): boolean =>
 /** Any call that reads or writes a registry, or tags an image for one. */
 const isRegistry = (args: string[]): boolean =>
   args[0] === 'push' || args[0] === 'tag' || args[1] === 'imagetools'
+/** Any call that writes a registry, or tags an image for one. */
+const isRegistryWrite = (args: string[]): boolean =>
+  args[0] === 'push' || args[0] === 'tag' || (args[1] === 'imagetools' && args[2] === 'create')
+/** A pushing run reads its first tag before any build: the registry must let it in. */
+const accessCheck = (ref: string): string[] => [
+  'buildx',
+  'imagetools',
+  'inspect',
+  ref,
+  '--format',
+  '{{json .Manifest}}'
+]
+/** The first tag of a run on pushContext() (a push to the default branch). */
+const EDGE = 'ghcr.io/org/app:edge'
 
 /** What the "wheels" target exports per platform (wheel-slim.json), keyed by platform. */
 let wheelReports: Record<string, object> = {}
@@ -94,6 +108,10 @@ async function fakeDocker(args: string[]): Promise<DockerResult> {
   }
   if (isCheck(args)) return { ...ok, stdout: '[]\n' }
   if (isSmoke(args)) return { ...ok, stdout: 'smoke ok\n' }
+  // an empty registry: nothing is there yet
+  if (args[1] === 'imagetools' && args[2] === 'inspect') {
+    return { exitCode: 1, stdout: '', stderr: `ERROR: ${args[3] ?? ''}: not found` }
+  }
   return ok
 }
 
@@ -140,6 +158,12 @@ function withRegistry(): Map<string, string> {
   return refs
 }
 
+/** The docker calls `pick` selects that came after call number `n` (invocation order). */
+const callsAfter = (n: number, pick: (args: string[]) => boolean): string[][] =>
+  docker.mock.calls
+    .filter(([args], i) => pick(args) && (docker.mock.invocationCallOrder[i] ?? 0) > n)
+    .map(([args]) => args)
+
 /** The order in which docker was called, for the calls `pick` selects. */
 const order = (pick: (args: string[]) => boolean): number[] =>
   docker.mock.calls
@@ -159,12 +183,17 @@ afterEach(() => {
   rmSync(tempDir, { recursive: true, force: true })
 })
 
+/** What an amd64 host's engine reports: amd64 and 386 native, the rest emulated. */
+const runsOn = (platforms: string[]): Engine['runs'] =>
+  Object.fromEntries(
+    platforms.map((p) => [p, ['linux/amd64', 'linux/386'].includes(p) ? 'native' : 'emulated'])
+  )
+
 async function run(
   values: RawInputs,
   delivery: Engine['delivery'],
   ctx: WorkflowContext = pushContext()
 ): Promise<[BuildResult, BuildPlan, InstanceType<typeof Cleanup>]> {
-  setUpEngine.mockResolvedValue({ delivery })
   const plan = makePlan(
     parse({ image: 'ghcr.io/org/app', cache: 'false', ...values }),
     ctx,
@@ -172,6 +201,7 @@ async function run(
     { workspace: '/work/space', tempDir },
     RUN_KEY
   )
+  setUpEngine.mockResolvedValue({ delivery, runs: runsOn(plan.platforms) })
   const cleanup = new Cleanup()
   const result = await execute(plan, 'docker.io/tonistiigi/binfmt:x', RUN_KEY, cleanup)
   return [result, plan, cleanup]
@@ -321,6 +351,11 @@ describe('execute: push false on a docker-container builder (digest engine) load
     expect(result.platforms.map((r) => [r.platform, r.smokeOutput])).toEqual(
       PLATFORMS.map((p) => [p, 'smoke ok'])
     )
+    // How the engine ran each platform reaches the result as it said.
+    expect(result.platforms.map((r) => [r.platform, r.runs])).toEqual([
+      ['linux/amd64', 'native'],
+      ['linux/arm/v7', 'emulated']
+    ])
     expect(result.platforms.map((r) => r.runtimePackages)).toEqual(PLATFORMS.map(() => ({})))
     for (const r of result.platforms) expect(r.checkSeconds).toBeGreaterThanOrEqual(0)
     expect(cleanup.state.localImages.sort()).toEqual(Object.values(tagOf).sort())
@@ -498,7 +533,11 @@ describe('execute: user values reach buildx as they were written', () => {
       expect(args).toEqual({ ...EXPECTED_ARGS, SOURCE_DATE_EPOCH: FACTS.sourceDateEpoch })
     }
     const labels = bake.target['runtime']?.labels ?? {}
-    expect(Object.values(labels).map(hclLiteral)).toEqual(['${x}'])
+    // The OCI labels of the plan first, then the user's: every value reads back as given.
+    expect(Object.entries(labels).map(([k, v]) => `${k}=${hclLiteral(v)}`)).toEqual(
+      plan.common.labels
+    )
+    expect(Object.values(labels).map(hclLiteral).at(-1)).toBe('${x}')
   })
 
   test('in buildx build calls (network host), every value is one argv element, as given', async () => {
@@ -516,7 +555,9 @@ describe('execute: user values reach buildx as they were written', () => {
       expect(argv.at(-1)).toBe(plan.common.context)
     }
     const runtime = builds.find((a) => after(a, '--target') === 'runtime') ?? []
-    expect(runtime.filter((a, i) => runtime[i - 1] === '--label')).toEqual(['org.example.l=${x}'])
+    const labels = runtime.filter((a, i) => runtime[i - 1] === '--label')
+    expect(labels).toEqual(plan.common.labels)
+    expect(labels.at(-1)).toBe('org.example.l=${x}')
   })
 })
 
@@ -566,9 +607,15 @@ describe('execute: every compiled module must load, checked on each platform bef
     const opts = docker.mock.calls.filter(([a]) => isCheck(a)).map(([, o]) => o)
     expect(opts).toEqual(checks.map(() => ({ allowFailure: true, silent: true })))
     // every check is over before the first registry call of the push
-    const firstRegistry = Math.min(...order(isRegistry))
-    expect(Number.isFinite(firstRegistry)).toBe(true)
-    expect(Math.max(...order(isCheck))).toBeLessThan(firstRegistry)
+    // every check is over before the first registry write of the push ...
+    const firstWrite = Math.min(...order(isRegistryWrite))
+    expect(Number.isFinite(firstWrite)).toBe(true)
+    expect(Math.max(...order(isCheck))).toBeLessThan(firstWrite)
+    // ... and before the checks the registry was only read, once: the access check
+    const firstCheck = Math.min(...order(isCheck))
+    const registryCalls = calls().filter(isRegistry)
+    expect(registryCalls.length - callsAfter(firstCheck, isRegistry).length).toBe(1)
+    expect(registryCalls[0]).toEqual(accessCheck(plan.slimTags[0] ?? ''))
     expect([...refs.keys()]).toContain(plan.runRefs.slim[0])
     expect(result.platforms.map((r) => typeof r.checkSeconds)).toEqual(['number', 'number'])
   })
@@ -594,8 +641,11 @@ describe('execute: every compiled module must load, checked on each platform bef
       )
       expect(message).not.toContain('linux/amd64')
       expect(message.endsWith('\nNothing was pushed.')).toBe(true)
-      // no tag, no push, not even a registry read
-      expect(calls().filter(isRegistry)).toEqual([])
+      // no tag, no push; a pushing run read the registry once, before the build (access)
+      expect(calls().filter(isRegistryWrite)).toEqual([])
+      expect(calls().filter(isRegistry)).toEqual(
+        ctx.eventName === 'push' ? [accessCheck(EDGE)] : []
+      )
       // A release on a docker-container builder uploads the image by digest during the build,
       // untagged, so that it can be tested; every other delivery keeps it in the engine.
       const writes = registryWrites(readBake(join(tempDir, 'bake.json')))
@@ -610,7 +660,9 @@ describe('execute: every compiled module must load, checked on each platform bef
       /^Compiled modules cannot load on linux\/amd64/
     )
     expect(registryWrites(readBake(join(tempDir, 'bake.json')))).toEqual([])
-    expect(calls().filter(isRegistry)).toEqual([])
+    // only the access check before the build read the registry
+    expect(calls().filter(isRegistry)).toEqual([accessCheck(EDGE)])
+    expect(calls().filter(isRegistryWrite)).toEqual([])
   })
 
   test.each<[string, string, string, string]>([
@@ -666,7 +718,7 @@ describe('execute: every compiled module must load, checked on each platform bef
     await expect(run({ platforms: 'linux/arm64' }, 'load')).rejects.toThrow(
       'Could not check the compiled modules on linux/arm64: exec: "python3": executable file not found in $PATH\nNothing was pushed.'
     )
-    expect(calls().filter(isRegistry)).toEqual([])
+    expect(calls().filter(isRegistry)).toEqual([accessCheck(EDGE)])
   })
 
   test('a failing smoke test and a clean check: the smoke test is what fails', async () => {
@@ -722,8 +774,13 @@ describe('execute: a refusal from the build comes out in its own words', () => {
     )
     expect(error?.message).toBe(`${REFUSAL}\nNothing was built or pushed.`)
     expect(error?.cause).toBeInstanceOf(DockerError)
-    // nothing ran after the build: no smoke test, no check, no registry
-    expect(calls().filter((a) => a[0] === 'run' || isRegistry(a))).toEqual([])
+    // nothing ran after the build: no smoke test, no check, no registry (which was read once
+    // before it: the access check)
+    const build = Math.min(
+      ...order((a) => a[0] === 'buildx' && (a[1] === 'bake' || a[1] === 'build'))
+    )
+    expect(callsAfter(build, (a) => a[0] === 'run' || isRegistry(a))).toEqual([])
+    expect(calls().filter(isRegistry)).toEqual([accessCheck(EDGE)])
     expect(
       calls().filter((a) => a[0] === 'buildx' && (a[1] === 'bake' || a[1] === 'build'))
     ).toHaveLength(1)

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
-import { INPUT_DEFAULTS, INPUT_NAMES, InputName } from '../src/constants.js'
+import { DEFAULT_PYTHON, INPUT_DEFAULTS, INPUT_NAMES, InputName } from '../src/constants.js'
 import { STAGE_NAMES } from '../src/dockerfile.js'
 import { parseInputs, withDefaults } from '../src/inputs.js'
 import { buildArg, InputError, oneOf, stageName } from '../src/validate.js'
@@ -12,7 +12,12 @@ describe('parseInputs: defaults', () => {
     expect(inputs).toEqual({
       images: [],
       tags: [],
+      tagPrefix: '',
+      tagSuffix: '',
       baseSuffix: '-base',
+      archTags: false,
+      archTagFormat: '{tag}-{arch}',
+      merge: false,
       dist: 'dist',
       package: '',
       module: '',
@@ -179,7 +184,42 @@ describe('parseInputs: accepted values', () => {
         buildArgs: ['TARGET=1', 'BUILDPLATFORM_X=2', 'source_date_epoch=3', 'MY_BUILDKIT_X=4']
       }
     ],
-    ['base-suffix', { 'base-suffix': '_wheels.v1' }, { baseSuffix: '_wheels.v1' }]
+    ['base-suffix', { 'base-suffix': '_wheels.v1' }, { baseSuffix: '_wheels.v1' }],
+    [
+      'tag-prefix and tag-suffix',
+      { 'tag-prefix': 'rpi-', 'tag-suffix': '-slim' },
+      { tagPrefix: 'rpi-', tagSuffix: '-slim' }
+    ],
+    [
+      'arch-tags with one platform (a matrix job)',
+      { 'arch-tags': 'true', platforms: 'linux/arm/v7' },
+      { archTags: true, merge: false, platforms: ['linux/arm/v7'] }
+    ],
+    [
+      'arch-tags: one platform given twice is one platform',
+      { 'arch-tags': 'True', platforms: 'linux/arm64\nlinux/arm64' },
+      { archTags: true, platforms: ['linux/arm64'] }
+    ],
+    [
+      'arch-tag-format for one platform: rpi-{tag}',
+      { 'arch-tags': 'true', platforms: 'linux/arm/v7', 'arch-tag-format': 'rpi-{tag}' },
+      { archTagFormat: 'rpi-{tag}' }
+    ],
+    [
+      'merge of several platforms',
+      { merge: 'TRUE', platforms: 'linux/amd64,linux/arm/v7' },
+      { merge: true, archTags: false, platforms: ['linux/amd64', 'linux/arm/v7'] }
+    ],
+    [
+      'merge of one platform needs no {arch}',
+      { merge: 'true', platforms: 'linux/arm/v7', 'arch-tag-format': 'rpi-{tag}' },
+      { merge: true, archTagFormat: 'rpi-{tag}' }
+    ],
+    [
+      'merge with {arch} before {tag}',
+      { merge: 'true', 'arch-tag-format': '{arch}-{tag}' },
+      { merge: true, archTagFormat: '{arch}-{tag}' }
+    ]
   ])('%s', (_name, raw, expected) => {
     expect(parse(raw)).toMatchObject(expected)
   })
@@ -205,6 +245,31 @@ const BAD: BadRow[] = [
   ['base-suffix', '../etc', undefined, 'a tag suffix'],
   ['base-suffix', MOUNT, undefined, 'a tag suffix'],
   ['base-suffix', 'x'.repeat(65), undefined, 'a tag suffix'],
+  ['tag-prefix', 'x;rm -rf /', undefined, 'letters, digits, "_", "." and "-" (at most 64)'],
+  ['tag-prefix', 'rpi/', undefined, 'letters, digits, "_", "." and "-" (at most 64)'],
+  ['tag-prefix', 'a b', undefined, 'letters, digits, "_", "." and "-" (at most 64)'],
+  ['tag-prefix', 'a\nRUN evil', undefined, 'letters, digits, "_", "." and "-" (at most 64)'],
+  ['tag-prefix', 'x'.repeat(65), undefined, 'letters, digits, "_", "." and "-" (at most 64)'],
+  ['tag-prefix', 'rpi:', undefined, 'letters, digits, "_", "." and "-" (at most 64)'],
+  ['tag-suffix', '$(id)', undefined, 'letters, digits, "_", "." and "-" (at most 64)'],
+  ['tag-suffix', '-slim:1', undefined, 'letters, digits, "_", "." and "-" (at most 64)'],
+  ['tag-suffix', '-{arch}', undefined, 'letters, digits, "_", "." and "-" (at most 64)'],
+  ['tag-suffix', 'x'.repeat(65), undefined, 'letters, digits, "_", "." and "-" (at most 64)'],
+  ['arch-tags', 'yes', undefined, '"true" or "false"'],
+  ['arch-tags', 'Yes', undefined, '"true" or "false"'],
+  ['arch-tags', '$(id)', undefined, '"true" or "false"'],
+  ['arch-tags', 'linux/arm/v7', undefined, '"true" or "false"'],
+  ['arch-tag-format', '{arch}', undefined, 'a format holding "{tag}"'],
+  ['arch-tag-format', 'rpi', undefined, 'a format holding "{tag}"'],
+  ['arch-tag-format', '{tag}/{arch}', undefined, 'a format holding "{tag}"'],
+  ['arch-tag-format', '{tag}-{tag}', undefined, 'a format holding "{tag}"'],
+  ['arch-tag-format', '{tag}-{platform}', undefined, 'a format holding "{tag}"'],
+  ['arch-tag-format', '{TAG}-{arch}', undefined, 'a format holding "{tag}"'],
+  ['arch-tag-format', '$(id){tag}', undefined, 'a format holding "{tag}"'],
+  ['arch-tag-format', '{tag}-{arch}\nRUN evil', undefined, 'e.g. "{tag}-{arch}" or "rpi-{tag}"'],
+  ['merge', 'yes', undefined, '"true" or "false"'],
+  ['merge', 'Yes', undefined, '"true" or "false"'],
+  ['merge', '1', undefined, '"true" or "false"'],
   ['dist', '../etc', undefined, 'a path inside the workspace'],
   ['dist', '/etc', undefined, 'a path inside the workspace'],
   ['dist', 'x;rm -rf /', undefined, 'a path inside the workspace'],
@@ -459,6 +524,51 @@ describe('parseInputs: bad values name the input, the value and what is accepted
     expect(() => parse({ platforms: value })).toThrow(/^Input "platforms": /)
   })
 
+  // Inputs that are fine alone but not together: the message names the input to change,
+  // quotes what the user wrote and says what fits.
+  test.each<[string, RawInputs, InputName, string, string]>([
+    [
+      'arch-tags with two platforms',
+      { 'arch-tags': 'true', platforms: 'linux/amd64,linux/arm/v7' },
+      'platforms',
+      'linux/amd64,linux/arm/v7',
+      'exactly one platform with arch-tags: true'
+    ],
+    [
+      'arch-tags with the default platforms (two)',
+      { 'arch-tags': 'true' },
+      'platforms',
+      'linux/amd64,linux/arm/v7',
+      'exactly one platform with arch-tags: true'
+    ],
+    [
+      'merge and arch-tags together',
+      { merge: 'true', 'arch-tags': 'true', platforms: 'linux/amd64' },
+      'merge',
+      'true',
+      'merge: true without arch-tags: true'
+    ],
+    [
+      'merge and arch-tags together, as written (True)',
+      { merge: 'True', 'arch-tags': 'true', platforms: 'linux/amd64' },
+      'merge',
+      'True',
+      'merge: true without arch-tags: true'
+    ],
+    [
+      'merge of two platforms with a format without {arch}',
+      { merge: 'true', platforms: 'linux/amd64,linux/arm/v7', 'arch-tag-format': 'rpi-{tag}' },
+      'arch-tag-format',
+      'rpi-{tag}',
+      'a format with "{arch}" when several platforms are merged'
+    ]
+  ])('%s: the message names the input to change', (_name, raw, input, quoted, accepted) => {
+    const run = (): unknown => parse(raw)
+    expect(run).toThrow(InputError)
+    expect(run).toThrow(`Input "${input}": ${JSON.stringify(quoted)} is not valid; expected `)
+    expect(run).toThrow(accepted)
+  })
+
   test('every input has bad values in the tables', () => {
     const covered = new Set<string>([...BAD.map(([n]) => n), 'extra-index-url', 'tags'])
     expect([...covered].sort()).toEqual([...INPUT_NAMES].sort())
@@ -510,5 +620,33 @@ describe('validate: the helpers behind the new inputs', () => {
   ])('buildArg %j → %s', (value, ok) => {
     if (ok) expect(buildArg('build-args', value)).toBe(value)
     else expect(() => buildArg('build-args', value)).toThrow(/set by BuildKit or the action\.$/)
+  })
+})
+
+describe("python-version: empty by default, then the parent's, then DEFAULT_PYTHON", () => {
+  test.each<[string, RawInputs, string | undefined, string]>([
+    ['nothing: DEFAULT_PYTHON', {}, undefined, DEFAULT_PYTHON],
+    ["a parent's recorded version", { parent: 'ghcr.io/org/svc:1.0-base' }, '3.11', '3.11'],
+    [
+      'python-version given wins over the parent',
+      { parent: 'ghcr.io/org/svc:1.0-base', 'python-version': '3.13' },
+      '3.11',
+      '3.13'
+    ],
+    ['a blank python-version is none', { 'python-version': '  ' }, '3.10', '3.10']
+  ])('%s', (_name, raw, parentPythonVersion, version) => {
+    const inputs = parseInputs(reader(raw), { parentPythonVersion })
+    expect(INPUT_DEFAULTS['python-version']).toBe('')
+    expect([inputs.pythonVersion, inputs.builderImage, inputs.runtimeImage]).toEqual([
+      version,
+      `python:${version}`,
+      `python:${version}-slim`
+    ])
+  })
+
+  test("a parent's version that is no Python minor version names python-version", () => {
+    expect(() => parseInputs(reader({}), { parentPythonVersion: '3.12.1' })).toThrow(
+      /^Input "python-version": "3\.12\.1" is not valid/
+    )
   })
 })

@@ -20,9 +20,18 @@ import {
 const IMAGE = { image: 'ghcr.io/org/app' }
 const SHA7 = SHA.slice(0, 7)
 const tmp = (name: string): string => join(PATHS.tempDir, name)
+/** The OCI labels of a run of org/app at SHA on the fixtures' dist (no package metadata). */
+const OCI = [
+  'org.opencontainers.image.title=my-app',
+  'org.opencontainers.image.version=1.0.0',
+  'org.opencontainers.image.source=https://github.com/org/app',
+  `org.opencontainers.image.revision=${SHA}`,
+  `org.opencontainers.image.created=${new Date(Number(EPOCH) * 1000).toISOString()}`
+]
 
 describe('makePlan: a release of one image on two platforms', () => {
-  const p = plan(IMAGE, pushContext({ ref: 'refs/tags/v1.2.3' }))
+  // dist/ holds 1.0.0: the tag must name that version
+  const p = plan(IMAGE, pushContext({ ref: 'refs/tags/v1.0.0' }))
 
   test('the package: name, version, module and its own files in dist', () => {
     expect(p.package).toEqual({
@@ -76,9 +85,19 @@ describe('makePlan: a release of one image on two platforms', () => {
   })
 
   test('tags: version tags, base = slim + suffix; pushed', () => {
-    const slim = ['1.2.3', '1.2', '1', 'latest', `sha-${SHA7}`].map((t) => `ghcr.io/org/app:${t}`)
+    const slim = ['1.0.0', '1.0', '1', 'latest', `sha-${SHA7}`].map((t) => `ghcr.io/org/app:${t}`)
     expect(p.slimTags).toEqual(slim)
     expect(p.baseTags).toEqual(slim.map((r) => `${r}-base`))
+    // 1.0, 1 and latest follow the newest release: they only move forward
+    expect(p.floating).toEqual([
+      'ghcr.io/org/app:1.0',
+      'ghcr.io/org/app:1',
+      'ghcr.io/org/app:latest',
+      'ghcr.io/org/app:1.0-base',
+      'ghcr.io/org/app:1-base',
+      'ghcr.io/org/app:latest-base'
+    ])
+    expect(p.version).toBe('1.0.0')
     expect(p.push).toEqual({ push: true, reason: expect.stringContaining('push') })
     expect(p.cacheSave.save).toBe(true)
   })
@@ -102,8 +121,9 @@ describe('makePlan: a release of one image on two platforms', () => {
       context: PATHS.workspace,
       toolsDir: p.files.tools,
       args: { SOURCE_DATE_EPOCH: EPOCH },
-      labels: [],
+      labels: OCI,
       baseLabels: [
+        ...OCI,
         'io.wheel-slim.wheel-dir=/wheeley',
         'io.wheel-slim.python-version=3.12',
         'io.wheel-slim.builder=python:3.12',
@@ -287,8 +307,10 @@ describe('makePlan: variants', () => {
       'build-packages': 'libpq-dev gcc',
       'runtime-packages': 'libpq5'
     })
-    expect(p.common.labels).toEqual(['org.opencontainers.image.source=https://x/y'])
+    // ours first, the user's after (a later label of the same key wins)
+    expect(p.common.labels).toEqual([...OCI, 'org.opencontainers.image.source=https://x/y'])
     expect(p.common.baseLabels).toEqual([
+      ...OCI,
       'org.opencontainers.image.source=https://x/y',
       'io.wheel-slim.wheel-dir=/opt/wheels',
       'io.wheel-slim.python-version=3.11',
@@ -540,5 +562,203 @@ describe('makePlan: runtime packages', () => {
     const own = toolRun(stage(parseDockerfile(p.dockerfile), 'own')).config
     expect(own['builder_image']).toBe('ghcr.io/org/svc:1.0-base')
     expect(own['runtime_image']).toBe('python:3.12-slim')
+  })
+})
+
+describe("makePlan: release tags follow the tag, and dist/ must hold the tag's version", () => {
+  const release = (ref: string, files: string[], values = {}): BuildPlan =>
+    plan({ ...IMAGE, ...values }, pushContext({ ref }), { distFiles: files })
+
+  test('v1.2.3 with a 1.2.3 sdist: X.Y.Z, X.Y, X, latest; X.Y, X and latest float', () => {
+    const p = release('refs/tags/v1.2.3', ['my_app-1.2.3.tar.gz'])
+    expect(p.slimTags).toEqual(
+      ['1.2.3', '1.2', '1', 'latest', `sha-${SHA7}`].map((t) => `ghcr.io/org/app:${t}`)
+    )
+    expect(p.floating).toEqual(
+      ['1.2', '1', 'latest', '1.2-base', '1-base', 'latest-base'].map((t) => `ghcr.io/org/app:${t}`)
+    )
+    expect(p.version).toBe('1.2.3')
+  })
+
+  test('v1.2.3 with a 1.2.3.0 wheel: the same version (PEP 440)', () => {
+    const p = release('refs/tags/v1.2.3', ['my_app-1.2.3.0-py3-none-any.whl'])
+    expect(p.slimTags[0]).toBe('ghcr.io/org/app:1.2.3')
+    expect(p.version).toBe('1.2.3.0')
+  })
+
+  test('v1.2.3rc1: only itself, nothing floats', () => {
+    const p = release('refs/tags/v1.2.3rc1', ['my_app-1.2.3rc1.tar.gz'])
+    expect(p.slimTags).toEqual([`ghcr.io/org/app:1.2.3rc1`, `ghcr.io/org/app:sha-${SHA7}`])
+    expect(p.floating).toEqual([])
+  })
+
+  test('v1.2.3 with a 1.2.4.dev3 sdist is refused, naming both', () => {
+    expect(() => release('refs/tags/v1.2.3', ['my_app-1.2.4.dev3.tar.gz'])).toThrow(
+      'The git tag v1.2.3 is version 1.2.3, but dist/ holds version 1.2.4.dev3'
+    )
+  })
+
+  test('a branch builds whatever version dist/ holds', () => {
+    const p = release('refs/heads/main', ['my_app-1.2.4.dev3.tar.gz'])
+    expect(p.slimTags).toEqual([`ghcr.io/org/app:edge`, `ghcr.io/org/app:sha-${SHA7}`])
+    expect(p.floating).toEqual([])
+    expect(p.version).toBe('1.2.4.dev3')
+  })
+
+  test('tags given: used as they are, none of them floats', () => {
+    const p = release('refs/tags/v1.2.3', ['my_app-1.2.3.tar.gz'], { tags: 'latest,1.2.3' })
+    expect(p.slimTags).toEqual(['ghcr.io/org/app:latest', 'ghcr.io/org/app:1.2.3'])
+    expect(p.floating).toEqual([])
+  })
+})
+
+describe('makePlan: tag-prefix and tag-suffix', () => {
+  const p = plan(
+    { ...IMAGE, 'tag-prefix': 'rpi-', 'tag-suffix': '-slim' },
+    pushContext({ ref: 'refs/tags/v1.0.0' })
+  )
+
+  test('every computed tag, and the run refs, as <prefix><tag><suffix>', () => {
+    const tags = ['1.0.0', '1.0', '1', 'latest', `sha-${SHA7}`]
+    expect(p.slimTags).toEqual(tags.map((t) => `ghcr.io/org/app:rpi-${t}-slim`))
+    expect(p.baseTags).toEqual(tags.map((t) => `ghcr.io/org/app:rpi-${t}-slim-base`))
+    expect(p.runRefs).toEqual({
+      slim: [`ghcr.io/org/app:rpi-sha-${SHA7}-slim`],
+      base: [`ghcr.io/org/app:rpi-sha-${SHA7}-slim-base`]
+    })
+    expect(p.floating).toEqual([
+      'ghcr.io/org/app:rpi-1.0-slim',
+      'ghcr.io/org/app:rpi-1-slim',
+      'ghcr.io/org/app:rpi-latest-slim',
+      'ghcr.io/org/app:rpi-1.0-slim-base',
+      'ghcr.io/org/app:rpi-1-slim-base',
+      'ghcr.io/org/app:rpi-latest-slim-base'
+    ])
+  })
+
+  test('full references in tags get neither', () => {
+    const q = plan({ tags: 'ghcr.io/a/b:1.0.0', 'tag-prefix': 'rpi-', 'tag-suffix': '-slim' })
+    expect(q.slimTags).toEqual(['ghcr.io/a/b:1.0.0'])
+    expect(q.baseTags).toEqual(['ghcr.io/a/b:1.0.0-base'])
+  })
+})
+
+describe('makePlan: arch-tags (a job of a per-platform matrix)', () => {
+  const job = (platform: string, values = {}): BuildPlan =>
+    plan(
+      { ...IMAGE, platforms: platform, 'arch-tags': 'true', ...values },
+      pushContext({ ref: 'refs/tags/v1.0.0' })
+    )
+
+  test.each<[string, string]>([
+    ['linux/amd64', 'amd64'],
+    ['linux/arm/v7', 'arm32v7'],
+    ['linux/arm64', 'arm64v8']
+  ])('%s: every tag and run ref is per-architecture (-%s)', (platform, arch) => {
+    const p = job(platform)
+    const tags = ['1.0.0', '1.0', '1', 'latest', `sha-${SHA7}`]
+    expect(p.platforms).toEqual([platform])
+    expect(p.slimTags).toEqual(tags.map((t) => `ghcr.io/org/app:${t}-${arch}`))
+    expect(p.baseTags).toEqual(tags.map((t) => `ghcr.io/org/app:${t}-base-${arch}`))
+    expect(p.runRefs).toEqual({
+      slim: [`ghcr.io/org/app:sha-${SHA7}-${arch}`],
+      base: [`ghcr.io/org/app:sha-${SHA7}-base-${arch}`]
+    })
+    expect(p.floating).toEqual(
+      ['1.0', '1', 'latest', '1.0-base', '1-base', 'latest-base'].map(
+        (t) => `ghcr.io/org/app:${t}-${arch}`
+      )
+    )
+    expect(p.repositories).toEqual(['ghcr.io/org/app'])
+  })
+
+  test('arch-tag-format rpi-{tag}, with tag-prefix: the format wraps the whole tag', () => {
+    const p = job('linux/arm/v7', { 'arch-tag-format': 'rpi-{tag}', 'tag-prefix': 'py-' })
+    expect(p.slimTags[0]).toBe('ghcr.io/org/app:rpi-py-1.0.0')
+    expect(p.baseTags[0]).toBe('ghcr.io/org/app:rpi-py-1.0.0-base')
+    expect(p.runRefs.slim).toEqual([`ghcr.io/org/app:rpi-py-sha-${SHA7}`])
+  })
+
+  test('without arch-tags the tags are the plain ones', () => {
+    const p = plan(
+      { ...IMAGE, platforms: 'linux/arm/v7' },
+      pushContext({ ref: 'refs/tags/v1.0.0' })
+    )
+    expect(p.slimTags[0]).toBe('ghcr.io/org/app:1.0.0')
+  })
+})
+
+describe('makePlan: OCI labels, ours first, the user labels after', () => {
+  const INFO = { summary: 'A small web service', license: 'MIT OR Apache-2.0' }
+
+  test('from the package, the commit and the source date, in this order', () => {
+    const p = plan({ ...IMAGE, labels: 'org.example.team=web' }, pushContext(), {
+      packageInfo: INFO
+    })
+    const ours = [
+      'org.opencontainers.image.title=my-app',
+      'org.opencontainers.image.description=A small web service',
+      'org.opencontainers.image.licenses=MIT OR Apache-2.0',
+      'org.opencontainers.image.version=1.0.0',
+      'org.opencontainers.image.source=https://github.com/org/app',
+      `org.opencontainers.image.revision=${SHA}`,
+      'org.opencontainers.image.created=2023-11-14T22:13:20.000Z'
+    ]
+    expect(p.common.labels).toEqual([...ours, 'org.example.team=web'])
+    expect(p.common.baseLabels.slice(0, ours.length + 1)).toEqual([...ours, 'org.example.team=web'])
+    expect(
+      p.common.baseLabels.slice(ours.length + 1).every((l) => l.startsWith('io.wheel-slim.'))
+    ).toBe(true)
+  })
+
+  test.each<[string, Partial<ReturnType<typeof pushContext>>, string, string[]]>([
+    ['no package metadata: no description, no licenses', {}, EPOCH, OCI],
+    [
+      'GitHub Enterprise Server: the source on its server',
+      { serverUrl: 'https://git.example.com' },
+      EPOCH,
+      OCI.map((l) =>
+        l.endsWith('source=https://github.com/org/app')
+          ? 'org.opencontainers.image.source=https://git.example.com/org/app'
+          : l
+      )
+    ],
+    [
+      'no repository: no source',
+      { repository: '' },
+      EPOCH,
+      OCI.filter((l) => !l.includes('.source='))
+    ],
+    [
+      'a sha that is not a full commit: no revision',
+      { sha: 'abcdef0' },
+      EPOCH,
+      OCI.filter((l) => !l.includes('.revision='))
+    ],
+    [
+      'a source date of 0: the epoch',
+      {},
+      '0',
+      OCI.map((l) =>
+        l.includes('.created=') ? 'org.opencontainers.image.created=1970-01-01T00:00:00.000Z' : l
+      )
+    ]
+  ])('%s', (_name, ctx, epoch, labels) => {
+    const p = plan({ ...IMAGE, tags: '1.0' }, pushContext(ctx), { sourceDateEpoch: epoch })
+    expect(p.common.labels).toEqual(labels)
+    expect(p.common.baseLabels.slice(0, labels.length)).toEqual(labels)
+  })
+
+  test("a user label of the same key comes after ours, so buildx takes the user's", () => {
+    const p = plan({ ...IMAGE, labels: 'org.opencontainers.image.title=Web service' })
+    expect(p.common.labels.at(-1)).toBe('org.opencontainers.image.title=Web service')
+    const bake = bakeDefinition(p.common, p.platforms, {
+      kind: 'load',
+      runtimeTag: p.local.runtime,
+      baseTag: p.local.base
+    })
+    expect(bake.target['runtime']?.labels?.['org.opencontainers.image.title']).toBe('Web service')
+    expect(bake.target['base']?.labels?.['org.opencontainers.image.title']).toBe('Web service')
+    expect(bake.target['runtime']?.labels?.['org.opencontainers.image.version']).toBe('1.0.0')
   })
 })

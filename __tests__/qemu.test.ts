@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
-import { emulationNeeds, nativeArch, QemuNeed } from '../src/qemu.js'
+import { decideRuns, hostSupport, nativeArch, QemuNeed, Runs } from '../src/qemu.js'
 
 const none = (): boolean => false
 const all = (): boolean => true
@@ -13,65 +13,222 @@ const need = (platform: string, handler: string, install: string): QemuNeed => (
   handler,
   install
 })
+const ARM = need('linux/arm/v7', 'qemu-arm', 'arm')
 
-describe('emulationNeeds', () => {
-  test.each<[string, string[], string, QemuNeed[]]>([
-    ['amd64 runs amd64 natively', ['linux/amd64'], 'amd64', []],
-    ['amd64 runs 386 natively', ['linux/386'], 'amd64', []],
+describe('hostSupport', () => {
+  test.each<[string, string, 'native' | 'try' | 'emulated']>([
+    ['linux/amd64', 'amd64', 'native'],
+    ['linux/386', 'amd64', 'native'],
+    ['linux/arm64', 'amd64', 'emulated'],
+    ['linux/arm/v7', 'amd64', 'emulated'],
+    ['linux/arm/v6', 'amd64', 'emulated'],
+    ['linux/riscv64', 'amd64', 'emulated'],
+    ['linux/arm64', 'arm64', 'native'],
+    // an arm64 CPU may or may not have AArch32: only trying tells
+    ['linux/arm/v7', 'arm64', 'try'],
+    ['linux/arm/v6', 'arm64', 'try'],
+    ['linux/amd64', 'arm64', 'emulated'],
+    ['linux/386', 'arm64', 'emulated'],
+    ['linux/arm/v7', 'arm', 'native'],
+    ['linux/arm/v6', 'arm', 'native'],
+    ['linux/arm64', 'arm', 'emulated'],
+    ['linux/s390x', 's390x', 'native']
+  ])('%s on an %s host: %s', (platform, arch, support) => {
+    expect(hostSupport(platform, arch)).toBe(support)
+  })
+})
+
+describe('decideRuns: native or emulated, and the handlers still to register', () => {
+  // [name, platforms, host arch, handlers present, the probe's answer, runs, missing]
+  test.each<[string, string[], string, string[], boolean, Record<string, Runs>, QemuNeed[]]>([
     [
-      'amd64 + arm/v7',
-      ['linux/amd64', 'linux/arm/v7'],
+      'amd64 host: amd64 native',
+      ['linux/amd64'],
       'amd64',
-      [need('linux/arm/v7', 'qemu-arm', 'arm')]
+      [],
+      false,
+      { 'linux/amd64': 'native' },
+      []
     ],
-    ['arm64 on amd64', ['linux/arm64'], 'amd64', [need('linux/arm64', 'qemu-aarch64', 'arm64')]],
-    ['arm/v6 on amd64', ['linux/arm/v6'], 'amd64', [need('linux/arm/v6', 'qemu-arm', 'arm')]],
+    ['amd64 host: 386 native', ['linux/386'], 'amd64', [], false, { 'linux/386': 'native' }, []],
     [
-      'the rest on amd64',
-      ['linux/ppc64le', 'linux/s390x', 'linux/riscv64'],
+      'amd64 host: arm/v7 without a handler: emulated, the handler to register',
+      ['linux/arm/v7'],
       'amd64',
+      [],
+      false,
+      { 'linux/arm/v7': 'emulated' },
+      [ARM]
+    ],
+    [
+      'amd64 host: arm/v7 with its handler: emulated, nothing to register',
+      ['linux/arm/v7'],
+      'amd64',
+      ['qemu-arm'],
+      false,
+      { 'linux/arm/v7': 'emulated' },
+      []
+    ],
+    [
+      'amd64 host: arm/v7 is never tried natively, whatever a probe would say',
+      ['linux/arm/v7'],
+      'amd64',
+      [],
+      true,
+      { 'linux/arm/v7': 'emulated' },
+      [ARM]
+    ],
+    [
+      'amd64 host: amd64 + arm/v7 + arm64, only qemu-aarch64 there',
+      ['linux/amd64', 'linux/arm/v7', 'linux/arm64'],
+      'amd64',
+      ['qemu-aarch64'],
+      false,
+      { 'linux/amd64': 'native', 'linux/arm/v7': 'emulated', 'linux/arm64': 'emulated' },
+      [ARM]
+    ],
+    [
+      'amd64 host: the rest need their own handlers',
+      ['linux/ppc64le', 'linux/s390x', 'linux/riscv64', 'linux/arm/v6'],
+      'amd64',
+      [],
+      false,
+      {
+        'linux/ppc64le': 'emulated',
+        'linux/s390x': 'emulated',
+        'linux/riscv64': 'emulated',
+        'linux/arm/v6': 'emulated'
+      },
       [
         need('linux/ppc64le', 'qemu-ppc64le', 'ppc64le'),
         need('linux/s390x', 'qemu-s390x', 's390x'),
-        need('linux/riscv64', 'qemu-riscv64', 'riscv64')
+        need('linux/riscv64', 'qemu-riscv64', 'riscv64'),
+        need('linux/arm/v6', 'qemu-arm', 'arm')
       ]
     ],
-    ['arm64 runs arm64 natively', ['linux/arm64'], 'arm64', []],
     [
-      'arm64 still needs qemu for amd64 and arm/v7',
+      'arm64 host: arm64 native',
+      ['linux/arm64'],
+      'arm64',
+      [],
+      false,
+      { 'linux/arm64': 'native' },
+      []
+    ],
+    [
+      'arm64 host: arm/v7 native when the probe runs and no handler is there',
+      ['linux/arm/v7'],
+      'arm64',
+      [],
+      true,
+      { 'linux/arm/v7': 'native' },
+      []
+    ],
+    [
+      'arm64 host: arm/v7 emulated when the probe fails (no AArch32)',
+      ['linux/arm/v7'],
+      'arm64',
+      [],
+      false,
+      { 'linux/arm/v7': 'emulated' },
+      [ARM]
+    ],
+    [
+      'arm64 host: arm/v7 emulated when a handler exists (it would take over anyway)',
+      ['linux/arm/v7'],
+      'arm64',
+      ['qemu-arm'],
+      true,
+      { 'linux/arm/v7': 'emulated' },
+      []
+    ],
+    [
+      'arm64 host: arm/v6 like arm/v7',
+      ['linux/arm/v6'],
+      'arm64',
+      [],
+      true,
+      { 'linux/arm/v6': 'native' },
+      []
+    ],
+    [
+      'arm64 host: amd64 emulated, its handler to register',
+      ['linux/amd64'],
+      'arm64',
+      [],
+      true,
+      { 'linux/amd64': 'emulated' },
+      [need('linux/amd64', 'qemu-x86_64', 'amd64')]
+    ],
+    [
+      'arm64 host: amd64 with its handler',
+      ['linux/amd64'],
+      'arm64',
+      ['qemu-x86_64'],
+      false,
+      { 'linux/amd64': 'emulated' },
+      []
+    ],
+    [
+      'arm64 host: 386 needs qemu-i386',
+      ['linux/386'],
+      'arm64',
+      [],
+      false,
+      { 'linux/386': 'emulated' },
+      [need('linux/386', 'qemu-i386', '386')]
+    ],
+    [
+      'arm64 host: amd64, arm/v7 (probe runs), arm64',
       ['linux/amd64', 'linux/arm/v7', 'linux/arm64'],
       'arm64',
-      [need('linux/amd64', 'qemu-x86_64', 'amd64'), need('linux/arm/v7', 'qemu-arm', 'arm')]
+      [],
+      true,
+      { 'linux/amd64': 'emulated', 'linux/arm/v7': 'native', 'linux/arm64': 'native' },
+      [need('linux/amd64', 'qemu-x86_64', 'amd64')]
     ],
-    ['arm64 needs qemu for 386', ['linux/386'], 'arm64', [need('linux/386', 'qemu-i386', '386')]],
-    ['32-bit arm runs arm/v7 and v6', ['linux/arm/v7', 'linux/arm/v6'], 'arm', []]
-  ])('%s', (_name, platforms, arch, expected) => {
-    expect(emulationNeeds(platforms, arch, none)).toEqual({ missing: expected, present: [] })
-    expect(emulationNeeds(platforms, arch, all)).toEqual({ missing: [], present: expected })
+    [
+      '32-bit arm host: arm/v7 and v6 native',
+      ['linux/arm/v7', 'linux/arm/v6'],
+      'arm',
+      [],
+      false,
+      { 'linux/arm/v7': 'native', 'linux/arm/v6': 'native' },
+      []
+    ],
+    ['no platforms', [], 'amd64', [], false, {}, []]
+  ])('%s', (_name, platforms, arch, handlers, probe, runs, missing) => {
+    expect(decideRuns(platforms, arch, only(...handlers), () => probe)).toEqual({ runs, missing })
   })
 
-  test('missing and present split by the handler reader', () => {
-    const platforms = ['linux/amd64', 'linux/arm/v7', 'linux/arm64', 'linux/s390x']
-    expect(emulationNeeds(platforms, 'amd64', only('qemu-aarch64'))).toEqual({
-      missing: [
-        need('linux/arm/v7', 'qemu-arm', 'arm'),
-        need('linux/s390x', 'qemu-s390x', 's390x')
-      ],
-      present: [need('linux/arm64', 'qemu-aarch64', 'arm64')]
-    })
+  test('the probe is asked only about a platform the CPU may run, and only without a handler', () => {
+    const probed: string[] = []
+    const probe = (p: string): boolean => {
+      probed.push(p)
+      return true
+    }
+    const platforms = ['linux/amd64', 'linux/386', 'linux/arm/v7', 'linux/arm/v6', 'linux/arm64']
+    decideRuns(platforms, 'arm64', none, probe)
+    expect(probed).toEqual(['linux/arm/v7', 'linux/arm/v6'])
+    probed.length = 0
+    decideRuns(platforms, 'arm64', all, probe)
+    expect(probed).toEqual([])
+    decideRuns(platforms, 'amd64', none, probe)
+    expect(probed).toEqual([])
   })
 
-  test('the reader is only asked about non-native handlers', () => {
+  test('the handler reader is not asked about native platforms', () => {
     const asked: string[] = []
-    emulationNeeds(['linux/amd64', 'linux/386', 'linux/arm/v7'], 'amd64', (h) => {
-      asked.push(h)
-      return false
-    })
+    decideRuns(
+      ['linux/amd64', 'linux/386', 'linux/arm/v7'],
+      'amd64',
+      (h) => {
+        asked.push(h)
+        return false
+      },
+      none
+    )
     expect([...new Set(asked)]).toEqual(['qemu-arm'])
-  })
-
-  test('no platforms, no needs', () => {
-    expect(emulationNeeds([], 'amd64', none)).toEqual({ missing: [], present: [] })
   })
 })
 

@@ -303,8 +303,17 @@ describe('workflowContext', () => {
       prNumber: undefined,
       untrustedReason: undefined,
       defaultBranch: 'main',
-      repository: REPO
+      repository: REPO,
+      serverUrl: 'https://github.com'
     })
+  })
+
+  test('GITHUB_SERVER_URL (GitHub Enterprise Server) is where the source label points', () => {
+    const ctx = workflowContext(
+      { GITHUB_EVENT_NAME: 'push', GITHUB_SERVER_URL: 'https://git.example.com' },
+      { repository }
+    )
+    expect(ctx.serverUrl).toBe('https://git.example.com')
   })
 
   test('a pull request: its number', () => {
@@ -320,7 +329,8 @@ describe('workflowContext', () => {
       prNumber: undefined,
       untrustedReason: undefined,
       defaultBranch: undefined,
-      repository: ''
+      repository: '',
+      serverUrl: 'https://github.com'
     })
   })
 
@@ -351,6 +361,7 @@ const ctx = (eventName: string, untrusted?: string): WorkflowContext => ({
   ref: 'refs/heads/main',
   sha: SHA,
   repository: REPO,
+  serverUrl: 'https://github.com',
   ...(untrusted ? { untrustedReason: untrusted } : {})
 })
 

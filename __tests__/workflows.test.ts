@@ -19,6 +19,8 @@ import {
   WorkflowTemplate
 } from '@actions/workflow-parser'
 import { parse } from 'yaml'
+import { parseInputs } from '../src/inputs.js'
+import { RawInputs, reader } from '../__fixtures__/inputs.js'
 
 type Token = NonNullable<TemplateParseResult['value']>
 type Plain = string | number | boolean | null | Plain[] | { [key: string]: Plain }
@@ -86,9 +88,19 @@ function localActionSteps(tree: Plain): [string, Mapping][] {
   )
 }
 
-/** `with` keys of `uses: ./` steps that action.yml does not declare, as "job: key". */
+/** Every wheel-slim step (`uses: ./` or `uses: <owner>/wheel-slim-action@<ref>`): [job, `with`]. */
+function wheelSlimSteps(tree: Plain): [string, Mapping][] {
+  return Object.entries(mapping(mapping(tree)['jobs'])).flatMap(([job, body]) =>
+    list(mapping(body)['steps'])
+      .map(mapping)
+      .filter((step) => step['uses'] === './' || /\/wheel-slim-action@/.test(String(step['uses'])))
+      .map((step): [string, Mapping] => [job, mapping(step['with'])])
+  )
+}
+
+/** `with` keys of wheel-slim steps that action.yml does not declare, as "job: key". */
 const undeclaredInputs = (tree: Plain): string[] =>
-  localActionSteps(tree).flatMap(([job, w]) =>
+  wheelSlimSteps(tree).flatMap(([job, w]) =>
     Object.keys(w)
       .filter((key) => !declaredInputs.includes(key))
       .map((key) => `${job}: ${key}`)
@@ -177,5 +189,98 @@ describe('the checks can fail: a broken copy of ci.yml in a temporary directory'
     )
     expect(errors).toEqual([])
     expect(undeclaredInputs(tree)).toContain('action: pushh')
+  })
+})
+
+// The README's matrix and release workflows, as users copy them.
+describe('examples/workflows, parsed by @actions/workflow-parser', () => {
+  const EXAMPLES = fileURLToPath(new URL('../examples/workflows/', import.meta.url))
+  const examples = readdirSync(EXAMPLES)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+  /** A `with` as the action reads it: every value a string, `${{ matrix.x }}` filled in. */
+  const inputsOf = (w: Mapping, matrix: Record<string, string> = {}): RawInputs =>
+    Object.fromEntries(
+      Object.entries(w).map(([k, v]) => [
+        k,
+        String(v).replace(/\$\{\{ matrix\.(\w+) \}\}/g, (_m, name: string) => matrix[name] ?? '')
+      ])
+    ) as RawInputs
+
+  test('matrix.yml and release.yml are there', () => {
+    expect(examples).toEqual(['matrix.yml', 'release.yml'])
+  })
+
+  test.each(examples)('%s: no errors', async (file) => {
+    const { errors, template } = await check(join(EXAMPLES, file))
+    expect(errors).toEqual([])
+    expect(template?.errors).toBeUndefined()
+    expect(template?.jobs.length).toBeGreaterThan(0)
+  })
+
+  test.each(examples)(
+    '%s: every `with` key of a wheel-slim step is an action.yml input',
+    async (file) => {
+      const { tree } = await check(join(EXAMPLES, file))
+      expect(wheelSlimSteps(tree).length).toBeGreaterThan(0)
+      expect(undeclaredInputs(tree)).toEqual([])
+    }
+  )
+
+  test('matrix.yml: a build job per platform (arch-tags), then a merge job of the same platforms', async () => {
+    const { template, tree } = await check(join(EXAMPLES, 'matrix.yml'))
+    const jobs = mapping(mapping(tree)['jobs'])
+    const platforms = list(
+      mapping(mapping(mapping(jobs['build'])['strategy'])['matrix'])['platform']
+    )
+    expect(platforms).toEqual(['linux/amd64', 'linux/arm/v7'])
+    expect(template?.jobs.find((j) => j.id.value === 'merge')?.needs?.map((n) => n.value)).toEqual([
+      'build'
+    ])
+    const steps = Object.fromEntries(wheelSlimSteps(tree))
+    const build = steps['build'] as Mapping
+    const merge = steps['merge'] as Mapping
+    expect(build['platforms']).toBe('${{ matrix.platform }}')
+    expect(String(build['arch-tags'])).toBe('true')
+    expect(String(merge['merge'])).toBe('true')
+    expect(merge['image']).toBe(build['image'])
+    expect(String(merge['platforms']).split(',')).toEqual(platforms)
+    // the inputs are valid as the action reads them, for every job of the matrix
+    for (const platform of platforms) {
+      const inputs = parseInputs(reader(inputsOf(build, { platform: String(platform) })))
+      expect([inputs.archTags, inputs.merge, inputs.platforms]).toEqual([true, false, [platform]])
+    }
+    const merged = parseInputs(reader(inputsOf(merge)))
+    expect([merged.merge, merged.archTags, merged.platforms]).toEqual([true, false, platforms])
+  })
+
+  test('release.yml: on v* tags, one job for both platforms; its inputs are valid', async () => {
+    const { tree } = await check(join(EXAMPLES, 'release.yml'))
+    const on = mapping(mapping(tree)['on'])
+    expect(list(mapping(on['push'])['tags'])).toEqual(['v*'])
+    const steps = wheelSlimSteps(tree)
+    expect(steps).toHaveLength(1)
+    const inputs = parseInputs(reader(inputsOf((steps[0] as [string, Mapping])[1])))
+    expect([inputs.images, inputs.platforms, inputs.archTags, inputs.merge]).toEqual([
+      ['ghcr.io/org/my-service'],
+      ['linux/amd64', 'linux/arm/v7'],
+      false,
+      false
+    ])
+  })
+
+  test('a misspelt input of an example is reported', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsa-example-'))
+    try {
+      const original = readFileSync(join(EXAMPLES, 'matrix.yml'), 'utf8')
+      const content = original.replace('arch-tags: true', 'arch-tag: true')
+      expect(content).not.toBe(original)
+      writeFileSync(join(dir, 'matrix.yml'), content)
+      const { errors, tree } = await check(join(dir, 'matrix.yml'))
+      expect(errors).toEqual([])
+      expect(undeclaredInputs(tree)).toEqual(['build: arch-tag'])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

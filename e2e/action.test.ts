@@ -203,10 +203,11 @@ let workRoot: string
 
 async function workspace(
   name: string,
-  fixtures: ('service' | 'derived' | 'app')[]
+  fixtures: ('service' | 'derived' | 'app')[],
+  version?: string
 ): Promise<string> {
   const dir = path.join(workRoot, name)
-  for (const f of fixtures) await buildFixtureDist(f, path.join(dir, 'dist'))
+  for (const f of fixtures) await buildFixtureDist(f, path.join(dir, 'dist'), { version })
   return dir
 }
 
@@ -234,7 +235,8 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7, on an ind
   const baseRefs = RELEASE_TAGS.map((t) => `${SERVICE}:${t}-base`)
 
   beforeAll(async () => {
-    serviceWs = await workspace('service', ['service'])
+    // A release tag's version must be dist's.
+    serviceWs = await workspace('service', ['service'], '1.4.2')
     release = await runAction({
       name: 'service-release',
       workspace: serviceWs,
@@ -277,7 +279,7 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7, on an ind
     expect(meta.pushed).toBe(true)
     expect(meta.builds.map((b) => b.platform)).toEqual(BOTH)
     for (const b of meta.builds) {
-      expect(b.built).toEqual([`wsa_service-1.0.0-cp311-cp311-${WHEEL_PLATFORM[b.platform]}.whl`])
+      expect(b.built).toEqual([`wsa_service-1.4.2-cp311-cp311-${WHEEL_PLATFORM[b.platform]}.whl`])
       expect(b.reused).toEqual([])
       // The manifest the registry holds for this platform is the one in the pushed index.
       const index = await getManifest(`${SERVICE}:1.4.2`)
@@ -310,7 +312,7 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7, on an ind
       const machine = MACHINE[platform] as string
 
       const { stdout } = await runImage(slim, platform)
-      expect(stdout).toBe(`wsa-service 1.0.0 ok 5 ${machine}\n`)
+      expect(stdout).toBe(`wsa-service 1.4.2 ok 5 ${machine}\n`)
       expect(stdout).not.toContain(IMPOSTOR)
 
       const probe = [
@@ -338,7 +340,7 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7, on an ind
       const baseAdded = await addedLayers(`${SERVICE}:1.4.2-base`, BUILDER, platform)
       const wheels = (await filesOf(SERVICE, baseAdded)).filter((f) => /\.whl$/.test(f))
       expect(wheels).toEqual([
-        `wheeley/wsa_service-1.0.0-cp311-cp311-${WHEEL_PLATFORM[platform]}.whl`
+        `wheeley/wsa_service-1.4.2-cp311-cp311-${WHEEL_PLATFORM[platform]}.whl`
       ])
     },
     10 * 60_000
@@ -403,7 +405,7 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7, on an ind
       {
         platform: 'linux/amd64',
         built: ['wsa_derived-1.0.0-cp311-cp311-linux_x86_64.whl'],
-        reused: ['wsa_service-1.0.0-cp311-cp311-linux_x86_64.whl']
+        reused: ['wsa_service-1.4.2-cp311-cp311-linux_x86_64.whl']
       }
     ])
 
@@ -412,7 +414,7 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7, on an ind
     expect((await getManifest(tags[0] as string)).digest).toBe(run.outputs.digest)
     expect(await platformsOf(tags[0] as string)).toEqual(['linux/amd64'])
     const { stdout } = await runImage(tags[0] as string, 'linux/amd64')
-    expect(stdout).toBe('wsa-derived 1.0.0 ok 35 wsa-service 1.0.0 x86_64\n')
+    expect(stdout).toBe('wsa-derived 1.0.0 ok 35 wsa-service 1.4.2 x86_64\n')
   })
 
   test('a smoke test failing on arm/v7 fails the action and creates or moves no tag', async () => {
@@ -422,7 +424,7 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7, on an ind
     // A later release: had it pushed, it would create 1.5.0, 1.5, sha-… and move 1 and latest.
     const sha = randomBytes(20).toString('hex')
     const run = await runAction({
-      workspace: serviceWs,
+      workspace: await workspace('service-1.5.0', ['service'], '1.5.0'),
       inputs: { ...releaseInputs(), 'smoke-test': 'test "$(uname -m)" != armv7l' },
       event: pushEvent('refs/tags/v1.5.0', sha),
       ref: 'refs/tags/v1.5.0',

@@ -23,7 +23,7 @@ const OLD_RUNTIME = `${REGISTRY}/debian:bullseye`
 interface Build {
   platform: string
   runtimePackages: Record<string, string[]>
-  checkSeconds: number
+  testSeconds: number
 }
 const builds = (run: ActionRun): Build[] =>
   (JSON.parse(run.outputs.metadata ?? '{}') as { builds: Build[] }).builds
@@ -98,7 +98,7 @@ describe('a C extension linking libyaml, built with libyaml-dev and no runtime-p
         packages: { 'libyaml-0-2': [expect.stringMatching(/^wsa_yaml-1\.0\.0-cp311-cp311-linux_/)] }
       })
       console.log(
-        `${b.platform}: the check that every compiled module loads took ${b.checkSeconds} s`
+        `${b.platform}: the smoke test and the check that every compiled module loads took ${b.testSeconds} s`
       )
     }
     expect(yaml.stdout).toMatch(

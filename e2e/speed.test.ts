@@ -169,8 +169,10 @@ describe('an app on a compiled dependency: cold, then warm on a fresh build cach
       ].join('\n')
       const probe = await runImage(ref, platform, ['-c', check], { entrypoint: 'python3' })
       expect(probe.stdout).toBe('True\nTrue\nTrue\n')
+      // One layer of files, after the empty one the runtime packages step leaves when it installs nothing.
       const layers = await layerBlobs(ref, platform)
-      expect(layers.length - (await layerBlobs(RUNTIME, platform)).length).toBe(1)
+      const added = layers.slice((await layerBlobs(RUNTIME, platform)).length)
+      expect(added.map((l) => l.size > 32)).toEqual([false, true])
     }
   )
 })

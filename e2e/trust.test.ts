@@ -197,13 +197,17 @@ describe('a release whose push fails halfway: no consumer-facing tag moves; the 
   })
 
   test('v1.0.0 pushed, v1.1.0 fails at its own tag: every 1.x, latest and base tag stays; rerun moves them', async () => {
-    const ws = await workspace('release', ['service'])
+    const wsAt = async (version: string): Promise<string> => {
+      const dir = path.join(root, `release-${version}`)
+      await buildFixtureDist('service', path.join(dir, 'dist'), { version })
+      return dir
+    }
     const repo = `${NS}/release`
     const image = `${proxy.host}/${repo}`
-    const release = (version: string, sha: string) =>
+    const release = async (version: string, sha: string) =>
       runAction({
         name: `release-${version}`,
-        workspace: ws,
+        workspace: await wsAt(version),
         inputs: inputs(image, {
           package: '',
           cache: 'false',

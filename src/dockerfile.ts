@@ -87,11 +87,12 @@ const tool = (command: string, config: object): string[] => [
 ]
 
 /** What every pip-running stage sees: dist, requirements, cache, parent wheels, pip.conf. */
-function pipMounts(s: DockerfileSpec, parentMount: boolean): string[] {
+/** `parentStage`: the stage the parent's wheels are mounted from (its target or build-host variant). */
+function pipMounts(s: DockerfileSpec, parentStage?: string): string[] {
   const mounts = [bind(TOOLS_CONTEXT, undefined, TOOLS), bind(undefined, s.distPath, DIST_MOUNT)]
   if (s.requirementsPath) mounts.push(bind(undefined, s.requirementsPath, REQUIREMENTS_MOUNT))
   if (s.wheelCache && !s.hashes) mounts.push(bind(WHEEL_CACHE_CONTEXT, undefined, CACHE))
-  if (s.fromParent && parentMount) mounts.push(bind('parent', s.wheelDir, PARENT))
+  if (s.fromParent && parentStage) mounts.push(bind(parentStage, s.wheelDir, PARENT))
   if (s.extraIndex) mounts.push(`--mount=type=secret,id=${PIP_CONF_SECRET},target=/etc/pip.conf`)
   return mounts
 }
@@ -120,8 +121,10 @@ const declareArgs = (s: DockerfileSpec): string[] => s.buildArgNames.map((n) => 
 function parentStage(s: DockerfileSpec): string[] {
   if (!s.fromParent) return []
   return [
-    '# Stage "parent": the parent\'s wheel-carrying base image, for each target platform.',
-    `FROM ${s.buildFrom} AS parent`
+    '# Stages "parent" and "parent-native": the parent\'s wheel-carrying base image, for each target',
+    '# platform and for the build host (whose wheels tell the build host which versions there are).',
+    `FROM ${s.buildFrom} AS parent`,
+    `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS parent-native`
   ]
 }
 
@@ -133,13 +136,16 @@ function ownStage(s: DockerfileSpec): string[] {
     ...declareArgs(s),
     run(
       tool('own', {
-        ...pipConfig(s),
+        ...pipConfig(s, PARENT),
         builder_image: s.buildFrom,
         runtime_image: s.runtimeFrom,
         runtime_packages: s.runtimePackages,
         build_packages: s.buildPackages
       }),
-      [...pipMounts(s, false), bind(STAGES.runtimeNative, undefined, '/wheel-slim/runtime-root')]
+      [
+        ...pipMounts(s, 'parent-native'),
+        bind(STAGES.runtimeNative, undefined, '/wheel-slim/runtime-root')
+      ]
     )
   ]
 }
@@ -152,7 +158,7 @@ function resolveStage(s: DockerfileSpec): string[] {
     'ARG SOURCE_DATE_EPOCH',
     ...declareArgs(s),
     run(tool('resolve', pipConfig(s, PARENT)), [
-      ...pipMounts(s, true),
+      ...pipMounts(s, 'parent'),
       bind(STAGES.own, OUT, '/wheel-slim/own')
     ])
   ]
@@ -170,7 +176,7 @@ function compileStage(s: DockerfileSpec): string[] {
     `WORKDIR ${OUT}/wheels`,
     run(
       ['/bin/sh', '-c', script, 'compile', JSON.stringify(config)],
-      [...pipMounts(s, false), bind(STAGES.resolve, OUT, '/wheel-slim/resolved')]
+      [...pipMounts(s), bind(STAGES.resolve, OUT, '/wheel-slim/resolved')]
     )
   ]
 }

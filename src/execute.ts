@@ -44,8 +44,8 @@ export interface PlatformResult {
   wheels: string[]
   /** Debian packages the runtime stage installed, and why (an input, or the wheels needing them). */
   runtimePackages: Record<string, string[]>
-  /** Seconds the check that every compiled module loads took on this platform. */
-  checkSeconds: number
+  /** Seconds of this platform's smoke test and the check that every compiled module loads. */
+  testSeconds: number
   /** Digest of this platform's image in the pushed slim index. */
   manifest?: string
   /** Compressed layers of the pushed slim and base images: what a pull downloads. */
@@ -201,22 +201,6 @@ async function reload(plan: BuildPlan, engine: Engine, target: 'runtime' | 'base
   rmSync(tar, { force: true })
 }
 
-async function smokeTest(plan: BuildPlan, platform: string, image: string): Promise<string> {
-  const run = await docker(
-    ['run', '--rm', '--platform', platform, '--entrypoint', '/bin/sh', image, '-c', plan.smokeTest],
-    { allowFailure: true, silent: true }
-  )
-  if (run.exitCode === 0) return run.stdout.trim()
-  const tail = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n')
-  const hint =
-    plan.defaultSmokeTest && /ModuleNotFoundError/.test(tail)
-      ? `\nThe default smoke test imports "${plan.package.module}", the module of input "module" (default: the package name with "-" → "_"): set "module" to the package's import name.`
-      : ''
-  throw new Error(
-    `Smoke test failed on ${platform} (exit ${run.exitCode}): ${plan.smokeTest}\n${tail}${hint}\nNothing was pushed.`
-  )
-}
-
 interface WheelReport {
   path: 'build host' | 'target'
   reason: string
@@ -232,21 +216,54 @@ interface Unloadable {
   missing: string[]
 }
 
+const CHECK_MARK = '@@wheel-slim: compiled modules@@'
+
 /**
- * Every compiled module installed in the image must find its shared libraries on that platform,
- * whatever the smoke test imports: checked with the image's own dynamic loader.
+ * One container per platform: the user's smoke test, then the check that every compiled module
+ * installed in the image finds its shared libraries with the image's own dynamic loader, whatever
+ * the smoke test imports. Both scripts travel as environment variables, never in a shell string.
  */
-async function checkLibraries(plan: BuildPlan, platform: string, image: string): Promise<number> {
+async function testPlatform(
+  plan: BuildPlan,
+  platform: string,
+  image: string
+): Promise<{ output: string; seconds: number }> {
   const started = Date.now()
-  const script = readFileSync(new URL('./tools/check_libs.py', import.meta.url), 'utf8')
+  const check = readFileSync(new URL('./tools/check_libs.py', import.meta.url), 'utf8')
+  const script = `sh -c "$WHEEL_SLIM_SMOKE_TEST" || exit $?; echo '${CHECK_MARK}'; exec python3 -c "$WHEEL_SLIM_CHECK"`
   const run = await docker(
-    ['run', '--rm', '--platform', platform, '--entrypoint', 'python3', image, '-c', script],
+    [
+      'run',
+      '--rm',
+      '--platform',
+      platform,
+      '--entrypoint',
+      '/bin/sh',
+      '--env',
+      `WHEEL_SLIM_SMOKE_TEST=${plan.smokeTest}`,
+      '--env',
+      `WHEEL_SLIM_CHECK=${check}`,
+      image,
+      '-c',
+      script
+    ],
     { allowFailure: true, silent: true }
   )
-  const found = run.exitCode === 0 ? (JSON.parse(run.stdout) as Unloadable[]) : undefined
+  const [output = '', checked] = run.stdout.split(`${CHECK_MARK}\n`)
+  if (checked === undefined) {
+    const tail = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n')
+    const hint =
+      plan.defaultSmokeTest && /ModuleNotFoundError/.test(tail)
+        ? `\nThe default smoke test imports "${plan.package.module}", the module of input "module" (default: the package name with "-" → "_"): set "module" to the package's import name.`
+        : ''
+    throw new Error(
+      `Smoke test failed on ${platform} (exit ${run.exitCode}): ${plan.smokeTest}\n${tail}${hint}\nNothing was pushed.`
+    )
+  }
+  const found = run.exitCode === 0 ? (JSON.parse(checked) as Unloadable[]) : undefined
   if (!found) {
     throw new Error(
-      `Could not check the compiled modules on ${platform}: ${(run.stderr || run.stdout).trim()}\nNothing was pushed.`
+      `Could not check the compiled modules on ${platform}: ${(run.stderr || checked).trim()}\nNothing was pushed.`
     )
   }
   if (found.length > 0) {
@@ -260,7 +277,7 @@ async function checkLibraries(plan: BuildPlan, platform: string, image: string):
       `Compiled modules cannot load on ${platform}, the image lacks a shared library: ${what}. ${fix}\nNothing was pushed.`
     )
   }
-  return seconds(started)
+  return { output: output.trim(), seconds: seconds(started) }
 }
 
 function wheelReport(plan: BuildPlan, platform: string): WheelReport | undefined {
@@ -341,11 +358,15 @@ async function push(
   const moving = late.filter((r) => !kept.has(r))
   try {
     checkNotCancelled('moving tags')
-    if (delivery === 'load') {
+    if (delivery === 'load' && plan.platforms.length === 1) {
       for (const ref of moving) await pushTested(ref)
     } else {
+      // An index is copied registry-side (one call per repository and image, same digest); the
+      // run's own refs, already there, are only read back.
       for (const repo of plan.repositories) {
-        const mine = [...early, ...moving].filter((r) => repositoryOf(r) === repo)
+        const mine = [...(delivery === 'load' ? [] : early), ...moving].filter(
+          (r) => repositoryOf(r) === repo
+        )
         await pointTags(mine.filter(isBase), `${repo}@${baseDigest}`, baseDigest)
         await pointTags(
           mine.filter((r) => !isBase(r)),
@@ -439,22 +460,13 @@ export async function execute(
 
   const smoke = await timed(timings, 'smoke', () =>
     core.group('Smoke-test every platform and check its compiled modules load', () =>
-      Promise.all(
-        plan.platforms.map(async (p) => {
-          const ref = built.testRefs[p] as string
-          const [output, checkSeconds] = await Promise.all([
-            smokeTest(plan, p, ref),
-            checkLibraries(plan, p, ref)
-          ])
-          return { output, checkSeconds }
-        })
-      )
+      Promise.all(plan.platforms.map((p) => testPlatform(plan, p, built.testRefs[p] as string)))
     )
   )
   const results: PlatformResult[] = plan.platforms.map((platform, i) => {
     const report = wheelReport(plan, platform)
     core.info(
-      `${platform}: smoke test passed, every compiled module loads (checked in ${smoke[i]?.checkSeconds} s); wheels ${report ? (report.path === 'build host' ? 'all found on the build host, nothing emulated' : `compiled on the target: ${report.reason}`) : 'not reported'}`
+      `${platform}: smoke test passed and every compiled module loads (${smoke[i]?.seconds} s); wheels ${report ? (report.path === 'build host' ? 'all found on the build host, nothing emulated' : `compiled on the target: ${report.reason}`) : 'not reported'}`
     )
     for (const [pkg, why] of Object.entries(report?.runtime_packages_why ?? {})) {
       core.info(`${platform}: runtime package ${pkg} installed for ${why.join(', ')}`)
@@ -469,7 +481,7 @@ export async function execute(
       reused: report?.reused ?? [],
       wheels: report?.wheels ?? [],
       runtimePackages: report?.runtime_packages_why ?? {},
-      checkSeconds: smoke[i]?.checkSeconds ?? 0,
+      testSeconds: smoke[i]?.seconds ?? 0,
       smokeOutput: smoke[i]?.output ?? ''
     }
   })

@@ -77,7 +77,7 @@ export async function writeSummary(plan: BuildPlan, result?: BuildResult): Promi
         r.pushedSlimBytes === undefined
           ? '-'
           : `${mb(r.pushedSlimBytes)} / ${mb(r.pushedBaseBytes ?? 0)}`,
-        `passed; modules load (${r.checkSeconds} s)`,
+        `passed; modules load (${r.testSeconds} s)`,
         Object.keys(r.runtimePackages).join(' ') || '-'
       ]
     })

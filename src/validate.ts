@@ -127,7 +127,7 @@ export function imageRef(input: string, value: string): string {
 
 /** A FROM image: a bare stage name ("base") would make the Dockerfile build on its own stage. */
 export function fromImage(input: string, value: string, stages: string[]): string {
-  const reserved = [...stages, 'parent', 'scratch']
+  const reserved = [...stages, 'parent', 'parent-native', 'scratch']
   check(
     !reserved.includes(value.toLowerCase()),
     input,

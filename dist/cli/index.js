@@ -42246,14 +42246,15 @@ const tool = (command, config) => [
     JSON.stringify(config)
 ];
 /** What every pip-running stage sees: dist, requirements, cache, parent wheels, pip.conf. */
-function pipMounts(s, parentMount) {
+/** `parentStage`: the stage the parent's wheels are mounted from (its target or build-host variant). */
+function pipMounts(s, parentStage) {
     const mounts = [bind(TOOLS_CONTEXT, undefined, TOOLS), bind(undefined, s.distPath, DIST_MOUNT)];
     if (s.requirementsPath)
         mounts.push(bind(undefined, s.requirementsPath, REQUIREMENTS_MOUNT));
     if (s.wheelCache && !s.hashes)
         mounts.push(bind(WHEEL_CACHE_CONTEXT, undefined, CACHE));
-    if (s.fromParent && parentMount)
-        mounts.push(bind('parent', s.wheelDir, PARENT));
+    if (s.fromParent && parentStage)
+        mounts.push(bind(parentStage, s.wheelDir, PARENT));
     if (s.extraIndex)
         mounts.push(`--mount=type=secret,id=${PIP_CONF_SECRET},target=/etc/pip.conf`);
     return mounts;
@@ -42283,8 +42284,10 @@ function parentStage(s) {
     if (!s.fromParent)
         return [];
     return [
-        '# Stage "parent": the parent\'s wheel-carrying base image, for each target platform.',
-        `FROM ${s.buildFrom} AS parent`
+        '# Stages "parent" and "parent-native": the parent\'s wheel-carrying base image, for each target',
+        '# platform and for the build host (whose wheels tell the build host which versions there are).',
+        `FROM ${s.buildFrom} AS parent`,
+        `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS parent-native`
     ];
 }
 function ownStage(s) {
@@ -42294,12 +42297,15 @@ function ownStage(s) {
         'ARG SOURCE_DATE_EPOCH',
         ...declareArgs(s),
         run(tool('own', {
-            ...pipConfig(s),
+            ...pipConfig(s, PARENT),
             builder_image: s.buildFrom,
             runtime_image: s.runtimeFrom,
             runtime_packages: s.runtimePackages,
             build_packages: s.buildPackages
-        }), [...pipMounts(s, false), bind(STAGES.runtimeNative, undefined, '/wheel-slim/runtime-root')])
+        }), [
+            ...pipMounts(s, 'parent-native'),
+            bind(STAGES.runtimeNative, undefined, '/wheel-slim/runtime-root')
+        ])
     ];
 }
 function resolveStage(s) {
@@ -42310,7 +42316,7 @@ function resolveStage(s) {
         'ARG SOURCE_DATE_EPOCH',
         ...declareArgs(s),
         run(tool('resolve', pipConfig(s, PARENT)), [
-            ...pipMounts(s, true),
+            ...pipMounts(s, 'parent'),
             bind(STAGES.own, OUT, '/wheel-slim/own')
         ])
     ];
@@ -42325,7 +42331,7 @@ function compileStage(s) {
         'ARG SOURCE_DATE_EPOCH',
         ...declareArgs(s),
         `WORKDIR ${OUT}/wheels`,
-        run(['/bin/sh', '-c', script, 'compile', JSON.stringify(config)], [...pipMounts(s, false), bind(STAGES.resolve, OUT, '/wheel-slim/resolved')])
+        run(['/bin/sh', '-c', script, 'compile', JSON.stringify(config)], [...pipMounts(s), bind(STAGES.resolve, OUT, '/wheel-slim/resolved')])
     ];
 }
 function collectStage(s) {
@@ -42683,7 +42689,7 @@ function imageRef(input, value) {
 }
 /** A FROM image: a bare stage name ("base") would make the Dockerfile build on its own stage. */
 function fromImage(input, value, stages) {
-    const reserved = [...stages, 'parent', 'scratch'];
+    const reserved = [...stages, 'parent', 'parent-native', 'scratch'];
     check(!reserved.includes(value.toLowerCase()), input, value, `an image reference that is not a stage name of the generated Dockerfile (${reserved.join(', ')})`);
     return imageRef(input, value);
 }
@@ -100456,27 +100462,42 @@ async function reload(plan, engine, target) {
     await docker(['load', '--input', tar]);
     (0,external_node_fs_namespaceObject.rmSync)(tar, { force: true });
 }
-async function execute_smokeTest(plan, platform, image) {
-    const run = await docker(['run', '--rm', '--platform', platform, '--entrypoint', '/bin/sh', image, '-c', plan.smokeTest], { allowFailure: true, silent: true });
-    if (run.exitCode === 0)
-        return run.stdout.trim();
-    const tail = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n');
-    const hint = plan.defaultSmokeTest && /ModuleNotFoundError/.test(tail)
-        ? `\nThe default smoke test imports "${plan.package.module}", the module of input "module" (default: the package name with "-" → "_"): set "module" to the package's import name.`
-        : '';
-    throw new Error(`Smoke test failed on ${platform} (exit ${run.exitCode}): ${plan.smokeTest}\n${tail}${hint}\nNothing was pushed.`);
-}
+const CHECK_MARK = '@@wheel-slim: compiled modules@@';
 /**
- * Every compiled module installed in the image must find its shared libraries on that platform,
- * whatever the smoke test imports: checked with the image's own dynamic loader.
+ * One container per platform: the user's smoke test, then the check that every compiled module
+ * installed in the image finds its shared libraries with the image's own dynamic loader, whatever
+ * the smoke test imports. Both scripts travel as environment variables, never in a shell string.
  */
-async function checkLibraries(plan, platform, image) {
+async function testPlatform(plan, platform, image) {
     const started = Date.now();
-    const script = (0,external_node_fs_namespaceObject.readFileSync)(__nccwpck_require__.ab + "check_libs.py", 'utf8');
-    const run = await docker(['run', '--rm', '--platform', platform, '--entrypoint', 'python3', image, '-c', script], { allowFailure: true, silent: true });
-    const found = run.exitCode === 0 ? JSON.parse(run.stdout) : undefined;
+    const check = (0,external_node_fs_namespaceObject.readFileSync)(__nccwpck_require__.ab + "check_libs.py", 'utf8');
+    const script = `sh -c "$WHEEL_SLIM_SMOKE_TEST" || exit $?; echo '${CHECK_MARK}'; exec python3 -c "$WHEEL_SLIM_CHECK"`;
+    const run = await docker([
+        'run',
+        '--rm',
+        '--platform',
+        platform,
+        '--entrypoint',
+        '/bin/sh',
+        '--env',
+        `WHEEL_SLIM_SMOKE_TEST=${plan.smokeTest}`,
+        '--env',
+        `WHEEL_SLIM_CHECK=${check}`,
+        image,
+        '-c',
+        script
+    ], { allowFailure: true, silent: true });
+    const [output = '', checked] = run.stdout.split(`${CHECK_MARK}\n`);
+    if (checked === undefined) {
+        const tail = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n');
+        const hint = plan.defaultSmokeTest && /ModuleNotFoundError/.test(tail)
+            ? `\nThe default smoke test imports "${plan.package.module}", the module of input "module" (default: the package name with "-" → "_"): set "module" to the package's import name.`
+            : '';
+        throw new Error(`Smoke test failed on ${platform} (exit ${run.exitCode}): ${plan.smokeTest}\n${tail}${hint}\nNothing was pushed.`);
+    }
+    const found = run.exitCode === 0 ? JSON.parse(checked) : undefined;
     if (!found) {
-        throw new Error(`Could not check the compiled modules on ${platform}: ${(run.stderr || run.stdout).trim()}\nNothing was pushed.`);
+        throw new Error(`Could not check the compiled modules on ${platform}: ${(run.stderr || checked).trim()}\nNothing was pushed.`);
     }
     if (found.length > 0) {
         const what = found
@@ -100487,7 +100508,7 @@ async function checkLibraries(plan, platform, image) {
             : 'Add the Debian package that ships it to runtime-packages, or set auto-runtime-packages: true to let the action find it.';
         throw new Error(`Compiled modules cannot load on ${platform}, the image lacks a shared library: ${what}. ${fix}\nNothing was pushed.`);
     }
-    return seconds(started);
+    return { output: output.trim(), seconds: seconds(started) };
 }
 function wheelReport(plan, platform) {
     const dir = plan.platforms.length > 1
@@ -100555,13 +100576,15 @@ async function push(plan, built, delivery, cleanup, reload) {
     const moving = late.filter((r) => !kept.has(r));
     try {
         checkNotCancelled('moving tags');
-        if (delivery === 'load') {
+        if (delivery === 'load' && plan.platforms.length === 1) {
             for (const ref of moving)
                 await pushTested(ref);
         }
         else {
+            // An index is copied registry-side (one call per repository and image, same digest); the
+            // run's own refs, already there, are only read back.
             for (const repo of plan.repositories) {
-                const mine = [...early, ...moving].filter((r) => repositoryOf(r) === repo);
+                const mine = [...(delivery === 'load' ? [] : early), ...moving].filter((r) => repositoryOf(r) === repo);
                 await pointTags(mine.filter(isBase), `${repo}@${baseDigest}`, baseDigest);
                 await pointTags(mine.filter((r) => !isBase(r)), `${repo}@${digest}`, digest);
             }
@@ -100615,17 +100638,10 @@ async function execute(plan, qemuImage, runKey, cleanup) {
     const saving = plan.cacheSave.save && restored.length > 0;
     const built = await timed(timings, 'build', () => group(`Build ${plan.platforms.join(', ')}`, () => build(plan, engine, cleanup)));
     const steps = built.steps;
-    const smoke = await timed(timings, 'smoke', () => group('Smoke-test every platform and check its compiled modules load', () => Promise.all(plan.platforms.map(async (p) => {
-        const ref = built.testRefs[p];
-        const [output, checkSeconds] = await Promise.all([
-            execute_smokeTest(plan, p, ref),
-            checkLibraries(plan, p, ref)
-        ]);
-        return { output, checkSeconds };
-    }))));
+    const smoke = await timed(timings, 'smoke', () => group('Smoke-test every platform and check its compiled modules load', () => Promise.all(plan.platforms.map((p) => testPlatform(plan, p, built.testRefs[p])))));
     const results = plan.platforms.map((platform, i) => {
         const report = wheelReport(plan, platform);
-        core_info(`${platform}: smoke test passed, every compiled module loads (checked in ${smoke[i]?.checkSeconds} s); wheels ${report ? (report.path === 'build host' ? 'all found on the build host, nothing emulated' : `compiled on the target: ${report.reason}`) : 'not reported'}`);
+        core_info(`${platform}: smoke test passed and every compiled module loads (${smoke[i]?.seconds} s); wheels ${report ? (report.path === 'build host' ? 'all found on the build host, nothing emulated' : `compiled on the target: ${report.reason}`) : 'not reported'}`);
         for (const [pkg, why] of Object.entries(report?.runtime_packages_why ?? {})) {
             core_info(`${platform}: runtime package ${pkg} installed for ${why.join(', ')}`);
         }
@@ -100639,7 +100655,7 @@ async function execute(plan, qemuImage, runKey, cleanup) {
             reused: report?.reused ?? [],
             wheels: report?.wheels ?? [],
             runtimePackages: report?.runtime_packages_why ?? {},
-            checkSeconds: smoke[i]?.checkSeconds ?? 0,
+            testSeconds: smoke[i]?.seconds ?? 0,
             smokeOutput: smoke[i]?.output ?? ''
         };
     });

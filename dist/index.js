@@ -48690,7 +48690,8 @@ function resolveTags(images, tags, rules) {
         }
         else {
             const full = `${rules.prefix}${validate_tag('tags', t)}${rules.suffix}`;
-            validate_tag('tag-prefix', full);
+            // Too long or malformed only with what the user added: name that input.
+            validate_tag(rules.suffix ? 'tag-suffix' : rules.prefix ? 'tag-prefix' : 'tags', full);
             if (images.length === 0) {
                 throw new InputError('image', '', 'the repository to push to, e.g. "ghcr.io/org/app" (required with bare tags)');
             }
@@ -106240,7 +106241,7 @@ function parseInputs(raw, learned = {}) {
         throw new InputError('platforms', read('platforms'), 'exactly one platform with arch-tags: true (a job per platform; a final job with merge: true joins them)');
     }
     if (merge && archTags) {
-        throw new InputError('merge', 'true', 'merge: true without arch-tags: true (merge joins what the arch-tags jobs pushed)');
+        throw new InputError('merge', read('merge'), 'merge: true without arch-tags: true (merge joins what the arch-tags jobs pushed)');
     }
     if (merge && platforms.length > 1 && !archTagFormat.includes('{arch}')) {
         throw new InputError('arch-tag-format', archTagFormat, 'a format with "{arch}" when several platforms are merged, e.g. "{tag}-{arch}"');
@@ -106917,7 +106918,13 @@ function makeMergePlan(inputs, ctx) {
     const computed = computeTags(ctx, inputs.baseSuffix);
     const given = inputs.tags.length > 0;
     const tags = resolveTags(inputs.images, given ? inputs.tags : computed.tags, rules);
-    const run = resolveTags(inputs.images, [`sha-${ctx.sha.slice(0, 7)}`], rules);
+    // The repositories the build jobs pushed to: those the tags name, as in their plans.
+    const repositories = [...new Set(tags.slim.map(repositoryOf))];
+    const runTag = `${inputs.tagPrefix}sha-${ctx.sha.slice(0, 7)}${inputs.tagSuffix}`;
+    const run = {
+        slim: repositories.map((r) => `${r}:${runTag}`),
+        base: repositories.map((r) => `${r}:${runTag}${inputs.baseSuffix}`)
+    };
     const floatingTags = resolveTags(inputs.images, given ? [] : computed.floating, rules);
     const groups = (refs, runRefs) => runRefs.map((runRef) => {
         const repo = repositoryOf(runRef);

@@ -105,7 +105,7 @@ export function parseInputs(raw: InputReader, learned: Learned = {}): Inputs {
   if (merge && archTags) {
     throw new v.InputError(
       'merge',
-      'true',
+      read('merge'),
       'merge: true without arch-tags: true (merge joins what the arch-tags jobs pushed)'
     )
   }

@@ -50,7 +50,13 @@ export function makeMergePlan(inputs: Inputs, ctx: WorkflowContext): MergePlan {
   const computed = computeTags(ctx, inputs.baseSuffix)
   const given = inputs.tags.length > 0
   const tags = resolveTags(inputs.images, given ? inputs.tags : computed.tags, rules)
-  const run = resolveTags(inputs.images, [`sha-${ctx.sha.slice(0, 7)}`], rules)
+  // The repositories the build jobs pushed to: those the tags name, as in their plans.
+  const repositories = [...new Set(tags.slim.map(repositoryOf))]
+  const runTag = `${inputs.tagPrefix}sha-${ctx.sha.slice(0, 7)}${inputs.tagSuffix}`
+  const run = {
+    slim: repositories.map((r) => `${r}:${runTag}`),
+    base: repositories.map((r) => `${r}:${runTag}${inputs.baseSuffix}`)
+  }
   const floatingTags = resolveTags(inputs.images, given ? [] : computed.floating, rules)
   const groups = (refs: string[], runRefs: string[]): MergeGroup[] =>
     runRefs.map((runRef) => {

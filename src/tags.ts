@@ -136,7 +136,8 @@ export function resolveTags(images: string[], tags: string[], rules: TagRules): 
       slim.push(t)
     } else {
       const full = `${rules.prefix}${checkTag('tags', t)}${rules.suffix}`
-      checkTag('tag-prefix', full)
+      // Too long or malformed only with what the user added: name that input.
+      checkTag(rules.suffix ? 'tag-suffix' : rules.prefix ? 'tag-prefix' : 'tags', full)
       if (images.length === 0) {
         throw new InputError(
           'image',

@@ -43207,7 +43207,8 @@ function resolveTags(images, tags, rules) {
         }
         else {
             const full = `${rules.prefix}${validate_tag('tags', t)}${rules.suffix}`;
-            validate_tag('tag-prefix', full);
+            // Too long or malformed only with what the user added: name that input.
+            validate_tag(rules.suffix ? 'tag-suffix' : rules.prefix ? 'tag-prefix' : 'tags', full);
             if (images.length === 0) {
                 throw new InputError('image', '', 'the repository to push to, e.g. "ghcr.io/org/app" (required with bare tags)');
             }
@@ -100757,7 +100758,7 @@ function parseInputs(raw, learned = {}) {
         throw new InputError('platforms', read('platforms'), 'exactly one platform with arch-tags: true (a job per platform; a final job with merge: true joins them)');
     }
     if (merge && archTags) {
-        throw new InputError('merge', 'true', 'merge: true without arch-tags: true (merge joins what the arch-tags jobs pushed)');
+        throw new InputError('merge', read('merge'), 'merge: true without arch-tags: true (merge joins what the arch-tags jobs pushed)');
     }
     if (merge && platforms.length > 1 && !archTagFormat.includes('{arch}')) {
         throw new InputError('arch-tag-format', archTagFormat, 'a format with "{arch}" when several platforms are merged, e.g. "{tag}-{arch}"');

@@ -222,8 +222,8 @@ describe('examples/workflows/release.yml: release tags, and a backport', () => {
     expect(tags['1-base']).toBe(v150.outputs['base-digest'])
     expect(tags['1.4']).toBe(v149.outputs.digest)
     expect(tags['1.4.9']).toBe(v149.outputs.digest)
-    expect(v149.stdout).toMatch(/tag kept: .*:latest stays on 2\.0\.0, newer than this release/)
-    expect(v149.stdout).toMatch(/tag kept: .*:1 stays on 1\.5\.0, newer than this release/)
+    expect(v149.stdout).toMatch(/tag kept: .*:latest stays on 2\.0\.0, not older than this release/)
+    expect(v149.stdout).toMatch(/tag kept: .*:1 stays on 1\.5\.0, not older than this release/)
   })
 
   test('a tag whose version is not the one in dist/ is refused, naming both', async () => {

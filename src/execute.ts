@@ -6,7 +6,7 @@
  * What execution learns travels in its result; the plan is not changed.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import * as core from '@actions/core'
 import { mergeWheelSteps, parseWheelSteps, WheelSteps } from './build-log.js'
 import { bakeArgv, BakeTarget, bakeDefinition, bakeFile, buildArgv, Delivery } from './buildx.js'
@@ -26,7 +26,14 @@ import {
   verify
 } from './registry.js'
 import { checkParent } from './parent.js'
-import { exportedWheels, Restored, restoreWheels, Saved, saveWheels } from './wheel-cache.js'
+import {
+  CACHE_ROOT,
+  exportedWheels,
+  Restored,
+  restoreWheels,
+  Saved,
+  saveWheels
+} from './wheel-cache.js'
 import { cacheKeys } from './wheel-cache-keys.js'
 
 export interface PlatformResult {
@@ -441,6 +448,8 @@ export async function execute(
       )
       mkdirSync(cacheDir, { recursive: true })
     } else {
+      // Restored entries land in the workspace (see restoreDir): gone with the run's other files.
+      cleanup.dir(resolve(CACHE_ROOT))
       restored = await timed(timings, 'restore', () =>
         core.group('Restore the wheel cache', () =>
           restoreWheels(

@@ -10,7 +10,7 @@ const moveRow = (m: TagMove): string[] => [
   m.ref,
   m.to,
   m.kept
-    ? `kept on ${m.kept} (newer)`
+    ? `kept on ${m.kept} (not older)`
     : m.from === undefined
       ? 'created'
       : m.from === m.to

@@ -11,7 +11,7 @@ export interface TagMove {
   ref: string
   from?: string
   to: string
-  /** Left where it was: it points to a newer version (a floating tag never moves back). */
+  /** Left where it was: it points to a version not older (a floating tag never moves back). */
   kept?: string
 }
 
@@ -53,7 +53,7 @@ export async function movedSince(
 
 export function logMoves(moves: TagMove[]): void {
   for (const m of moves) {
-    if (m.kept) core.info(`tag kept: ${m.ref} stays on ${m.kept}, newer than this release`)
+    if (m.kept) core.info(`tag kept: ${m.ref} stays on ${m.kept}, not older than this release`)
     else if (m.from === undefined) core.info(`tag created: ${m.ref} → ${m.to}`)
     else if (m.from === m.to) core.info(`tag unchanged: ${m.ref} (${m.to})`)
     else core.info(`tag moved: ${m.ref} ${m.from} → ${m.to}`)

@@ -9,7 +9,8 @@ import { normalizeName } from './validate.js'
 
 /** Everything that makes a wheel incompatible. */
 export interface Fingerprint {
-  /** The image that compiles: the builder, or for a child the builder its parent recorded. */
+  /** The builder-image input (a child's too, though it compiles FROM its parent): a parent and
+   *  its children built on the same builder share entries. */
   builder: string
   pythonVersion: string
   buildPackages: string[]

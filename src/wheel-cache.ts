@@ -20,8 +20,10 @@ import {
  * entry's version hashes this path string, so it must read the same on every runner, and
  * concurrent jobs must not share it.
  */
+export const CACHE_ROOT = '.wheel-slim-cache'
+
 export function restoreDir(platform: string): string {
-  return join('.wheel-slim-cache', platformSlug(platform))
+  return join(CACHE_ROOT, platformSlug(platform))
 }
 
 /** Saved beside the wheels: the Debian packages each one needs at run time (see wheel_slim.py). */

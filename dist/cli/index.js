@@ -43282,7 +43282,7 @@ async function movedSince(refs, before) {
 function logMoves(moves) {
     for (const m of moves) {
         if (m.kept)
-            core_info(`tag kept: ${m.ref} stays on ${m.kept}, newer than this release`);
+            core_info(`tag kept: ${m.ref} stays on ${m.kept}, not older than this release`);
         else if (m.from === undefined)
             core_info(`tag created: ${m.ref} → ${m.to}`);
         else if (m.from === m.to)
@@ -100214,8 +100214,9 @@ function needsSave(saved, restored) {
  * entry's version hashes this path string, so it must read the same on every runner, and
  * concurrent jobs must not share it.
  */
+const CACHE_ROOT = '.wheel-slim-cache';
 function restoreDir(platform) {
-    return (0,external_node_path_namespaceObject.join)('.wheel-slim-cache', platformSlug(platform));
+    return (0,external_node_path_namespaceObject.join)(CACHE_ROOT, platformSlug(platform));
 }
 /** Saved beside the wheels: the Debian packages each one needs at run time (see wheel_slim.py). */
 const NEEDS = 'wheel-slim-needs.json';
@@ -100633,6 +100634,8 @@ async function execute(plan, qemuImage, runKey, cleanup) {
             (0,external_node_fs_namespaceObject.mkdirSync)(cacheDir, { recursive: true });
         }
         else {
+            // Restored entries land in the workspace (see restoreDir): gone with the run's other files.
+            cleanup.dir((0,external_node_path_namespaceObject.resolve)(CACHE_ROOT));
             restored = await timed(timings, 'restore', () => group('Restore the wheel cache', () => restoreWheels(plan.platforms.map((p) => cacheKeys(prefix, p, fingerprint)), cacheDir)));
         }
     }

@@ -121,8 +121,12 @@ function expectedMounts(s: DockerfileSpec): Record<string, string[]> {
     : []
   const cache = `type=bind,from=${WHEEL_CACHE_CONTEXT},target=${CACHE}`
   const pipCache = s.wheelCache && !s.hashes ? [cache] : []
+  // the parent's wheels: for the target platform (resolve, collect) and for the build host (own)
   const parent = s.fromParent
     ? [`type=bind,from=parent,source=${s.wheelDir},target=${PARENT_WHEELS}`]
+    : []
+  const parentNative = s.fromParent
+    ? [`type=bind,from=parent-native,source=${s.wheelDir},target=${PARENT_WHEELS}`]
     : []
   const secret = s.extraIndex ? [`type=secret,id=${PIP_CONF_SECRET},target=/etc/pip.conf`] : []
   const out = (from: string, target: string, source = '/wheel-slim/out'): string =>
@@ -133,6 +137,7 @@ function expectedMounts(s: DockerfileSpec): Record<string, string[]> {
       dist,
       ...req,
       ...pipCache,
+      ...parentNative,
       ...secret,
       'type=bind,from=runtime-native,target=/wheel-slim/runtime-root'
     ],
@@ -168,7 +173,7 @@ function expectedFindLinks(s: DockerfileSpec): Record<string, string[]> {
   const cache = s.wheelCache && !s.hashes ? [CACHE] : []
   const parent = (dir: string): string[] => (s.fromParent && !s.hashes ? [dir] : [])
   return {
-    own: [DIST_MOUNT, ...cache],
+    own: [DIST_MOUNT, ...cache, ...parent(PARENT_WHEELS)],
     resolve: [DIST_MOUNT, ...cache, ...parent(PARENT_WHEELS)],
     compile: [DIST_MOUNT, ...cache, ...parent(s.wheelDir)]
   }
@@ -193,9 +198,9 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
   const df = parseDockerfile(text)
   const st = (name: string): Stage => stage(df, name)
 
-  test('the stages in order, a "parent" stage first when there is a parent, runtime last', () => {
+  test('the stages in order, "parent" and "parent-native" first when there is a parent, runtime last', () => {
     expect(df.stages.map((s) => s.name)).toEqual([
-      ...(spec.fromParent ? ['parent'] : []),
+      ...(spec.fromParent ? ['parent', 'parent-native'] : []),
       'runtime-image',
       'runtime-native',
       'own',
@@ -208,7 +213,9 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
       'layout',
       'runtime'
     ])
-    expect(df.stages.map((s) => s.name).filter((n) => n !== 'parent')).toEqual(STAGE_NAMES)
+    expect(
+      df.stages.map((s) => s.name).filter((n) => n !== 'parent' && n !== 'parent-native')
+    ).toEqual(STAGE_NAMES)
     expect(df.instructions[0]?.keyword).toBe('FROM')
     expect(df.stages.flatMap((s) => s.instructions)).toEqual(df.instructions)
   })
@@ -221,7 +228,9 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     const onHost = ['$BUILDPLATFORM']
     const wheelImage = spec.fromParent ? 'parent' : spec.buildFrom
     const expected: Record<string, [string, string[]]> = {
-      ...(spec.fromParent ? { parent: [spec.buildFrom, []] } : {}),
+      ...(spec.fromParent
+        ? { parent: [spec.buildFrom, []], 'parent-native': [spec.buildFrom, onHost] }
+        : {}),
       own: [spec.buildFrom, onHost],
       resolve: [spec.buildFrom, onHost],
       compile: [wheelImage, []],
@@ -419,16 +428,16 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
           .flatMap(mounts)
           .map((m) => /(?:^|,)from=([^,]+)/.exec(m)?.[1] ?? '')
           .filter((f) => f !== '' && !contexts.has(f))
-      ].filter((n) => STAGE_NAMES.includes(n) || n === 'parent')
+      ].filter((n) => STAGE_NAMES.includes(n) || n === 'parent' || n === 'parent-native')
       late.push(...named.filter((n) => !seen.includes(n)).map((n) => `${s.name ?? '?'} → ${n}`))
       seen.push(s.name ?? '')
     }
     expect(late).toEqual([])
   })
 
-  test('runtime-image and runtime-native come before own, right after the optional parent', () => {
+  test('runtime-image and runtime-native come before own, right after the optional parent stages', () => {
     const names = df.stages.map((s) => s.name)
-    const first = spec.fromParent ? 1 : 0
+    const first = spec.fromParent ? 2 : 0
     expect(names.slice(first, first + 3)).toEqual(['runtime-image', 'runtime-native', 'own'])
     // only FROM: the slim image as it is, for the target and for the build host
     expect(st('runtime-image').instructions.map((i) => i.keyword)).toEqual(['FROM'])
@@ -516,6 +525,7 @@ describe('renderDockerfile', () => {
     const strict: DockerfileSpec = { ...loose, hashes: true }
     const links = (s: DockerfileSpec, name: string): unknown =>
       toolRun(stage(parseDockerfile(renderDockerfile(s)), name)).config['find_links']
+    expect(links(loose, 'own')).toEqual([DIST_MOUNT, CACHE, PARENT_WHEELS])
     expect(links(loose, 'resolve')).toEqual([DIST_MOUNT, CACHE, PARENT_WHEELS])
     expect(links(loose, 'compile')).toEqual([DIST_MOUNT, CACHE, loose.wheelDir])
     for (const name of ['own', 'resolve', 'compile']) {
@@ -525,22 +535,48 @@ describe('renderDockerfile', () => {
     }
   })
 
-  test('a parent adds the "parent" stage and moves compile and base onto it', () => {
+  test('a parent adds the "parent" and "parent-native" stages and moves compile and base onto it', () => {
     const own = parseDockerfile(renderDockerfile(plain))
     const child = parseDockerfile(
       renderDockerfile({ ...plain, buildFrom: PARENT_IMAGE, fromParent: true })
     )
-    expect(child.stages.map((s) => s.name)).toEqual(['parent', ...own.stages.map((s) => s.name)])
+    expect(child.stages.map((s) => s.name)).toEqual([
+      'parent',
+      'parent-native',
+      ...own.stages.map((s) => s.name)
+    ])
     expect(stage(child, 'parent').from).toBe(PARENT_IMAGE)
     expect(stage(child, 'parent').instructions).toHaveLength(1)
+    // parent-native: the same image for the build host
+    const native = stage(child, 'parent-native')
+    expect(native.from).toBe(PARENT_IMAGE)
+    expect(native.instructions).toHaveLength(1)
+    expect(flag(native.instructions[0] as Stage['instructions'][number], 'platform')).toEqual([
+      '$BUILDPLATFORM'
+    ])
+    expect(
+      flag(stage(child, 'parent').instructions[0] as Stage['instructions'][number], 'platform')
+    ).toEqual([])
     expect(stage(child, 'compile').from).toBe('parent')
     expect(stage(child, 'base').from).toBe('parent')
     for (const name of ['own', 'resolve', 'collect']) {
       expect(stage(child, name).from).toBe(PARENT_IMAGE)
     }
-    // the parent's wheels are offered to resolve (on the build host) and compile (in place)
+    // the parent's wheels are offered to own (the build host's, from parent-native), resolve
+    // (the target's, from parent, on the build host) and compile (in place, no mount)
+    const parentMounts = (name: string): string[] =>
+      mounts(toolRun(stage(child, name)).instruction).filter((m) => m.endsWith(PARENT_WHEELS))
+    expect(parentMounts('own')).toEqual([
+      `type=bind,from=parent-native,source=${plain.wheelDir},target=${PARENT_WHEELS}`
+    ])
+    expect(parentMounts('resolve')).toEqual([
+      `type=bind,from=parent,source=${plain.wheelDir},target=${PARENT_WHEELS}`
+    ])
+    expect(parentMounts('compile')).toEqual([])
+    expect(toolRun(stage(child, 'own')).config['find_links']).toContain(PARENT_WHEELS)
     expect(toolRun(stage(child, 'resolve')).config['find_links']).toContain(PARENT_WHEELS)
     expect(toolRun(stage(child, 'compile')).config['find_links']).toContain(plain.wheelDir)
+    expect(toolRun(stage(own, 'own')).config['find_links']).not.toContain(PARENT_WHEELS)
     expect(toolRun(stage(own, 'compile')).config['find_links']).not.toContain(plain.wheelDir)
   })
 

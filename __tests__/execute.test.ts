@@ -4,6 +4,7 @@
  * No docker runs here; every docker call is recorded instead.
  */
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals'
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,6 +31,8 @@ class DockerError extends Error {
   }
 }
 
+// registry.js reads its pauses between retries when it is loaded: short ones for these tests.
+process.env['WHEEL_SLIM_REGISTRY_BACKOFF_MS'] = '100'
 jest.unstable_mockModule('@actions/core', () => core)
 jest.unstable_mockModule('../src/docker.js', () => ({ docker, stopAll: jest.fn(), DockerError }))
 jest.unstable_mockModule('../src/engine.js', () => ({ setUpEngine }))
@@ -39,6 +42,8 @@ const { makePlan } = await import('../src/plan.js')
 const { outputsOf } = await import('../src/pipeline.js')
 
 const CHECK_LIBS = readFileSync(new URL('../src/tools/check_libs.py', import.meta.url), 'utf8')
+/** The mark's fixed words; the action adds a random word per run, so a smoke test cannot print it. */
+const MARK = '@@wheel-slim: compiled modules@@'
 
 const RUNTIME_DIGEST = `sha256:${'1'.repeat(64)}`
 const BASE_DIGEST = `sha256:${'2'.repeat(64)}`
@@ -49,13 +54,31 @@ const calls = (): string[][] => docker.mock.calls.map(([args]) => args)
 /** The value after a flag; '' when the flag is absent. */
 const after = (args: string[], flag: string): string =>
   args.includes(flag) ? (args[args.indexOf(flag) + 1] ?? '') : ''
+/** Every `--env NAME=value` of a docker run, by name (the value split at its first "="). */
+const envOf = (args: string[]): Record<string, string> =>
+  Object.fromEntries(
+    args
+      .filter((_, i) => args[i - 1] === '--env')
+      .map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])
+  )
 
-/** The smoke test: `docker run --entrypoint /bin/sh <image> -c <smoke-test>`. */
-const isSmoke = (args: string[]): boolean =>
+/**
+ * The test container of a platform: `docker run --rm --platform P --entrypoint /bin/sh
+ * --env WHEEL_SLIM_SMOKE_TEST=<smoke test> --env WHEEL_SLIM_CHECK=<check_libs.py> <image> -c
+ * <script>`: the smoke test, then the check that every compiled module loads.
+ */
+const isTest = (args: string[]): boolean =>
   args[0] === 'run' && after(args, '--entrypoint') === '/bin/sh'
-/** The library check: `docker run --entrypoint python3 <image> -c <check_libs.py>`. */
-const isCheck = (args: string[]): boolean =>
-  args[0] === 'run' && after(args, '--entrypoint') === 'python3'
+/** What a test container was given: its platform, image, the two scripts and the -c script. */
+const testOf = (
+  args: string[]
+): { platform: string; image: string; smoke: string; check: string; script: string } => ({
+  platform: after(args, '--platform'),
+  image: args.at(-3) ?? '',
+  smoke: envOf(args)['WHEEL_SLIM_SMOKE_TEST'] ?? '',
+  check: envOf(args)['WHEEL_SLIM_CHECK'] ?? '',
+  script: args.at(-1) ?? ''
+})
 /** Any call that reads or writes a registry, or tags an image for one. */
 const isRegistry = (args: string[]): boolean =>
   args[0] === 'push' || args[0] === 'tag' || args[1] === 'imagetools'
@@ -90,7 +113,43 @@ function exportWheelReports(): void {
   }
 }
 
-/** The default docker fake: buildx writes its metadata file, smoke tests pass, all else succeeds. */
+/** What one process in the test container prints and exits with. */
+interface Ran {
+  exitCode: number
+  stdout: string
+  stderr: string
+}
+/** How the smoke test runs on a platform (default: it passes, printing "smoke ok"). */
+let smokeRuns: (platform: string, smokeTest: string) => Ran
+/** How check_libs.py runs on a platform (default: every module loads, an empty JSON list). */
+let checkRuns: (platform: string) => Ran
+const SMOKE_OK: Ran = { exitCode: 0, stdout: 'smoke ok\n', stderr: '' }
+const CHECK_OK: Ran = { exitCode: 0, stdout: '[]\n', stderr: '' }
+
+/**
+ * The test container as its -c script runs it: the smoke test (`sh -c "$WHEEL_SLIM_SMOKE_TEST"`;
+ * a failure exits with its code, nothing after it runs), then the mark on a line of its own,
+ * then `exec python3 -c "$WHEEL_SLIM_CHECK"`. Both scripts are read from the --env values; the
+ * check runs as check_libs.py only when that value is check_libs.py, as it is in src/tools.
+ * One real /bin/sh run of the script checks this emulation (see "the -c script itself").
+ */
+function testContainer(args: string[]): DockerResult {
+  const t = testOf(args)
+  const smoke = smokeRuns(t.platform, t.smoke)
+  if (smoke.exitCode !== 0) return smoke
+  const check: Ran =
+    t.check === CHECK_LIBS
+      ? checkRuns(t.platform)
+      : { exitCode: 1, stdout: '', stderr: 'SyntaxError: not check_libs.py\n' }
+  return {
+    exitCode: check.exitCode,
+    // `echo; echo "$WHEEL_SLIM_MARK"`: an empty line, then the run's mark on a line of its own.
+    stdout: `${smoke.stdout}\n${envOf(args)['WHEEL_SLIM_MARK'] ?? ''}\n${check.stdout}`,
+    stderr: smoke.stderr + check.stderr
+  }
+}
+
+/** The default docker fake: buildx writes its metadata file, tests pass, all else succeeds. */
 async function fakeDocker(args: string[]): Promise<DockerResult> {
   const ok = { exitCode: 0, stdout: '', stderr: '' }
   if (args[0] === 'buildx' && (args[1] === 'bake' || args[1] === 'build')) {
@@ -106,8 +165,7 @@ async function fakeDocker(args: string[]): Promise<DockerResult> {
     writeFileSync(after(args, '--metadata-file'), JSON.stringify(meta))
     return ok
   }
-  if (isCheck(args)) return { ...ok, stdout: '[]\n' }
-  if (isSmoke(args)) return { ...ok, stdout: 'smoke ok\n' }
+  if (isTest(args)) return testContainer(args)
   // an empty registry: nothing is there yet
   if (args[1] === 'imagetools' && args[2] === 'inspect') {
     return { exitCode: 1, stdout: '', stderr: `ERROR: ${args[3] ?? ''}: not found` }
@@ -176,6 +234,8 @@ beforeEach(() => {
   core.installDefaults()
   tempDir = mkdtempSync(join(tmpdir(), 'wsa-execute-'))
   wheelReports = {}
+  smokeRuns = () => SMOKE_OK
+  checkRuns = () => CHECK_OK
   docker.mockImplementation(fakeDocker)
 })
 
@@ -255,24 +315,20 @@ describe('execute: a run that does not push', () => {
     const [result, plan] = await run({}, delivery, ctx)
     expect(plan.push.push).toBe(false)
     expect(result.pushed).toBe(false)
+    // one test container per platform: the smoke test and the check of the compiled modules
     expect(
       calls()
-        .filter(isSmoke)
-        .map((a) => after(a, '--platform'))
-    ).toEqual(plan.platforms)
-    expect(
-      calls()
-        .filter(isCheck)
-        .map((a) => after(a, '--platform'))
-    ).toEqual(plan.platforms)
+        .filter(isTest)
+        .map((a) => [testOf(a).platform, testOf(a).smoke, testOf(a).check])
+    ).toEqual(plan.platforms.map((p) => [p, plan.smokeTest, CHECK_LIBS]))
     expect(registryWrites(readBake(plan.files.bake))).toEqual([])
   })
 
   test('load delivery: the smoke test runs the loaded local image', async () => {
     const [, plan] = await run({}, 'load', SAME_REPO_PR)
-    const smoke = calls().filter(isSmoke)
-    expect(smoke.map((a) => a.at(-3))).toEqual(plan.platforms.map(() => plan.local.runtime))
-    expect(smoke.map((a) => a.at(-1))).toEqual(plan.platforms.map(() => plan.smokeTest))
+    const tests = calls().filter(isTest).map(testOf)
+    expect(tests.map((t) => t.image)).toEqual(plan.platforms.map(() => plan.local.runtime))
+    expect(tests.map((t) => t.smoke)).toEqual(plan.platforms.map(() => plan.smokeTest))
   })
 })
 
@@ -337,17 +393,12 @@ describe('execute: push false on a docker-container builder (digest engine) load
     // Not even a read: a run that does not push has no business with the registry.
     expect(calls().filter((a) => a[0] === 'push' || a[1] === 'imagetools')).toEqual([])
 
-    // Each platform is smoke-tested on its own local image, and those images are cleaned up.
-    const smoke = calls().filter(isSmoke)
-    expect(smoke.map((a) => [after(a, '--platform'), a.at(-3), a.at(-1)])).toEqual(
-      PLATFORMS.map((p) => [p, tagOf[p], plan.smokeTest])
+    // Each platform is smoke-tested on its own local image, its compiled modules checked in the
+    // same container, and those images are cleaned up.
+    const tests = calls().filter(isTest).map(testOf)
+    expect(tests.map((t) => [t.platform, t.image, t.smoke, t.check])).toEqual(
+      PLATFORMS.map((p) => [p, tagOf[p], plan.smokeTest, CHECK_LIBS])
     )
-    // ... and its compiled modules checked on that same image
-    expect(
-      calls()
-        .filter(isCheck)
-        .map((a) => [after(a, '--platform'), a.at(-3)])
-    ).toEqual(PLATFORMS.map((p) => [p, tagOf[p]]))
     expect(result.platforms.map((r) => [r.platform, r.smokeOutput])).toEqual(
       PLATFORMS.map((p) => [p, 'smoke ok'])
     )
@@ -357,7 +408,7 @@ describe('execute: push false on a docker-container builder (digest engine) load
       ['linux/arm/v7', 'emulated']
     ])
     expect(result.platforms.map((r) => r.runtimePackages)).toEqual(PLATFORMS.map(() => ({})))
-    for (const r of result.platforms) expect(r.checkSeconds).toBeGreaterThanOrEqual(0)
+    for (const r of result.platforms) expect(r.testSeconds).toBeGreaterThanOrEqual(0)
     expect(cleanup.state.localImages.sort()).toEqual(Object.values(tagOf).sort())
   })
 
@@ -368,25 +419,22 @@ describe('execute: push false on a docker-container builder (digest engine) load
     const tag = bake.target['runtime-linux-arm64']?.tags?.[0]
     expect(
       calls()
-        .filter(isSmoke)
-        .map((a) => [after(a, '--platform'), a.at(-3)])
-    ).toEqual([['linux/arm64', tag]])
-    expect(
-      calls()
-        .filter(isCheck)
-        .map((a) => [after(a, '--platform'), a.at(-3)])
+        .filter(isTest)
+        .map((a) => [testOf(a).platform, testOf(a).image])
     ).toEqual([['linux/arm64', tag]])
     expect(registryWrites(bake)).toEqual([])
   })
 
   test('a failing smoke test on one platform fails the run naming that platform', async () => {
-    docker.mockImplementation(async (args) =>
-      isSmoke(args) && after(args, '--platform') === 'linux/arm/v7'
+    smokeRuns = (platform) =>
+      platform === 'linux/arm/v7'
         ? { exitCode: 1, stdout: '', stderr: "ModuleNotFoundError: No module named 'my_app'" }
-        : fakeDocker(args)
-    )
-    await expect(run({ push: 'false', platforms: PLATFORMS.join(',') }, 'digest')).rejects.toThrow(
-      /^Smoke test failed on linux\/arm\/v7 \(exit 1\)/
+        : SMOKE_OK
+    const outcome = run({ push: 'false', platforms: PLATFORMS.join(',') }, 'digest')
+    await expect(outcome).rejects.toThrow(/^Smoke test failed on linux\/arm\/v7 \(exit 1\)/)
+    // the default smoke test could not import the module: the hint names the input to set
+    await expect(outcome).rejects.toThrow(
+      `ModuleNotFoundError: No module named 'my_app'\nThe default smoke test imports "my_app", the module of input "module"`
     )
     expect(registryWrites(undefined)).toEqual([])
   })
@@ -562,7 +610,8 @@ describe('execute: user values reach buildx as they were written', () => {
 })
 
 // "No broken image: every compiled module must load on every platform before a push": after the
-// build, each platform's image runs check_libs.py with its own python3 and dynamic loader.
+// build, each platform's image runs check_libs.py with its own python3 and dynamic loader, in
+// the container of its smoke test, after it.
 describe('execute: every compiled module must load, checked on each platform before a push', () => {
   const PLATFORMS = 'linux/amd64,linux/arm/v7'
   const UNLOADABLE = {
@@ -574,12 +623,8 @@ describe('execute: every compiled module must load, checked on each platform bef
   /** The check on `platform` reports `found`; every other call as the registry fake answers. */
   function checkReports(platform: string, found: unknown[]): void {
     withRegistry()
-    const registry = docker.getMockImplementation()
-    docker.mockImplementation(async (args, opts) =>
-      isCheck(args) && after(args, '--platform') === platform
-        ? { exitCode: 0, stdout: `${JSON.stringify(found)}\n`, stderr: '' }
-        : (registry as NonNullable<typeof registry>)(args, opts)
-    )
+    checkRuns = (p) =>
+      p === platform ? { exitCode: 0, stdout: `${JSON.stringify(found)}\n`, stderr: '' } : CHECK_OK
   }
 
   test.each<[string, Engine['delivery'], (plan: BuildPlan) => string]>([
@@ -594,30 +639,30 @@ describe('execute: every compiled module must load, checked on each platform bef
     const [result, plan] = await run({ platforms: PLATFORMS }, delivery)
     expect(plan.push.push).toBe(true)
     expect(result.pushed).toBe(true)
-    const checks = calls().filter(isCheck)
-    expect(checks.map((a) => [after(a, '--platform'), a.at(-3)])).toEqual(
+    const checks = calls().filter(isTest)
+    expect(checks.map((a) => [testOf(a).platform, testOf(a).image])).toEqual(
       plan.platforms.map((p) => [p, image(plan)])
     )
     for (const a of checks) {
       expect(a.slice(0, 2)).toEqual(['run', '--rm'])
-      // the image's own python3 runs the script given as one argv element
-      expect(a.slice(-2)).toEqual(['-c', CHECK_LIBS])
+      // the image's own python3 runs check_libs.py, given whole as one --env value
+      expect(testOf(a).check).toBe(CHECK_LIBS)
+      expect(testOf(a).smoke).toBe(plan.smokeTest)
     }
     // silent, and a failing check is a result to read, not a thrown DockerError
-    const opts = docker.mock.calls.filter(([a]) => isCheck(a)).map(([, o]) => o)
+    const opts = docker.mock.calls.filter(([a]) => isTest(a)).map(([, o]) => o)
     expect(opts).toEqual(checks.map(() => ({ allowFailure: true, silent: true })))
-    // every check is over before the first registry call of the push
     // every check is over before the first registry write of the push ...
     const firstWrite = Math.min(...order(isRegistryWrite))
     expect(Number.isFinite(firstWrite)).toBe(true)
-    expect(Math.max(...order(isCheck))).toBeLessThan(firstWrite)
+    expect(Math.max(...order(isTest))).toBeLessThan(firstWrite)
     // ... and before the checks the registry was only read, once: the access check
-    const firstCheck = Math.min(...order(isCheck))
+    const firstCheck = Math.min(...order(isTest))
     const registryCalls = calls().filter(isRegistry)
     expect(registryCalls.length - callsAfter(firstCheck, isRegistry).length).toBe(1)
     expect(registryCalls[0]).toEqual(accessCheck(plan.slimTags[0] ?? ''))
     expect([...refs.keys()]).toContain(plan.runRefs.slim[0])
-    expect(result.platforms.map((r) => typeof r.checkSeconds)).toEqual(['number', 'number'])
+    expect(result.platforms.map((r) => typeof r.testSeconds)).toEqual(['number', 'number'])
   })
 
   test.each<[string, Engine['delivery'], WorkflowContext]>([
@@ -701,33 +746,719 @@ describe('execute: every compiled module must load, checked on each platform bef
     )
   })
 
+  // A smoke test of the user's own (no python3 in it) passes on an image without python3: the
+  // check, after the mark, cannot start.
   test('a check that cannot run fails the run naming the platform and what it printed', async () => {
     withRegistry()
-    const registry = docker.getMockImplementation() as NonNullable<
-      ReturnType<typeof docker.getMockImplementation>
-    >
-    docker.mockImplementation(async (args, opts) =>
-      isCheck(args)
-        ? {
-            exitCode: 127,
-            stdout: '',
-            stderr: 'exec: "python3": executable file not found in $PATH\n'
-          }
-        : registry(args, opts)
-    )
-    await expect(run({ platforms: 'linux/arm64' }, 'load')).rejects.toThrow(
-      'Could not check the compiled modules on linux/arm64: exec: "python3": executable file not found in $PATH\nNothing was pushed.'
+    smokeRuns = () => ({ exitCode: 0, stdout: 'my-app 1.0.0\n', stderr: '' })
+    checkRuns = () => ({
+      exitCode: 127,
+      stdout: '',
+      stderr: '/bin/sh: 1: exec: python3: not found\n'
+    })
+    const outcome = run({ platforms: 'linux/arm64', 'smoke-test': 'my-app --version' }, 'load')
+    await expect(outcome).rejects.toThrow(
+      /^Could not check the compiled modules on linux\/arm64: \/bin\/sh: 1: exec: python3: not found\nNothing was pushed\.$/
     )
     expect(calls().filter(isRegistry)).toEqual([accessCheck(EDGE)])
   })
 
-  test('a failing smoke test and a clean check: the smoke test is what fails', async () => {
-    docker.mockImplementation(async (args) =>
-      isSmoke(args) ? { exitCode: 1, stdout: '', stderr: 'boom' } : fakeDocker(args)
+  test('a check that crashes: its traceback in the message, not a smoke test failure', async () => {
+    withRegistry()
+    const traceback =
+      'Traceback (most recent call last):\n  File "<string>", line 60, in <module>\nPermissionError: [Errno 13] Permission denied: \'/usr/local/lib\'\n'
+    checkRuns = (p) =>
+      p === 'linux/arm/v7' ? { exitCode: 1, stdout: '', stderr: traceback } : CHECK_OK
+    const outcome = run({ platforms: PLATFORMS }, 'load')
+    await expect(outcome).rejects.toThrow(
+      `Could not check the compiled modules on linux/arm/v7: ${traceback.trim()}\nNothing was pushed.`
     )
+    await expect(outcome).rejects.not.toThrow(/Smoke test failed/)
+    expect(calls().filter(isRegistryWrite)).toEqual([])
+  })
+
+  test('a failing smoke test and a clean check: the smoke test is what fails', async () => {
+    smokeRuns = () => ({ exitCode: 1, stdout: '', stderr: 'boom' })
     await expect(run({ platforms: 'linux/amd64' }, 'load')).rejects.toThrow(
       /^Smoke test failed on linux\/amd64/
     )
+  })
+})
+
+// The smoke test and the module check run in one container per platform. The two scripts travel
+// only as --env values; the -c script names the variables and prints a mark between the smoke
+// test's output and the check's JSON.
+describe('execute: one test container per platform, the smoke test then the module check', () => {
+  const HOSTILE_SMOKE = `python3 -c 'import my_app; print("$HOME")'\necho "it's \`id\`; $(id)" && exit 0`
+
+  test('argv: the scripts only in --env values, never in the -c script', async () => {
+    const [, plan] = await run(
+      { platforms: 'linux/amd64,linux/arm/v7', 'smoke-test': HOSTILE_SMOKE },
+      'load',
+      SAME_REPO_PR
+    )
+    const tests = calls().filter(isTest)
+    expect(tests).toHaveLength(2)
+    const script = tests[0]?.at(-1) ?? ''
+    tests.forEach((a, i) => {
+      expect(a).toEqual([
+        'run',
+        '--rm',
+        '--platform',
+        plan.platforms[i],
+        '--entrypoint',
+        '/bin/sh',
+        '--env',
+        `WHEEL_SLIM_SMOKE_TEST=${HOSTILE_SMOKE}`,
+        '--env',
+        `WHEEL_SLIM_CHECK=${CHECK_LIBS}`,
+        '--env',
+        `WHEEL_SLIM_MARK=${envOf(a)['WHEEL_SLIM_MARK']}`,
+        plan.local.runtime,
+        '-c',
+        script
+      ])
+    })
+    // the -c script names the three variables, quoted, and prints the mark between the scripts;
+    // the mark is the run's own: the fixed words and a random one
+    expect(script).toContain('"$WHEEL_SLIM_SMOKE_TEST"')
+    expect(script).toContain('"$WHEEL_SLIM_CHECK"')
+    expect(script).toContain('"$WHEEL_SLIM_MARK"')
+    expect(script.indexOf('$WHEEL_SLIM_SMOKE_TEST')).toBeLessThan(
+      script.indexOf('$WHEEL_SLIM_MARK')
+    )
+    expect(script.indexOf('$WHEEL_SLIM_MARK')).toBeLessThan(script.indexOf('$WHEEL_SLIM_CHECK'))
+    const marks = tests.map((a) => envOf(a)['WHEEL_SLIM_MARK'] ?? '')
+    for (const m of marks) expect(m).toMatch(/^@@wheel-slim: compiled modules [0-9a-f]{16}@@$/)
+    expect(new Set(marks).size).toBe(marks.length)
+    // ... and holds no part of either script
+    const parts = [...HOSTILE_SMOKE.split('\n'), ...CHECK_LIBS.split('\n')]
+      .map((l) => l.trim())
+      .filter((l) => l.length >= 8)
+    expect(parts.length).toBeGreaterThan(10)
+    expect(parts.filter((l) => script.includes(l))).toEqual([])
+    for (const piece of ['$HOME', '`id`', '$(id)', 'import my_app', 'import json']) {
+      expect(script).not.toContain(piece)
+    }
+
+    // the same script whatever the smoke test
+    docker.mockClear()
+    await run({ platforms: 'linux/amd64', 'smoke-test': 'my-app --version' }, 'load', SAME_REPO_PR)
+    expect(
+      calls()
+        .filter(isTest)
+        .map((a) => a.at(-1))
+    ).toEqual([script])
+  })
+
+  // The fake's testContainer emulates the -c script; here the script itself runs, in a real
+  // /bin/sh with the --env values, a python3 on PATH standing in for the image's.
+  test.each<[string, string, Record<string, string>, Ran, Ran]>([
+    [
+      'a smoke test that passes, writing to both streams',
+      `echo "smoke says hi"; echo 'a warning' >&2`,
+      {},
+      { exitCode: 0, stdout: 'smoke says hi\n', stderr: 'a warning\n' },
+      CHECK_OK
+    ],
+    [
+      'a smoke test that prints no newline at the end',
+      `printf 'no newline'`,
+      {},
+      { exitCode: 0, stdout: 'no newline', stderr: '' },
+      CHECK_OK
+    ],
+    [
+      'a smoke test that fails: its exit code, nothing after it',
+      `echo partial; echo boom >&2; exit 3`,
+      {},
+      { exitCode: 3, stdout: 'partial\n', stderr: 'boom\n' },
+      CHECK_OK
+    ],
+    [
+      'a check that fails after the smoke test passed',
+      'echo ok',
+      { FAKE_CHECK: '', FAKE_CHECK_EXIT: '1', FAKE_CHECK_ERR: 'MemoryError' },
+      { exitCode: 0, stdout: 'ok\n', stderr: '' },
+      { exitCode: 1, stdout: '', stderr: 'MemoryError\n' }
+    ],
+    [
+      'a check that finds a module that cannot load',
+      'true',
+      { FAKE_CHECK: '[{"module": "m", "file": "m.so", "missing": ["libx.so.1"]}]' },
+      { exitCode: 0, stdout: '', stderr: '' },
+      {
+        exitCode: 0,
+        stdout: '[{"module": "m", "file": "m.so", "missing": ["libx.so.1"]}]\n',
+        stderr: ''
+      }
+    ]
+  ])('the -c script itself, run by /bin/sh: %s', async (_name, smoke, fake, smokeRan, checkRan) => {
+    await run({ platforms: 'linux/amd64', 'smoke-test': smoke }, 'load', SAME_REPO_PR).catch(
+      () => undefined
+    )
+    const args = calls().find(isTest) ?? []
+    const bin = join(tempDir, 'bin')
+    mkdirSync(bin)
+    writeFileSync(
+      join(bin, 'python3'),
+      [
+        '#!/bin/sh',
+        // check_libs.py, exactly as the --env value carries it, or nothing
+        '[ "$1" = -c ] && [ "$2" = "$WHEEL_SLIM_CHECK" ] && [ $# -eq 2 ] || { echo "python3: not the check: $*" >&2; exit 99; }',
+        '[ -z "$FAKE_CHECK_ERR" ] || echo "$FAKE_CHECK_ERR" >&2',
+        '[ -z "$FAKE_CHECK" ] || echo "$FAKE_CHECK"',
+        'exit "${FAKE_CHECK_EXIT:-0}"',
+        ''
+      ].join('\n'),
+      { mode: 0o755 }
+    )
+    const r = spawnSync('/bin/sh', ['-c', args.at(-1) ?? ''], {
+      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_CHECK: '[]', ...fake, ...envOf(args) },
+      encoding: 'utf8'
+    })
+    const real = { exitCode: r.status, stdout: r.stdout, stderr: r.stderr }
+    const expected =
+      smokeRan.exitCode !== 0
+        ? smokeRan
+        : {
+            exitCode: checkRan.exitCode,
+            stdout: `${smokeRan.stdout}\n${envOf(args)['WHEEL_SLIM_MARK']}\n${checkRan.stdout}`,
+            stderr: smokeRan.stderr + checkRan.stderr
+          }
+    expect(real).toEqual(expected)
+    // the fake's emulation answers the same argv the same way
+    smokeRuns = () => smokeRan
+    checkRuns = () => checkRan
+    expect(testContainer(args)).toEqual(expected)
+  })
+
+  test('the smoke output is what came before the mark; the log says both passed', async () => {
+    wheelReports = {
+      'linux/amd64': { path: 'build host', reason: '', wheels: [] },
+      'linux/arm/v7': { path: 'target', reason: 'psycopg2 has no wheel for it', wheels: [] }
+    }
+    smokeRuns = (p) => ({ exitCode: 0, stdout: `my-app 1.0.0 on ${p}\nsecond line\n`, stderr: '' })
+    const [result] = await run({ platforms: 'linux/amd64,linux/arm/v7' }, 'load', SAME_REPO_PR)
+    expect(result.platforms.map((r) => r.smokeOutput)).toEqual([
+      'my-app 1.0.0 on linux/amd64\nsecond line',
+      'my-app 1.0.0 on linux/arm/v7\nsecond line'
+    ])
+    const infos = core.info.mock.calls.map(([m]) => String(m))
+    const said = infos.filter((m) => m.includes('smoke test passed'))
+    expect(said).toHaveLength(2)
+    expect(said[0]).toMatch(
+      /^linux\/amd64: smoke test passed and every compiled module loads \(\d+(\.\d)? s\); wheels all found on the build host, nothing emulated$/
+    )
+    expect(said[1]).toMatch(
+      /^linux\/arm\/v7: smoke test passed and every compiled module loads \(\d+(\.\d)? s\); wheels compiled on the target: psycopg2 has no wheel for it$/
+    )
+    expect(result.platforms.every((r) => r.testSeconds >= 0)).toBe(true)
+  })
+
+  /** What input smoke-test defaults to for the package of FACTS. */
+  const DEFAULT_SMOKE = "python3 -c 'import my_app'"
+
+  // [what fails, smoke test, check, the whole message]
+  test.each<[string, Ran, Ran, string]>([
+    [
+      'the smoke test (no mark): its exit code, the command and its stderr',
+      {
+        exitCode: 2,
+        stdout: 'partial\n',
+        stderr:
+          'Traceback (most recent call last):\nImportError: libpq.so.5: cannot open shared object file\n'
+      },
+      CHECK_OK,
+      `Smoke test failed on linux/arm/v7 (exit 2): ${DEFAULT_SMOKE}\nTraceback (most recent call last):\nImportError: libpq.so.5: cannot open shared object file\nNothing was pushed.`
+    ],
+    [
+      'the smoke test, silent on stderr: the end of its stdout',
+      {
+        exitCode: 1,
+        stdout: Array.from({ length: 12 }, (_, i) => `line ${i + 1}`).join('\n'),
+        stderr: ''
+      },
+      CHECK_OK,
+      `Smoke test failed on linux/arm/v7 (exit 1): ${DEFAULT_SMOKE}\n${Array.from({ length: 10 }, (_, i) => `line ${i + 3}`).join('\n')}\nNothing was pushed.`
+    ],
+    [
+      'the check, after the mark, cannot run',
+      SMOKE_OK,
+      { exitCode: 1, stdout: '', stderr: 'MemoryError\n' },
+      'Could not check the compiled modules on linux/arm/v7: MemoryError\nNothing was pushed.'
+    ],
+    [
+      'the check finds a module that cannot load',
+      SMOKE_OK,
+      {
+        exitCode: 0,
+        stdout: '[{"module": "m", "file": "m.so", "missing": ["libx.so.1"]}]\n',
+        stderr: ''
+      },
+      'Compiled modules cannot load on linux/arm/v7, the image lacks a shared library: module m (m.so) needs libx.so.1. No Debian package in the build stage ships it: add the package to runtime-packages (and its -dev package to build-packages).\nNothing was pushed.'
+    ]
+  ])('fails when %s', async (_name, smokeRan, checkRan, message) => {
+    withRegistry()
+    smokeRuns = (p) => (p === 'linux/arm/v7' ? smokeRan : SMOKE_OK)
+    checkRuns = (p) => (p === 'linux/arm/v7' ? checkRan : CHECK_OK)
+    const error = await run({ platforms: 'linux/amd64,linux/arm/v7' }, 'load').then(
+      () => undefined,
+      (e: unknown) => e as Error
+    )
+    expect(
+      calls()
+        .filter(isTest)
+        .map((a) => testOf(a).smoke)
+    ).toEqual([DEFAULT_SMOKE, DEFAULT_SMOKE])
+    expect(error?.message).toBe(message)
+    // a release run: nothing written to the registry (the smoke test or the check came first)
+    expect(calls().filter(isRegistryWrite)).toEqual([])
+  })
+
+  // Text like the mark that is not the mark's own line stays the smoke test's output.
+  test.each<[string, string]>([
+    ['the mark and more on its line', `${MARK} (not the check)\n`],
+    ['the mark less its last character', `${MARK.slice(0, -1)}\n`],
+    ['the mark in capitals', `${MARK.toUpperCase()}\n`],
+    ['the mark with a carriage return', `${MARK}\r\n`],
+    ['the mark, with no newline, as the last output', `ok\n${MARK}`]
+  ])('a smoke test that prints %s passes, its output as it printed it', async (_name, out) => {
+    smokeRuns = () => ({ exitCode: 0, stdout: out, stderr: '' })
+    const [result] = await run({ platforms: 'linux/amd64' }, 'load', SAME_REPO_PR)
+    expect(result.platforms[0]?.smokeOutput).toBe(out.trim())
+  })
+
+  // A smoke test line that ends with (or is) the mark's fixed words is not the mark: the mark is a
+  // line of its own with the run's random word.
+  test.each<[string, string]>([
+    ['a line that ends with the mark', `smoke says ${MARK}\n`],
+    ['the mark indented', `  ${MARK}\n`]
+  ])('a smoke test that prints %s passes, its output as it printed it', async (_name, out) => {
+    smokeRuns = () => ({ exitCode: 0, stdout: out, stderr: '' })
+    const [result] = await run({ platforms: 'linux/amd64' }, 'load', SAME_REPO_PR)
+    expect(result.platforms[0]?.smokeOutput).toBe(out.trim())
+  })
+
+  // A failing smoke test whose last line ends with the mark's words is a smoke test failure.
+  test("a failing smoke test whose output ends with the mark's text is a smoke test failure", async () => {
+    smokeRuns = () => ({
+      exitCode: 1,
+      stdout: `checking ${MARK}\n`,
+      stderr: "ModuleNotFoundError: No module named 'my_app'\n"
+    })
+    const outcome = run({ platforms: 'linux/amd64' }, 'load', SAME_REPO_PR)
+    await expect(outcome).rejects.toThrow(/^Smoke test failed on linux\/amd64 \(exit 1\)/)
+  })
+})
+
+// Once the run's own refs are in the registry and read back, the other tags move: a loaded
+// image of several platforms is an index, copied registry-side with `buildx imagetools create`
+// (one call per repository for the base tags and one for the slim tags); a loaded image of one
+// platform is pushed under each tag (imagetools would wrap its lone manifest in a new index).
+describe('execute: the other tags, registry-side for several platforms, pushed for one', () => {
+  const RELEASE = pushContext({ ref: 'refs/tags/v1.0.0' })
+  const IMAGES = 'ghcr.io/org/app\ndocker.io/org/app'
+  const repoOf = (ref: string): string => ref.slice(0, ref.lastIndexOf(':'))
+  const isCreate = (a: string[]): boolean => a[1] === 'imagetools' && a[2] === 'create'
+
+  test('two platforms, loaded: the run refs by docker push, then imagetools create per repository', async () => {
+    const refs = withRegistry()
+    const [result, plan] = await run(
+      { image: IMAGES, platforms: 'linux/amd64,linux/arm/v7' },
+      'load',
+      RELEASE
+    )
+    const early = [...plan.runRefs.base, ...plan.runRefs.slim]
+    const lateBase = plan.baseTags.filter((r) => !early.includes(r))
+    const lateSlim = plan.slimTags.filter((r) => !early.includes(r))
+    expect(plan.repositories).toEqual(['ghcr.io/org/app', 'docker.io/org/app'])
+    expect(lateSlim.length).toBeGreaterThan(2)
+
+    // docker push: the run's own refs only, each read back before any tag moves
+    expect(
+      calls()
+        .filter((a) => a[0] === 'push')
+        .map((a) => a[1])
+    ).toEqual(early)
+    const creates = calls().filter(isCreate)
+    const tagArgs = (list: string[]): string[] => list.flatMap((r) => ['--tag', r])
+    expect(creates).toEqual(
+      plan.repositories.flatMap((repo) => [
+        [
+          'buildx',
+          'imagetools',
+          'create',
+          ...tagArgs(lateBase.filter((r) => repoOf(r) === repo)),
+          `${repo}@${BASE_DIGEST}`
+        ],
+        [
+          'buildx',
+          'imagetools',
+          'create',
+          ...tagArgs(lateSlim.filter((r) => repoOf(r) === repo)),
+          `${repo}@${RUNTIME_DIGEST}`
+        ]
+      ])
+    )
+    const lastPush = Math.max(...order((a) => a[0] === 'push'))
+    const firstCreate = Math.min(...order(isCreate))
+    expect(lastPush).toBeLessThan(firstCreate)
+    // each run ref read back after its push, before the first create
+    for (const ref of early) {
+      const pushed = Math.min(...order((a) => a[0] === 'push' && a[1] === ref))
+      const reads = order((a) => a[2] === 'inspect' && a[3] === ref)
+      expect(reads.some((n) => n > pushed && n < firstCreate)).toBe(true)
+    }
+    // every tag moved to the tested digest, and read back after its create
+    for (const ref of [...lateBase, ...lateSlim]) {
+      expect([ref, refs.get(ref)]).toEqual([
+        ref,
+        lateBase.includes(ref) ? BASE_DIGEST : RUNTIME_DIGEST
+      ])
+      expect(
+        callsAfter(firstCreate, (a) => a[2] === 'inspect' && a[3] === ref).length
+      ).toBeGreaterThan(0)
+    }
+    expect(result.moves.map((m) => [m.ref, m.to])).toEqual(
+      [...early, ...lateBase, ...lateSlim].map((r) => [
+        r,
+        plan.baseTags.includes(r) || plan.runRefs.base.includes(r) ? BASE_DIGEST : RUNTIME_DIGEST
+      ])
+    )
+  })
+
+  test('one platform, loaded: every tag by docker push, no imagetools create', async () => {
+    const refs = withRegistry()
+    const [result, plan] = await run({ image: IMAGES, platforms: 'linux/arm64' }, 'load', RELEASE)
+    const early = [...plan.runRefs.base, ...plan.runRefs.slim]
+    const late = [...plan.baseTags, ...plan.slimTags].filter((r) => !early.includes(r))
+    expect(late.length).toBeGreaterThan(4)
+    expect(
+      calls()
+        .filter((a) => a[0] === 'push')
+        .map((a) => a[1])
+    ).toEqual([...early, ...late])
+    expect(calls().filter(isCreate)).toEqual([])
+    for (const ref of late)
+      expect(refs.get(ref)).toBe(plan.baseTags.includes(ref) ? BASE_DIGEST : RUNTIME_DIGEST)
+    expect(result.moves.filter((m) => m.from === undefined)).toHaveLength(
+      early.length + late.length
+    )
+  })
+
+  test('two platforms, pushed by digest: nothing by docker push, every tag by imagetools create', async () => {
+    const refs = withRegistry()
+    const [, plan] = await run(
+      { image: IMAGES, platforms: 'linux/amd64,linux/arm/v7' },
+      'digest',
+      RELEASE
+    )
+    expect(calls().filter((a) => a[0] === 'push')).toEqual([])
+    const created = calls()
+      .filter(isCreate)
+      .flatMap((a) => a.filter((_, i) => a[i - 1] === '--tag'))
+    expect(created.sort()).toEqual(
+      [...plan.runRefs.base, ...plan.runRefs.slim, ...plan.baseTags, ...plan.slimTags]
+        .filter((r, i, all) => all.indexOf(r) === i)
+        .sort()
+    )
+    expect(calls().filter(isCreate)).toHaveLength(4)
+    for (const ref of created) expect(refs.get(ref)).toBeDefined()
+  })
+})
+
+// Registry operations go through one place (registry.ts attempt()): a transient failure is tried
+// again after a pause (WHEEL_SLIM_REGISTRY_BACKOFF_MS, "100" here: one retry), a refused login
+// and an unreachable registry are said plainly, anything else is the caller's to read.
+describe('execute: registry faults', () => {
+  const status = (ref: string, code: string): DockerResult => ({
+    exitCode: 1,
+    stdout: '',
+    stderr: `ERROR: unexpected status from HEAD request to https://${ref.split('/')[0]}/v2/${ref.split('/').slice(1).join('/').replace(':', '/manifests/')}: ${code}\n`
+  })
+  const same = (a: string[], b: string[]): boolean => JSON.stringify(a) === JSON.stringify(b)
+  const firstBuild = (): number =>
+    Math.min(...order((a) => a[0] === 'buildx' && (a[1] === 'bake' || a[1] === 'build')))
+  const retries = (): string[] =>
+    core.info.mock.calls.map(([m]) => String(m)).filter((m) => m.includes('retrying'))
+
+  /** The registry fake (its refs returned), with `fault` answering first when it has a result. */
+  function faulty(fault: (args: string[]) => DockerResult | undefined): Map<string, string> {
+    const refs = withRegistry()
+    const registry = docker.getMockImplementation() as NonNullable<
+      ReturnType<typeof docker.getMockImplementation>
+    >
+    docker.mockImplementation(async (args, opts) => fault(args) ?? registry(args, opts))
+    return refs
+  }
+  /** `result` for the first `n` calls that `pick` selects. */
+  const times = (
+    n: number,
+    pick: (a: string[]) => boolean,
+    result: DockerResult
+  ): ((args: string[]) => DockerResult | undefined) => {
+    let left = n
+    return (args: string[]): DockerResult | undefined =>
+      pick(args) && left-- > 0 ? result : undefined
+  }
+
+  test('a 503 on a read, then an answer: tried again once, after "retrying in 0.1 s"', async () => {
+    faulty(times(1, (a) => same(a, accessCheck(EDGE)), status(EDGE, '503 Service Unavailable')))
+    const [result] = await run({}, 'load')
+    expect(result.pushed).toBe(true)
+    const reads = docker.mock.calls
+      .map(([a], i) => [a, docker.mock.invocationCallOrder[i] ?? 0] as const)
+      .filter(([a, n]) => same(a, accessCheck(EDGE)) && n < firstBuild())
+    expect(reads).toHaveLength(2)
+    expect(retries()).toEqual([
+      `Registry ghcr.io: read ${EDGE} failed (${status(EDGE, '503 Service Unavailable').stderr.trim()}); retrying in 0.1 s`
+    ])
+  })
+
+  test('a 503 twice: one retry (the pauses configured), then the read fails plainly, nothing built', async () => {
+    faulty(times(2, (a) => same(a, accessCheck(EDGE)), status(EDGE, '503 Service Unavailable')))
+    await expect(run({}, 'load')).rejects.toThrow(
+      `Registry: could not read ${EDGE}: ERROR: unexpected status from HEAD request to https://ghcr.io/v2/org/app/manifests/edge: 503 Service Unavailable`
+    )
+    expect(retries()).toHaveLength(1)
+    expect(calls().filter((a) => a[1] === 'bake' || a[1] === 'build')).toEqual([])
+  })
+
+  test('a 400 on a read is not tried again', async () => {
+    faulty(times(1, (a) => same(a, accessCheck(EDGE)), status(EDGE, '400 Bad Request')))
+    await expect(run({}, 'load')).rejects.toThrow(
+      `Registry: could not read ${EDGE}: ERROR: unexpected status from HEAD request to https://ghcr.io/v2/org/app/manifests/edge: 400 Bad Request`
+    )
+    expect(calls().filter((a) => same(a, accessCheck(EDGE)))).toHaveLength(1)
+    expect(retries()).toEqual([])
+    expect(calls().filter((a) => a[1] === 'bake' || a[1] === 'build')).toEqual([])
+  })
+
+  test('a 502 on imagetools create: tried again, the tags end on the tested digest', async () => {
+    const isCreate = (a: string[]): boolean => a[1] === 'imagetools' && a[2] === 'create'
+    const bad: DockerResult = {
+      exitCode: 1,
+      stdout: '',
+      stderr: 'ERROR: failed commit on ref "index-sha256:x": unexpected status: 502 Bad Gateway\n'
+    }
+    const refs = faulty(times(1, isCreate, bad))
+    const [result, plan] = await run({ platforms: 'linux/amd64,linux/arm/v7' }, 'load')
+    expect([refs.get(`${EDGE}-base`), refs.get(EDGE)]).toEqual([BASE_DIGEST, RUNTIME_DIGEST])
+    expect(calls().filter(isCreate)).toHaveLength(3)
+    expect(retries()).toHaveLength(1)
+    expect(retries()[0]).toMatch(
+      /^Registry ghcr\.io: tag ghcr\.io\/org\/app:edge-base failed \(.*502 Bad Gateway\); retrying in 0\.1 s$/
+    )
+    expect(result.moves.map((m) => m.ref).sort()).toEqual(
+      [...plan.runRefs.base, ...plan.runRefs.slim, ...plan.baseTags, ...plan.slimTags]
+        .filter((r, i, all) => all.indexOf(r) === i)
+        .sort()
+    )
+  })
+
+  test.each<[string, string, string, string, string]>([
+    [
+      'ghcr.io',
+      'ghcr.io/org/app',
+      'ghcr.io/org/app:edge',
+      'ghcr.io',
+      'ERROR: failed to authorize: no basic auth credentials'
+    ],
+    [
+      'a registry with a port',
+      'localhost:5000/org/app',
+      'localhost:5000/org/app:edge',
+      'localhost:5000',
+      'ERROR: unexpected status from HEAD request to http://localhost:5000/v2/org/app/manifests/edge: 401 Unauthorized'
+    ],
+    [
+      'Docker Hub',
+      'org/app',
+      'org/app:edge',
+      'docker.io',
+      'ERROR: failed to authorize: unauthorized: authentication required'
+    ]
+  ])(
+    'a refused login on %s: names the registry and docker/login-action, before any build',
+    async (_name, image, ref, registry, stderr) => {
+      faulty((a) =>
+        a[2] === 'inspect' ? { exitCode: 1, stdout: '', stderr: `${stderr}\n` } : undefined
+      )
+      await expect(run({ image }, 'load')).rejects.toThrow(
+        `Registry ${registry}: authentication failed when trying to read ${ref} (${stderr}). Log in before this step, e.g. with docker/login-action (registry: ${registry}).`
+      )
+      expect(calls().filter((a) => a[2] === 'inspect')).toEqual([accessCheck(ref)])
+      expect(retries()).toEqual([])
+      expect(calls().filter((a) => a[1] === 'bake' || a[1] === 'build')).toEqual([])
+      expect(calls().filter(isRegistryWrite)).toEqual([])
+    }
+  )
+
+  test('a push refused for want of rights: the same plain error, for the push, nothing else pushed', async () => {
+    const denied = 'denied: requested access to the resource is denied'
+    faulty((a) =>
+      a[0] === 'push'
+        ? {
+            exitCode: 1,
+            stdout: 'The push refers to repository [ghcr.io/org/app]\n',
+            stderr: `${denied}\n`
+          }
+        : undefined
+    )
+    const error = await run({}, 'load').then(
+      () => undefined,
+      (e: unknown) => e as Error
+    )
+    const first = calls().filter((a) => a[0] === 'push')
+    expect(first).toHaveLength(1)
+    expect(retries()).toEqual([])
+    expect(error?.message).toBe(
+      `Registry ghcr.io: authentication failed when trying to push ${first[0]?.[1]} (${denied}). Log in before this step, e.g. with docker/login-action (registry: ghcr.io).`
+    )
+    expect(calls().filter((a) => a[1] === 'imagetools' && a[2] === 'create')).toEqual([])
+  })
+
+  test.each<[string, string, string, string]>([
+    [
+      'ghcr.io',
+      'ghcr.io/org/app',
+      'ghcr.io',
+      'ERROR: failed to do request: Head "https://ghcr.io/v2/org/app/manifests/edge": dial tcp 140.82.112.33:443: connect: connection refused'
+    ],
+    [
+      'a registry with a port',
+      'localhost:5000/org/app',
+      'localhost:5000',
+      'ERROR: failed to do request: Head "http://localhost:5000/v2/org/app/manifests/edge": dial tcp [::1]:5000: connect: connection refused'
+    ],
+    [
+      'a host that does not resolve',
+      'registry.invalid/org/app',
+      'registry.invalid',
+      'ERROR: failed to do request: Head "https://registry.invalid/v2/org/app/manifests/edge": dial tcp: lookup registry.invalid on 127.0.0.53:53: no such host'
+    ]
+  ])(
+    'an unreachable registry (%s): "cannot be reached", not tried again, nothing built',
+    async (_name, image, registry, stderr) => {
+      faulty((a) =>
+        a[2] === 'inspect' ? { exitCode: 1, stdout: '', stderr: `${stderr}\n` } : undefined
+      )
+      await expect(run({ image }, 'load')).rejects.toThrow(
+        `Registry ${registry} cannot be reached (to read ${image}:edge): ${stderr}`
+      )
+      expect(calls().filter((a) => a[2] === 'inspect')).toHaveLength(1)
+      expect(retries()).toEqual([])
+      expect(calls().filter((a) => a[1] === 'bake' || a[1] === 'build')).toEqual([])
+    }
+  )
+
+  // The transient patterns are tried on the message without the reference: a "not found" for a
+  // repository or tag that contains "eof" (geofence, videoforge) or a 5xx-like number (1.503.0)
+  // is no transient failure.
+  test.each<[string, RawInputs, string]>([
+    [
+      'a repository whose name contains "eof"',
+      { image: 'ghcr.io/org/geofence' },
+      'ghcr.io/org/geofence:edge'
+    ],
+    ['a tag with a number like a 5xx status', { tags: '1.503.0' }, 'ghcr.io/org/app:1.503.0']
+  ])(
+    'a tag not there yet, of %s, is read once: "not found" is no transient failure',
+    async (_name, values, ref) => {
+      withRegistry()
+      const [result] = await run(values, 'load')
+      expect(result.pushed).toBe(true)
+      const before = calls().filter(
+        (a, i) =>
+          same(a, accessCheck(ref)) && (docker.mock.invocationCallOrder[i] ?? 0) < firstBuild()
+      )
+      expect(before).toHaveLength(1)
+      expect(retries()).toEqual([])
+    }
+  )
+})
+
+// Before any build: a parent that does not fit and a registry that will not let this runner in
+// stop the run while nothing is built or written.
+describe('execute: the parent and the registry are checked before any build', () => {
+  const PARENT = 'ghcr.io/org/svc:1.0-base'
+  const isBuild = (a: string[]): boolean =>
+    a[0] === 'buildx' && (a[1] === 'bake' || a[1] === 'build')
+  const reads = (ref: string): number[] => order((a) => a[2] === 'inspect' && a[3] === ref)
+
+  /** The registry fake, the parent in it: an index of `platforms`, labelled as this action does. */
+  function withParent(platforms: string[], labels: Record<string, string>): void {
+    const refs = withRegistry()
+    refs.set(PARENT, `sha256:${'3'.repeat(64)}`)
+    const registry = docker.getMockImplementation() as NonNullable<
+      ReturnType<typeof docker.getMockImplementation>
+    >
+    docker.mockImplementation(async (args, opts) => {
+      if (args[2] === 'inspect' && args[3] === PARENT && args.includes('--raw')) {
+        const manifests = platforms.map((p) => {
+          const [os, architecture, variant] = p.split('/')
+          return { digest: `sha256:${'4'.repeat(64)}`, platform: { os, architecture, variant } }
+        })
+        return { exitCode: 0, stdout: JSON.stringify({ manifests }), stderr: '' }
+      }
+      if (args[2] === 'inspect' && args[3] === PARENT && args.includes('{{json .Image}}')) {
+        const config = { config: { Labels: labels } }
+        const image = Object.fromEntries(platforms.map((p) => [p, config]))
+        return { exitCode: 0, stdout: JSON.stringify(image), stderr: '' }
+      }
+      return registry(args, opts)
+    })
+  }
+
+  test('a parent that fits: read before the build, then the access check, then the build', async () => {
+    withParent(['linux/amd64', 'linux/arm/v7'], { 'io.wheel-slim.wheel-dir': '/wheeley' })
+    const [result, plan] = await run({ parent: PARENT }, 'load')
+    expect(plan.spec.fromParent).toBe(true)
+    expect(result.pushed).toBe(true)
+    const build = Math.min(...order(isBuild))
+    expect(reads(PARENT).length).toBeGreaterThan(0)
+    expect(Math.max(...reads(PARENT))).toBeLessThan(Math.min(...reads(EDGE)))
+    expect(Math.min(...reads(EDGE))).toBeLessThan(build)
+  })
+
+  test.each<[string, () => void, string]>([
+    [
+      'a parent that is not there',
+      () => withRegistry(),
+      'expected a base image this action pushed that exists; nothing is there.'
+    ],
+    [
+      'a parent that lacks a platform',
+      () => withParent(['linux/amd64'], { 'io.wheel-slim.wheel-dir': '/wheeley' }),
+      'it holds linux/amd64 (missing linux/arm/v7)'
+    ],
+    [
+      'a parent whose wheels are elsewhere',
+      () => withParent(['linux/amd64', 'linux/arm/v7'], { 'io.wheel-slim.wheel-dir': '/w' }),
+      'carries its wheels at /wheeley (wheel-dir); they are at /w'
+    ]
+  ])('%s: refused, naming parent, nothing built or written', async (_name, registry, message) => {
+    registry()
+    const outcome = run({ parent: PARENT }, 'load')
+    await expect(outcome).rejects.toThrow(`Input "parent": ${JSON.stringify(PARENT)} is not valid`)
+    await expect(outcome).rejects.toThrow(message)
+    expect(calls().filter(isBuild)).toEqual([])
+    expect(calls().filter(isTest)).toEqual([])
+    expect(calls().filter(isRegistryWrite)).toEqual([])
+    // the parent is checked first: the run's own tags were not even read
+    expect(reads(EDGE)).toEqual([])
+  })
+
+  test('a run that does not push reads no tag of its own, only the parent', async () => {
+    withParent(['linux/amd64', 'linux/arm/v7'], { 'io.wheel-slim.wheel-dir': '/wheeley' })
+    await run({ parent: PARENT }, 'load', SAME_REPO_PR)
+    expect(
+      calls()
+        .filter(isRegistry)
+        .map((a) => a[3])
+        .filter((r) => r !== PARENT)
+    ).toEqual([])
   })
 })
 
@@ -796,6 +1527,24 @@ describe('execute: a refusal from the build comes out in its own words', () => {
     await expect(run({}, 'load')).rejects.toThrow(
       /^not Debian package names, refused: Bad \(from runtime-packages\)\nNothing was built or pushed\.$/
     )
+  })
+
+  test('a build out of disk space: said plainly, the DockerError as its cause', async () => {
+    failBuilds({
+      exitCode: 1,
+      stdout: '',
+      stderr:
+        '#12 ERROR: failed to copy files: copy file range failed: no space left on device\nERROR: failed to solve: failed to copy files: no space left on device\n'
+    })
+    const error = await run({}, 'load').then(
+      () => undefined,
+      (e: unknown) => e as Error
+    )
+    expect(error?.message).toBe(
+      "The build ran out of disk space (no space left on device), in the runner's temp directory (RUNNER_TEMP) or the engine's. Nothing was pushed or saved."
+    )
+    expect(error?.cause).toBeInstanceOf(DockerError)
+    expect(calls().filter(isTest)).toEqual([])
   })
 
   test('a build failure without a refusal fails with the DockerError itself', async () => {
@@ -871,7 +1620,7 @@ describe('execute: the runtime packages each platform installed reach the result
         builds: {
           platform: string
           runtimePackages: Record<string, string[]>
-          checkSeconds: number
+          testSeconds: number
         }[]
       }
       expect(metadata.builds.map((b) => [b.platform, b.runtimePackages])).toEqual([
@@ -881,7 +1630,7 @@ describe('execute: the runtime packages each platform installed reach the result
           { libpq5: [PSYCOPG_ARM], tzdata: ['runtime-packages', "the parent's runtime-packages"] }
         ]
       ])
-      expect(metadata.builds.every((b) => typeof b.checkSeconds === 'number')).toBe(true)
+      expect(metadata.builds.every((b) => typeof b.testSeconds === 'number')).toBe(true)
     }
   )
 

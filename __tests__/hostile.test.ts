@@ -144,7 +144,7 @@ function expectedShape(s: DockerfileSpec): [string, string[]][] {
     }
     return [name, keywords]
   })
-  return s.fromParent ? [['parent', ['FROM']], ...shape] : shape
+  return s.fromParent ? [['parent', ['FROM']], ['parent-native', ['FROM']], ...shape] : shape
 }
 
 /** Every mount the design allows for this spec: user values only in their slot. */
@@ -159,7 +159,10 @@ function allowedMounts(s: DockerfileSpec): Set<string> {
       : []),
     ...(s.wheelCache ? [`type=bind,from=${WHEEL_CACHE_CONTEXT},target=/wheel-slim/cache`] : []),
     ...(s.fromParent
-      ? [`type=bind,from=parent,source=${s.wheelDir},target=/wheel-slim/parent`]
+      ? [
+          `type=bind,from=parent,source=${s.wheelDir},target=/wheel-slim/parent`,
+          `type=bind,from=parent-native,source=${s.wheelDir},target=/wheel-slim/parent`
+        ]
       : []),
     ...(s.extraIndex ? [`type=secret,id=${PIP_CONF_SECRET},target=/etc/pip.conf`] : []),
     out('own', '/wheel-slim/own'),
@@ -178,7 +181,7 @@ function designedFroms(s: DockerfileSpec): Record<string, [string, string[]]> {
   const host = ['$BUILDPLATFORM']
   const wheelImage = s.fromParent ? 'parent' : s.buildFrom
   return {
-    ...(s.fromParent ? { parent: [s.buildFrom, []] } : {}),
+    ...(s.fromParent ? { parent: [s.buildFrom, []], 'parent-native': [s.buildFrom, host] } : {}),
     own: [s.buildFrom, host],
     resolve: [s.buildFrom, host],
     compile: [wheelImage, []],
@@ -286,7 +289,8 @@ function expectInert(p: BuildPlan): void {
     expectedShape(s)
   )
   expect(df.directives).toEqual([])
-  expect(df.comments).toHaveLength(baselineDf.comments.length + (s.fromParent ? 1 : 0))
+  // the parent stages' comment: two lines
+  expect(df.comments).toHaveLength(baselineDf.comments.length + (s.fromParent ? 2 : 0))
   const lines = text.split('\n')
   expect(lines.filter((l) => /^[^\s#]/.test(l))).toHaveLength(df.instructions.length)
   expect(lines.filter((l) => /^\s*#/.test(l))).toHaveLength(df.comments.length)

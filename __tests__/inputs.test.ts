@@ -323,6 +323,11 @@ const BAD: BadRow[] = [
   ['runtime-image', '"quoted"', undefined, 'an image reference'],
   ['runtime-image', MOUNT, undefined, 'an image reference'],
   ['runtime-image', 'python@sha256:abc', undefined, 'an image reference'],
+  // a stage name of the generated Dockerfile would make a stage build on a stage
+  ['builder-image', 'parent-native', undefined, 'parent, parent-native, scratch)'],
+  ['builder-image', 'parent', undefined, 'not a stage name of the generated Dockerfile'],
+  ['runtime-image', 'Parent-Native', undefined, 'not a stage name of the generated Dockerfile'],
+  ['parent', 'parent-native', undefined, 'not a stage name of the generated Dockerfile'],
   ['parent', 'x;rm -rf /', undefined, 'an image reference'],
   ['parent', 'a\nRUN evil', undefined, 'an image reference'],
   ['parent', '$(id)', undefined, 'an image reference'],

@@ -138,6 +138,73 @@ describe('makeMergePlan: events and inputs', () => {
   })
 })
 
+// docker/metadata-action hands over full references: no image input, the repositories are
+// those the tags name (as a build job's plan takes them), every one of them merged.
+describe('makeMergePlan: full references and no image', () => {
+  const ctx = runnerContext('push', 'refs/tags/v1.2.3')
+  const sources = (repo: string, suffix: string): Record<string, string> => ({
+    'linux/amd64': `${repo}:sha-abcdef0${suffix}-amd64`,
+    'linux/arm/v7': `${repo}:sha-abcdef0${suffix}-arm32v7`
+  })
+
+  test('one repository: the sha tag of that repository, then the references as given', () => {
+    const p = merge({ tags: 'ghcr.io/o/a:1.2.3\nghcr.io/o/a:latest' }, ctx)
+    expect(p.slim).toEqual([
+      {
+        refs: ['ghcr.io/o/a:sha-abcdef0', 'ghcr.io/o/a:1.2.3', 'ghcr.io/o/a:latest'],
+        sources: sources('ghcr.io/o/a', '')
+      }
+    ])
+    expect(p.base).toEqual([
+      {
+        refs: ['ghcr.io/o/a:sha-abcdef0-base', 'ghcr.io/o/a:1.2.3-base', 'ghcr.io/o/a:latest-base'],
+        sources: sources('ghcr.io/o/a', '-base')
+      }
+    ])
+    // tags given: none floats
+    expect(p.floating).toEqual([])
+  })
+
+  test('two registries: a group per repository, each with its own references only', () => {
+    const p = merge({ tags: 'ghcr.io/o/a:1.2.3\ndocker.io/o/a:1.2.3\nghcr.io/o/a:latest' }, ctx)
+    expect(p.slim).toEqual([
+      {
+        refs: ['ghcr.io/o/a:sha-abcdef0', 'ghcr.io/o/a:1.2.3', 'ghcr.io/o/a:latest'],
+        sources: sources('ghcr.io/o/a', '')
+      },
+      {
+        refs: ['docker.io/o/a:sha-abcdef0', 'docker.io/o/a:1.2.3'],
+        sources: sources('docker.io/o/a', '')
+      }
+    ])
+    expect(p.base.map((g) => g.refs)).toEqual([
+      ['ghcr.io/o/a:sha-abcdef0-base', 'ghcr.io/o/a:1.2.3-base', 'ghcr.io/o/a:latest-base'],
+      ['docker.io/o/a:sha-abcdef0-base', 'docker.io/o/a:1.2.3-base']
+    ])
+  })
+
+  test('tag-prefix and tag-suffix: on the sha tag, not on the full references', () => {
+    const p = merge({ tags: 'ghcr.io/o/a:1.2.3', 'tag-prefix': 'rpi-', 'tag-suffix': '-slim' }, ctx)
+    expect(p.slim).toEqual([
+      {
+        refs: ['ghcr.io/o/a:rpi-sha-abcdef0-slim', 'ghcr.io/o/a:1.2.3'],
+        sources: {
+          'linux/amd64': 'ghcr.io/o/a:rpi-sha-abcdef0-slim-amd64',
+          'linux/arm/v7': 'ghcr.io/o/a:rpi-sha-abcdef0-slim-arm32v7'
+        }
+      }
+    ])
+  })
+
+  test('an image with full references to another repository: both repositories merged', () => {
+    const p = merge({ image: 'ghcr.io/o/a', tags: 'docker.io/o/b:1.2.3\n1.2' }, ctx)
+    expect(p.slim.map((g) => g.refs)).toEqual([
+      ['docker.io/o/b:sha-abcdef0', 'docker.io/o/b:1.2.3'],
+      ['ghcr.io/o/a:sha-abcdef0', 'ghcr.io/o/a:1.2']
+    ])
+  })
+})
+
 // The merge job must find exactly what the matrix jobs of the same workflow pushed: for every
 // platform, the run refs of that platform's arch-tags job are the merge's sources, and its tags
 // are the merge's refs in their per-architecture form.

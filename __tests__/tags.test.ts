@@ -614,6 +614,38 @@ describe('resolveTags: tag-prefix and tag-suffix', () => {
     expect(run).toThrow(InputError)
     expect(run).toThrow(/^Input "tag-suffix": /)
   })
+
+  // Both set and together too long: the suffix, the last part added, is named.
+  test('a prefix and a suffix that make a tag longer than 128 name "tag-suffix"', () => {
+    const run = (): unknown =>
+      resolveTags(['ghcr.io/o/a'], ['v'.repeat(105)], rules('-base', 'p'.repeat(20), '-slim'))
+    expect(run).toThrow(InputError)
+    expect(run).toThrow(
+      `Input "tag-suffix": "${'p'.repeat(20)}${'v'.repeat(105)}-slim" is not valid`
+    )
+  })
+
+  test('prefix, tag, suffix and base-suffix of exactly 128 characters: accepted', () => {
+    const t = 'v'.repeat(128 - 'rpi-'.length - '-slim'.length - '-base'.length)
+    expect(resolveTags(['ghcr.io/o/a'], [t], rules('-base', 'rpi-', '-slim'))).toEqual({
+      slim: [`ghcr.io/o/a:rpi-${t}-slim`],
+      base: [`ghcr.io/o/a:rpi-${t}-slim-base`]
+    })
+  })
+
+  test('a bare tag too long by itself names "tags", whatever prefix and suffix', () => {
+    expect(() =>
+      resolveTags(['ghcr.io/o/a'], ['v'.repeat(129)], rules('-base', 'rpi-', '-slim'))
+    ).toThrow(/^Input "tags": /)
+  })
+
+  // Only the prefix can make a tag start with "." or "-" (the tag and the suffix are checked on
+  // their own): the error names tag-prefix even with a suffix set.
+  test('a prefix that makes an illegal tag names "tag-prefix" even when a suffix is set', () => {
+    expect(() => resolveTags(['ghcr.io/o/a'], ['1.2.3'], rules('-base', '.rpi-', '-slim'))).toThrow(
+      /^Input "tag-prefix": "\.rpi-1\.2\.3-slim" is not valid/
+    )
+  })
 })
 
 describe('archRef: per-architecture references', () => {

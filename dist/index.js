@@ -47618,6 +47618,8 @@ const RUNTIME_UID = 10001;
 
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/build-log.ts
 /**
  * What a build's plain progress log says about each platform's wheel steps: how long resolve
@@ -48311,7 +48313,7 @@ function registryOf(ref) {
 }
 const AUTH = /no basic auth credentials|unauthorized|authentication required|401 Unauthorized|denied/i;
 const UNREACHABLE = /connection refused|no such host|server misbehaving|network is unreachable/i;
-const TRANSIENT = /\b5\d\d\b|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout|connection reset|EOF|i\/o timeout|TLS handshake timeout|context deadline exceeded/i;
+const TRANSIENT = /\b5\d\d (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)|status(?: code)?:? 5\d\d\b|connection reset|: EOF\b|i\/o timeout|TLS handshake timeout|context deadline exceeded/i;
 /** Retries after these many milliseconds; overridable for tests. */
 const BACKOFF = (process.env['WHEEL_SLIM_REGISTRY_BACKOFF_MS'] ?? '1000,2000,4000')
     .split(',')
@@ -48327,7 +48329,8 @@ async function attempt(args, ref, what) {
         const r = await docker(args, { silent: args[0] !== 'push', allowFailure: true });
         if (r.exitCode === 0)
             return r;
-        const text = r.stderr + r.stdout;
+        // Without the reference itself: a tag "1.503.0" is no 503, a repository "geofence" no EOF.
+        const text = (r.stderr + r.stdout).split(ref).join(' ').split(repositoryOf(ref)).join(' ');
         if (AUTH.test(text)) {
             throw new Error(`Registry ${registry}: authentication failed when trying to ${what} ${ref} (${tail(r)}). Log in before this step, e.g. with docker/login-action (registry: ${registry}).`);
         }
@@ -48690,8 +48693,15 @@ function resolveTags(images, tags, rules) {
         }
         else {
             const full = `${rules.prefix}${validate_tag('tags', t)}${rules.suffix}`;
-            // Too long or malformed only with what the user added: name that input.
-            validate_tag(rules.suffix ? 'tag-suffix' : rules.prefix ? 'tag-prefix' : 'tags', full);
+            // Bad only with what the user added: name that input (only a prefix can start it wrong).
+            const blame = rules.prefix && !/^[A-Za-z0-9_]/.test(full)
+                ? 'tag-prefix'
+                : rules.suffix
+                    ? 'tag-suffix'
+                    : rules.prefix
+                        ? 'tag-prefix'
+                        : 'tags';
+            validate_tag(blame, full);
             if (images.length === 0) {
                 throw new InputError('image', '', 'the repository to push to, e.g. "ghcr.io/org/app" (required with bare tags)');
             }
@@ -56631,8 +56641,6 @@ function policies_userAgentPolicy_userAgentPolicy(options = {}) {
     };
 }
 //# sourceMappingURL=userAgentPolicy.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/util/sha256.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -105845,6 +105853,7 @@ async function saveWheels(restored, exported, packageName, runId) {
 
 
 
+
 const seconds = (since) => Math.round((Date.now() - since) / 100) / 10;
 async function timed(timings, phase, fn) {
     const started = Date.now();
@@ -105947,7 +105956,6 @@ async function reload(plan, engine, target) {
     await docker(['load', '--input', tar]);
     (0,external_node_fs_namespaceObject.rmSync)(tar, { force: true });
 }
-const CHECK_MARK = '@@wheel-slim: compiled modules@@';
 /**
  * One container per platform: the user's smoke test, then the check that every compiled module
  * installed in the image finds its shared libraries with the image's own dynamic loader, whatever
@@ -105956,7 +105964,9 @@ const CHECK_MARK = '@@wheel-slim: compiled modules@@';
 async function testPlatform(plan, platform, image) {
     const started = Date.now();
     const check = (0,external_node_fs_namespaceObject.readFileSync)(__nccwpck_require__.ab + "check_libs.py", 'utf8');
-    const script = `sh -c "$WHEEL_SLIM_SMOKE_TEST" || exit $?; echo '${CHECK_MARK}'; exec python3 -c "$WHEEL_SLIM_CHECK"`;
+    // A line of its own, with a run-specific word: no smoke test's output is taken for it.
+    const mark = `@@wheel-slim: compiled modules ${(0,external_node_crypto_.randomBytes)(8).toString('hex')}@@`;
+    const script = `sh -c "$WHEEL_SLIM_SMOKE_TEST" || exit $?; echo; echo "$WHEEL_SLIM_MARK"; exec python3 -c "$WHEEL_SLIM_CHECK"`;
     const run = await docker([
         'run',
         '--rm',
@@ -105968,11 +105978,15 @@ async function testPlatform(plan, platform, image) {
         `WHEEL_SLIM_SMOKE_TEST=${plan.smokeTest}`,
         '--env',
         `WHEEL_SLIM_CHECK=${check}`,
+        '--env',
+        `WHEEL_SLIM_MARK=${mark}`,
         image,
         '-c',
         script
     ], { allowFailure: true, silent: true });
-    const [output = '', checked] = run.stdout.split(`${CHECK_MARK}\n`);
+    const at = run.stdout.lastIndexOf(`\n${mark}\n`);
+    const output = at < 0 ? run.stdout : run.stdout.slice(0, at);
+    const checked = at < 0 ? undefined : run.stdout.slice(at + mark.length + 2);
     if (checked === undefined) {
         const tail = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n');
         const hint = plan.defaultSmokeTest && /ModuleNotFoundError/.test(tail)

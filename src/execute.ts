@@ -7,6 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import * as core from '@actions/core'
 import { mergeWheelSteps, parseWheelSteps, WheelSteps } from './build-log.js'
 import { bakeArgv, BakeTarget, bakeDefinition, bakeFile, buildArgv, Delivery } from './buildx.js'
@@ -223,8 +224,6 @@ interface Unloadable {
   missing: string[]
 }
 
-const CHECK_MARK = '@@wheel-slim: compiled modules@@'
-
 /**
  * One container per platform: the user's smoke test, then the check that every compiled module
  * installed in the image finds its shared libraries with the image's own dynamic loader, whatever
@@ -237,7 +236,9 @@ async function testPlatform(
 ): Promise<{ output: string; seconds: number }> {
   const started = Date.now()
   const check = readFileSync(new URL('./tools/check_libs.py', import.meta.url), 'utf8')
-  const script = `sh -c "$WHEEL_SLIM_SMOKE_TEST" || exit $?; echo '${CHECK_MARK}'; exec python3 -c "$WHEEL_SLIM_CHECK"`
+  // A line of its own, with a run-specific word: no smoke test's output is taken for it.
+  const mark = `@@wheel-slim: compiled modules ${randomBytes(8).toString('hex')}@@`
+  const script = `sh -c "$WHEEL_SLIM_SMOKE_TEST" || exit $?; echo; echo "$WHEEL_SLIM_MARK"; exec python3 -c "$WHEEL_SLIM_CHECK"`
   const run = await docker(
     [
       'run',
@@ -250,13 +251,17 @@ async function testPlatform(
       `WHEEL_SLIM_SMOKE_TEST=${plan.smokeTest}`,
       '--env',
       `WHEEL_SLIM_CHECK=${check}`,
+      '--env',
+      `WHEEL_SLIM_MARK=${mark}`,
       image,
       '-c',
       script
     ],
     { allowFailure: true, silent: true }
   )
-  const [output = '', checked] = run.stdout.split(`${CHECK_MARK}\n`)
+  const at = run.stdout.lastIndexOf(`\n${mark}\n`)
+  const output = at < 0 ? run.stdout : run.stdout.slice(0, at)
+  const checked = at < 0 ? undefined : run.stdout.slice(at + mark.length + 2)
   if (checked === undefined) {
     const tail = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n')
     const hint =

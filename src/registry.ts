@@ -21,7 +21,7 @@ const AUTH =
   /no basic auth credentials|unauthorized|authentication required|401 Unauthorized|denied/i
 const UNREACHABLE = /connection refused|no such host|server misbehaving|network is unreachable/i
 const TRANSIENT =
-  /\b5\d\d\b|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout|connection reset|EOF|i\/o timeout|TLS handshake timeout|context deadline exceeded/i
+  /\b5\d\d (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)|status(?: code)?:? 5\d\d\b|connection reset|: EOF\b|i\/o timeout|TLS handshake timeout|context deadline exceeded/i
 
 /** Retries after these many milliseconds; overridable for tests. */
 const BACKOFF = (process.env['WHEEL_SLIM_REGISTRY_BACKOFF_MS'] ?? '1000,2000,4000')
@@ -40,7 +40,8 @@ async function attempt(args: string[], ref: string, what: string): Promise<Docke
   for (let i = 0; ; i++) {
     const r = await docker(args, { silent: args[0] !== 'push', allowFailure: true })
     if (r.exitCode === 0) return r
-    const text = r.stderr + r.stdout
+    // Without the reference itself: a tag "1.503.0" is no 503, a repository "geofence" no EOF.
+    const text = (r.stderr + r.stdout).split(ref).join(' ').split(repositoryOf(ref)).join(' ')
     if (AUTH.test(text)) {
       throw new Error(
         `Registry ${registry}: authentication failed when trying to ${what} ${ref} (${tail(r)}). Log in before this step, e.g. with docker/login-action (registry: ${registry}).`

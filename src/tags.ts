@@ -136,8 +136,16 @@ export function resolveTags(images: string[], tags: string[], rules: TagRules): 
       slim.push(t)
     } else {
       const full = `${rules.prefix}${checkTag('tags', t)}${rules.suffix}`
-      // Too long or malformed only with what the user added: name that input.
-      checkTag(rules.suffix ? 'tag-suffix' : rules.prefix ? 'tag-prefix' : 'tags', full)
+      // Bad only with what the user added: name that input (only a prefix can start it wrong).
+      const blame =
+        rules.prefix && !/^[A-Za-z0-9_]/.test(full)
+          ? 'tag-prefix'
+          : rules.suffix
+            ? 'tag-suffix'
+            : rules.prefix
+              ? 'tag-prefix'
+              : 'tags'
+      checkTag(blame, full)
       if (images.length === 0) {
         throw new InputError(
           'image',

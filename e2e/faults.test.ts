@@ -28,6 +28,7 @@ const wsAt = async (version: string): Promise<string> => {
 }
 
 beforeAll(async () => {
+  await mkdir(WORK_DIR, { recursive: true })
   root = await mkdtemp(path.join(WORK_DIR, 'faults-'))
   ws = await wsAt('1.0.0')
 }, 10 * 60_000)

@@ -54,6 +54,7 @@ let indexes: Indexes
 let root: string
 
 beforeAll(async () => {
+  await mkdir(WORK_DIR, { recursive: true })
   indexes = await startIndexes([], ['service'])
   root = await mkdtemp(path.join(WORK_DIR, 'matrix-'))
 }, 10 * 60_000)

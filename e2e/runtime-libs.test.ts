@@ -6,7 +6,7 @@
 // the builder is refused before anything compiles.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { runImage } from './support/docker.js'
 import { buildFixtureDist, type FixtureName } from './support/fixtures.js'
@@ -32,6 +32,7 @@ let indexes: Indexes
 let root: string
 
 beforeAll(async () => {
+  await mkdir(WORK_DIR, { recursive: true })
   indexes = await startIndexes(['yaml'], [])
   root = await mkdtemp(path.join(WORK_DIR, 'libs-'))
 }, 10 * 60_000)

@@ -6,7 +6,7 @@
 // what installing on the build host must get right: console scripts, bytecode, install location.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { startCacheService, type CacheService } from './support/cache-service.js'
 import { docker, runImage } from './support/docker.js'
@@ -93,6 +93,7 @@ let cold: ActionRun
 let warm: ActionRun
 
 beforeAll(async () => {
+  await mkdir(WORK_DIR, { recursive: true })
   indexes = await startIndexes(['service'], ['app'])
   svc = await startCacheService()
   cold = await run('speed-cold')

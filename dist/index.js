@@ -39245,7 +39245,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8457);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6986);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 // A cache request the action gave up on must not keep the step alive; exit code set by setFailed.
@@ -39256,7 +39256,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8457:
+/***/ 6986:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -47399,11 +47399,18 @@ function getOctokit(token, options, ...additionalPlugins) {
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/output.ts
+/** The last `n` lines of a command's output: what an error message quotes of it. */
+function lastLines(text, n, separator = '\n') {
+    return text.trim().split('\n').slice(-n).join(separator);
+}
+
 ;// CONCATENATED MODULE: ./src/docker.ts
 /**
  * The one place that runs docker: argv only, never a shell. Running children are tracked so
  * that a cancelled run can stop them before it cleans up.
  */
+
 
 const running = new Set();
 /** Stops every docker command still running (a cancelled run). */
@@ -47415,7 +47422,7 @@ class DockerError extends Error {
     args;
     result;
     constructor(args, result) {
-        const tail = (result.stderr || result.stdout).trim().split('\n').slice(-15).join('\n');
+        const tail = lastLines(result.stderr || result.stdout, 15);
         super(`docker ${args.slice(0, 2).join(' ')} failed (exit ${result.exitCode}):\n${tail}`);
         this.args = args;
         this.result = result;
@@ -47924,167 +47931,6 @@ function renderDockerfile(s) {
         .join('\n\n') + '\n');
 }
 
-;// CONCATENATED MODULE: ./src/buildx.ts
-/**
- * The one buildx call of a run, as pure data (tested by value): a bake definition whose targets
- * (slim runtime, wheel-carrying base, wheel set) share every stage, so each runs once per
- * platform. And the builder choice, which decides how the images leave the builder.
- */
-
-
-function labelMap(lines) {
-    return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-}
-/** Targets "runtime" and "base" always; "wheels" when its files are wanted on the host. */
-function bakeDefinition(c, platforms, delivery, wheelsDest) {
-    const contexts = { [TOOLS_CONTEXT]: c.toolsDir };
-    if (c.wheelCacheDir)
-        contexts[WHEEL_CACHE_CONTEXT] = c.wheelCacheDir;
-    const common = (target) => ({
-        context: c.context,
-        dockerfile: c.dockerfile,
-        target,
-        platforms,
-        contexts,
-        args: c.args,
-        output: [],
-        ...(c.pipConfFile ? { secret: [`id=${PIP_CONF_SECRET},src=${c.pipConfFile}`] } : {}),
-        ...(c.network !== 'default' ? { network: c.network } : {}),
-        ...(c.cacheFrom.length > 0 ? { 'cache-from': c.cacheFrom } : {}),
-        ...(c.noCacheFilters.length > 0 ? { 'no-cache-filter': c.noCacheFilters } : {})
-    });
-    const provenance = delivery.kind === 'digest' && c.provenance !== 'false'
-        ? `type=provenance,${c.provenance === 'true' ? 'mode=min' : c.provenance}`
-        : 'type=provenance,disabled=true';
-    const image = (target, labels, output) => ({
-        ...common(target),
-        labels: labelMap(labels),
-        attest: [provenance],
-        ...(c.cacheTo.length > 0 && target === STAGES.runtime ? { 'cache-to': c.cacheTo } : {}),
-        ...output
-    });
-    const byDigest = (repository) => ({
-        output: [`type=image,name=${repository},push-by-digest=true,name-canonical=true,push=true`]
-    });
-    const targets = {};
-    if (delivery.kind === 'load') {
-        targets['runtime'] = image(STAGES.runtime, c.labels, {
-            tags: [delivery.runtimeTag],
-            output: ['type=docker']
-        });
-        if (delivery.baseTag) {
-            targets['base'] = image(STAGES.base, c.baseLabels, {
-                tags: [delivery.baseTag],
-                output: ['type=docker']
-            });
-        }
-    }
-    else if (delivery.kind === 'digest') {
-        targets['runtime'] = image(STAGES.runtime, c.labels, byDigest(delivery.runtimeRepository));
-        targets['base'] = image(STAGES.base, c.baseLabels, byDigest(delivery.baseRepository));
-    }
-    else {
-        for (const [platform, tag] of Object.entries(delivery.runtimeTags)) {
-            // No cache-to: one target per platform would each overwrite the same cache.
-            const t = image(STAGES.runtime, c.labels, { tags: [tag], output: ['type=docker'] });
-            delete t['cache-to'];
-            targets[`runtime-${platform.replace(/\//g, '-')}`] = { ...t, platforms: [platform] };
-        }
-    }
-    if (wheelsDest)
-        targets['wheels'] = { ...common(STAGES.wheels), output: [`type=local,dest=${wheelsDest}`] };
-    return { group: { default: { targets: Object.keys(targets) } }, target: targets };
-}
-/**
- * The bake file as buildx reads it: its JSON strings are HCL templates, so a user's "${" or "%{"
- * (in a build argument, a label, a cache spec) is escaped to stay literal.
- */
-function bakeFile(definition) {
-    return JSON.stringify(definition, (_key, value) => typeof value === 'string'
-        ? value.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{')
-        : value, 2);
-}
-/** `docker buildx bake` for a definition file; the metadata file is keyed by target name. */
-function bakeArgv(file, metadataFile, builder) {
-    const argv = ['buildx', 'bake'];
-    if (builder)
-        argv.push('--builder', builder);
-    argv.push('--progress=plain', '--file', file, '--metadata-file', metadataFile);
-    return argv;
-}
-/**
- * One target as a `docker buildx build` call: for builds that set a network, which bake only
- * takes from buildx 0.17 on. Run one after another, the later calls take every shared step
- * from the layer cache.
- */
-function buildArgv(t, metadataFile, builder) {
-    const argv = ['buildx', 'build'];
-    if (builder)
-        argv.push('--builder', builder);
-    argv.push('--progress=plain', '--file', t.dockerfile, '--target', t.target);
-    argv.push('--platform', t.platforms.join(','));
-    const each = (flag, values = []) => {
-        for (const v of values)
-            argv.push(flag, v);
-    };
-    each('--build-context', Object.entries(t.contexts).map(([k, v]) => `${k}=${v}`));
-    each('--build-arg', Object.entries(t.args).map(([k, v]) => `${k}=${v}`));
-    each('--label', Object.entries(t.labels ?? {}).map(([k, v]) => `${k}=${v}`));
-    each('--tag', t.tags);
-    each('--output', t.output);
-    each('--secret', t.secret);
-    if (t.network)
-        argv.push('--network', t.network);
-    each('--cache-from', t['cache-from']);
-    each('--cache-to', t['cache-to']);
-    each('--no-cache-filter', t['no-cache-filter']);
-    each('--attest', t.attest);
-    argv.push('--metadata-file', metadataFile, t.context);
-    return argv;
-}
-/** Parses `docker buildx inspect` text output (stable across buildx 0.10–0.2x). */
-function parseBuilderInfo(text) {
-    const field = (key) => new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
-    return {
-        name: field('Name'),
-        driver: field('Driver'),
-        platforms: field('Platforms')
-            .split(',')
-            .map((p) => p.trim().replace(/\*$/, ''))
-            .filter((p) => p !== '')
-    };
-}
-/**
- * The current builder is kept when it can build every platform and deliver the images: the
- * docker driver by loading them (only the containerd image store holds a multi-platform image),
- * other drivers by pushing by digest. A builder on this host (docker, docker-container) runs what
- * the host's QEMU handlers run, even when the platform list it read at start-up predates them.
- */
-function chooseBuilder(info, platforms, containerdStore, hostPlatforms = []) {
-    const local = info.driver === 'docker' || info.driver === 'docker-container';
-    const missing = platforms.filter((p) => !info.platforms.includes(p) && !(local && hostPlatforms.includes(p)));
-    if (missing.length > 0) {
-        return { use: 'create', reason: `builder "${info.name}" cannot build ${missing.join(', ')}` };
-    }
-    if (info.driver === 'docker') {
-        if (platforms.length > 1 && !containerdStore) {
-            return {
-                use: 'create',
-                reason: `builder "${info.name}" uses the docker driver without the containerd image store, which cannot hold a multi-platform image`
-            };
-        }
-        return { use: 'current', name: info.name, delivery: 'load' };
-    }
-    return { use: 'current', name: info.name, delivery: 'digest' };
-}
-function createBuilderArgv(name, network) {
-    const argv = ['buildx', 'create', '--name', name, '--driver', 'docker-container'];
-    // BuildKit refuses --network host unless its daemon allows the entitlement.
-    if (network === 'host')
-        argv.push('--buildkitd-flags', '--allow-insecure-entitlement network.host');
-    return [...argv, '--bootstrap'];
-}
-
 ;// CONCATENATED MODULE: ./src/validate.ts
 /**
  * Validators for every user value that can reach a Dockerfile, an argv or a cache key.
@@ -48167,6 +48013,8 @@ function parseRef(value) {
         return undefined;
     return { repository: repo, tag: t, digest };
 }
+/** The repository of a full reference (its tag and digest dropped). */
+const repositoryOf = (ref) => parseRef(ref)?.repository ?? ref;
 /** A full image reference such as "python:3.12-slim" or "ghcr.io/org/app:1.2.3-base". */
 function imageRef(input, value) {
     check(parseRef(value) !== undefined, input, value, 'an image reference such as "python:3.12-slim" or "ghcr.io/org/app:1.0-base"');
@@ -48294,6 +48142,207 @@ function cacheKey(input, value) {
     return value;
 }
 
+;// CONCATENATED MODULE: ./src/wheel-cache-keys.ts
+/**
+ * Wheel cache keys, pure: `<cache-key>-<platform>-<fingerprint>-<wheel set>[-<replacement>]`.
+ * The fingerprint hashes everything that makes a wheel unfit for another build, so a restore
+ * only ever takes entries of its own fingerprint; a parent and its children share entries when
+ * their fingerprints agree. Keys hold hashes, never input values.
+ */
+
+
+const sha = (value, length = 16) => (0,external_node_crypto_.createHash)('sha256').update(value).digest('hex').slice(0, length);
+const platformSlug = (platform) => platform.replace(/\//g, '-');
+function cacheKeys(prefix, platform, f) {
+    const hash = sha(JSON.stringify([f.builder, f.pythonVersion, [...f.buildPackages].sort(), f.pipArgs]));
+    const primary = `${prefix}-${platformSlug(platform)}-${hash}`;
+    return { platform, primary, restore: [`${primary}-`] };
+}
+/**
+ * A set of wheels gets its own key, so restore-by-prefix finds the newest set. `replacing` (a
+ * run id) makes a key of its own when the entry under the plain key could not be restored:
+ * entries cannot be overwritten, and the newer one wins the next prefix match.
+ */
+function saveKey(keys, wheels, replacing) {
+    const key = `${keys.primary}-${sha([...wheels].sort().join('\n'), 12)}`;
+    return replacing ? `${key}-${replacing}` : key;
+}
+/** The package's own wheel changes every commit: caching it would only evict others. */
+function cacheableWheels(files, packageName) {
+    const own = normalizeName(packageName);
+    return files
+        .filter((f) => f.endsWith('.whl'))
+        .filter((f) => normalizeName(f.split('-')[0]) !== own)
+        .sort();
+}
+/** Save only when the build produced a wheel the restored set lacked. */
+function needsSave(saved, restored) {
+    const had = new Set(restored);
+    return saved.some((w) => !had.has(w));
+}
+
+;// CONCATENATED MODULE: ./src/buildx.ts
+/**
+ * The one buildx call of a run, as pure data (tested by value): a bake definition whose targets
+ * (slim runtime, wheel-carrying base, wheel set) share every stage, so each runs once per
+ * platform. And the builder choice, which decides how the images leave the builder.
+ */
+
+
+
+function labelMap(lines) {
+    return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+/** Targets "runtime" and "base" always; "wheels" when its files are wanted on the host. */
+function bakeDefinition(c, platforms, delivery, wheelsDest) {
+    const contexts = { [TOOLS_CONTEXT]: c.toolsDir };
+    if (c.wheelCacheDir)
+        contexts[WHEEL_CACHE_CONTEXT] = c.wheelCacheDir;
+    const common = (target) => ({
+        context: c.context,
+        dockerfile: c.dockerfile,
+        target,
+        platforms,
+        contexts,
+        args: c.args,
+        output: [],
+        ...(c.pipConfFile ? { secret: [`id=${PIP_CONF_SECRET},src=${c.pipConfFile}`] } : {}),
+        ...(c.network !== 'default' ? { network: c.network } : {}),
+        ...(c.cacheFrom.length > 0 ? { 'cache-from': c.cacheFrom } : {}),
+        ...(c.noCacheFilters.length > 0 ? { 'no-cache-filter': c.noCacheFilters } : {})
+    });
+    const provenance = delivery.kind === 'digest' && c.provenance !== 'false'
+        ? `type=provenance,${c.provenance === 'true' ? 'mode=min' : c.provenance}`
+        : 'type=provenance,disabled=true';
+    const image = (target, labels, output) => ({
+        ...common(target),
+        labels: labelMap(labels),
+        attest: [provenance],
+        ...(c.cacheTo.length > 0 && target === STAGES.runtime ? { 'cache-to': c.cacheTo } : {}),
+        ...output
+    });
+    const byDigest = (repository) => ({
+        output: [`type=image,name=${repository},push-by-digest=true,name-canonical=true,push=true`]
+    });
+    const targets = {};
+    if (delivery.kind === 'load') {
+        targets['runtime'] = image(STAGES.runtime, c.labels, {
+            tags: [delivery.runtimeTag],
+            output: ['type=docker']
+        });
+        if (delivery.baseTag) {
+            targets['base'] = image(STAGES.base, c.baseLabels, {
+                tags: [delivery.baseTag],
+                output: ['type=docker']
+            });
+        }
+    }
+    else if (delivery.kind === 'digest') {
+        targets['runtime'] = image(STAGES.runtime, c.labels, byDigest(delivery.runtimeRepository));
+        targets['base'] = image(STAGES.base, c.baseLabels, byDigest(delivery.baseRepository));
+    }
+    else {
+        for (const [platform, tag] of Object.entries(delivery.runtimeTags)) {
+            // No cache-to: one target per platform would each overwrite the same cache.
+            const t = image(STAGES.runtime, c.labels, { tags: [tag], output: ['type=docker'] });
+            delete t['cache-to'];
+            targets[`runtime-${platformSlug(platform)}`] = { ...t, platforms: [platform] };
+        }
+    }
+    if (wheelsDest)
+        targets['wheels'] = { ...common(STAGES.wheels), output: [`type=local,dest=${wheelsDest}`] };
+    return { group: { default: { targets: Object.keys(targets) } }, target: targets };
+}
+/**
+ * The bake file as buildx reads it: its JSON strings are HCL templates, so a user's "${" or "%{"
+ * (in a build argument, a label, a cache spec) is escaped to stay literal.
+ */
+function bakeFile(definition) {
+    return JSON.stringify(definition, (_key, value) => typeof value === 'string'
+        ? value.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{')
+        : value, 2);
+}
+/** `docker buildx bake` for a definition file; the metadata file is keyed by target name. */
+function bakeArgv(file, metadataFile, builder) {
+    const argv = ['buildx', 'bake'];
+    if (builder)
+        argv.push('--builder', builder);
+    argv.push('--progress=plain', '--file', file, '--metadata-file', metadataFile);
+    return argv;
+}
+/**
+ * One target as a `docker buildx build` call: for builds that set a network, which bake only
+ * takes from buildx 0.17 on. Run one after another, the later calls take every shared step
+ * from the layer cache.
+ */
+function buildArgv(t, metadataFile, builder) {
+    const argv = ['buildx', 'build'];
+    if (builder)
+        argv.push('--builder', builder);
+    argv.push('--progress=plain', '--file', t.dockerfile, '--target', t.target);
+    argv.push('--platform', t.platforms.join(','));
+    const each = (flag, values = []) => {
+        for (const v of values)
+            argv.push(flag, v);
+    };
+    each('--build-context', Object.entries(t.contexts).map(([k, v]) => `${k}=${v}`));
+    each('--build-arg', Object.entries(t.args).map(([k, v]) => `${k}=${v}`));
+    each('--label', Object.entries(t.labels ?? {}).map(([k, v]) => `${k}=${v}`));
+    each('--tag', t.tags);
+    each('--output', t.output);
+    each('--secret', t.secret);
+    if (t.network)
+        argv.push('--network', t.network);
+    each('--cache-from', t['cache-from']);
+    each('--cache-to', t['cache-to']);
+    each('--no-cache-filter', t['no-cache-filter']);
+    each('--attest', t.attest);
+    argv.push('--metadata-file', metadataFile, t.context);
+    return argv;
+}
+/** Parses `docker buildx inspect` text output (stable across buildx 0.10–0.2x). */
+function parseBuilderInfo(text) {
+    const field = (key) => new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
+    return {
+        name: field('Name'),
+        driver: field('Driver'),
+        platforms: field('Platforms')
+            .split(',')
+            .map((p) => p.trim().replace(/\*$/, ''))
+            .filter((p) => p !== '')
+    };
+}
+/**
+ * The current builder is kept when it can build every platform and deliver the images: the
+ * docker driver by loading them (only the containerd image store holds a multi-platform image),
+ * other drivers by pushing by digest. A builder on this host (docker, docker-container) runs what
+ * the host's QEMU handlers run, even when the platform list it read at start-up predates them.
+ */
+function chooseBuilder(info, platforms, containerdStore, hostPlatforms = []) {
+    const local = info.driver === 'docker' || info.driver === 'docker-container';
+    const missing = platforms.filter((p) => !info.platforms.includes(p) && !(local && hostPlatforms.includes(p)));
+    if (missing.length > 0) {
+        return { use: 'create', reason: `builder "${info.name}" cannot build ${missing.join(', ')}` };
+    }
+    if (info.driver === 'docker') {
+        if (platforms.length > 1 && !containerdStore) {
+            return {
+                use: 'create',
+                reason: `builder "${info.name}" uses the docker driver without the containerd image store, which cannot hold a multi-platform image`
+            };
+        }
+        return { use: 'current', name: info.name, delivery: 'load' };
+    }
+    return { use: 'current', name: info.name, delivery: 'digest' };
+}
+function createBuilderArgv(name, network) {
+    const argv = ['buildx', 'create', '--name', name, '--driver', 'docker-container'];
+    // BuildKit refuses --network host unless its daemon allows the entitlement.
+    if (network === 'host')
+        argv.push('--buildkitd-flags', '--allow-insecure-entitlement network.host');
+    return [...argv, '--bootstrap'];
+}
+
 ;// CONCATENATED MODULE: ./src/registry.ts
 /**
  * The registry side: what a reference points to, pushing the tested local image, pointing tags
@@ -48305,7 +48354,8 @@ function cacheKey(input, value) {
 
 
 
-const repositoryOf = (ref) => parseRef(ref)?.repository ?? ref;
+
+
 /** The registry host of a reference ("docker.io" when it names none). */
 function registryOf(ref) {
     const first = ref.split('/')[0] ?? '';
@@ -48318,7 +48368,7 @@ const TRANSIENT = /\b5\d\d (Internal Server Error|Bad Gateway|Service Unavailabl
 const BACKOFF = (process.env['WHEEL_SLIM_REGISTRY_BACKOFF_MS'] ?? '1000,2000,4000')
     .split(',')
     .map(Number);
-const tail = (r) => (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ');
+const tail = (r) => lastLines(r.stderr || r.stdout, 3, ' ');
 /**
  * Runs a registry operation: returns a failure the caller handles (not found), tries a transient
  * one again after a pause, and throws a clear error for a refused login or an unreachable host.
@@ -48354,7 +48404,7 @@ async function remoteDigest(ref) {
         return JSON.parse(r.stdout).digest;
     if (NOT_FOUND.test(r.stderr))
         return undefined;
-    throw new Error(`Registry: could not read ${ref}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    throw new Error(`Registry: could not read ${ref}: ${lastLines(r.stderr, 3, ' ')}`);
 }
 async function raw(ref) {
     const r = await attempt(['buildx', 'imagetools', 'inspect', ref, '--raw'], ref, 'read');
@@ -48456,7 +48506,7 @@ async function imagePlatforms(ref) {
 async function imageLabels(ref) {
     const r = await attempt(['buildx', 'imagetools', 'inspect', ref, '--format', '{{json .Image}}'], ref, 'read');
     if (r.exitCode !== 0) {
-        throw new Error(`${ref} could not be read: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`);
+        throw new Error(`${ref} could not be read: ${lastLines(r.stderr, 2, ' ')}`);
     }
     const parsed = JSON.parse(r.stdout);
     const first = 'config' in parsed ? parsed : Object.values(parsed)[0];
@@ -48714,6 +48764,32 @@ function resolveTags(images, tags, rules) {
         base: [...new Set(slim.map((r) => withTag(r, (t) => `${t}${rules.baseSuffix}`, 'base-suffix')))]
     };
 }
+/**
+ * Every reference a run writes: the given tags (or else the computed ones), their base twins,
+ * the floating ones, and the run's own, written first. The build's plan and the merge job's
+ * both come from here, so a merge finds exactly what the build jobs pushed.
+ */
+function runRefs(inputs, computed, runName) {
+    const rules = {
+        prefix: inputs.tagPrefix,
+        suffix: inputs.tagSuffix,
+        baseSuffix: inputs.baseSuffix
+    };
+    const given = inputs.tags.length > 0;
+    const tags = resolveTags(inputs.images, given ? inputs.tags : computed.tags, rules);
+    const floating = resolveTags(inputs.images, given ? [] : computed.floating, rules);
+    const repositories = [...new Set(tags.slim.map(repositoryOf))];
+    const runTag = `${inputs.tagPrefix}${runName}${inputs.tagSuffix}`;
+    return {
+        ...tags,
+        floating: [...floating.slim, ...floating.base],
+        repositories,
+        run: {
+            slim: repositories.map((r) => `${r}:${runTag}`),
+            base: repositories.map((r) => `${r}:${runTag}${inputs.baseSuffix}`)
+        }
+    };
+}
 /** Docker's names for the architectures in per-architecture tags. */
 const ARCH_NAMES = {
     'linux/amd64': 'amd64',
@@ -48901,6 +48977,7 @@ async function ensureQemu(platforms, qemuImage, probeImage) {
 
 
 
+
 /** What this action uses of buildx (bake with named contexts, attestations, --metadata-file). */
 const MIN_BUILDX = [0, 11];
 /** buildx's version from `docker buildx version` ("github.com/docker/buildx v0.13.1 …", "0.13.1+ds1"). */
@@ -48910,7 +48987,7 @@ function buildxVersion(text) {
 }
 /** Before anything else: a daemon that answers, and a buildx plugin new enough. */
 async function checkDocker() {
-    const tail = (r) => (r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ');
+    const tail = (r) => lastLines(r.stderr || r.stdout, 2, ' ');
     const server = await docker(['version', '--format', '{{.Server.Version}}'], {
         silent: true,
         allowFailure: true
@@ -105650,45 +105727,6 @@ function saveCacheV2(paths_1, key_1, options_1) {
     });
 }
 //# sourceMappingURL=cache.js.map
-;// CONCATENATED MODULE: ./src/wheel-cache-keys.ts
-/**
- * Wheel cache keys, pure: `<cache-key>-<platform>-<fingerprint>-<wheel set>[-<replacement>]`.
- * The fingerprint hashes everything that makes a wheel unfit for another build, so a restore
- * only ever takes entries of its own fingerprint; a parent and its children share entries when
- * their fingerprints agree. Keys hold hashes, never input values.
- */
-
-
-const sha = (value, length = 16) => (0,external_node_crypto_.createHash)('sha256').update(value).digest('hex').slice(0, length);
-const platformSlug = (platform) => platform.replace(/\//g, '-');
-function cacheKeys(prefix, platform, f) {
-    const hash = sha(JSON.stringify([f.builder, f.pythonVersion, [...f.buildPackages].sort(), f.pipArgs]));
-    const primary = `${prefix}-${platformSlug(platform)}-${hash}`;
-    return { platform, primary, restore: [`${primary}-`] };
-}
-/**
- * A set of wheels gets its own key, so restore-by-prefix finds the newest set. `replacing` (a
- * run id) makes a key of its own when the entry under the plain key could not be restored:
- * entries cannot be overwritten, and the newer one wins the next prefix match.
- */
-function saveKey(keys, wheels, replacing) {
-    const key = `${keys.primary}-${sha([...wheels].sort().join('\n'), 12)}`;
-    return replacing ? `${key}-${replacing}` : key;
-}
-/** The package's own wheel changes every commit: caching it would only evict others. */
-function cacheableWheels(files, packageName) {
-    const own = normalizeName(packageName);
-    return files
-        .filter((f) => f.endsWith('.whl'))
-        .filter((f) => normalizeName(f.split('-')[0]) !== own)
-        .sort();
-}
-/** Save only when the build produced a wheel the restored set lacked. */
-function needsSave(saved, restored) {
-    const had = new Set(restored);
-    return saved.some((w) => !had.has(w));
-}
-
 ;// CONCATENATED MODULE: ./src/wheel-cache.ts
 /**
  * The wheel cache: each platform's wheel directory, restored before the build and saved after
@@ -105784,9 +105822,13 @@ async function restoreWheels(keys, findLinksDir) {
         core_info('Wheel cache: the Actions cache service is not available here; building cold.');
     return restored;
 }
-/** Wheels exported from the "wheels" stage: one sub-directory per platform when several. */
+/** Where the "wheels" target put a platform's set: one sub-directory per platform when several. */
+function exportDir(outDir, platform, platforms) {
+    return platforms.length > 1 ? (0,external_node_path_namespaceObject.join)(outDir, platform.replace(/\//g, '_')) : outDir;
+}
+/** Wheels exported from the "wheels" stage. */
 function exportedWheels(outDir, platform, platforms) {
-    const dir = platforms.length > 1 ? (0,external_node_path_namespaceObject.join)(outDir, platform.replace(/\//g, '_')) : outDir;
+    const dir = exportDir(outDir, platform, platforms);
     return wheelFiles(dir).map((w) => (0,external_node_path_namespaceObject.join)(dir, w));
 }
 async function saveWheels(restored, exported, packageName, runId) {
@@ -105854,6 +105896,7 @@ async function saveWheels(restored, exported, packageName, runId) {
 
 
 
+
 const seconds = (since) => Math.round((Date.now() - since) / 100) / 10;
 async function timed(timings, phase, fn) {
     const started = Date.now();
@@ -105893,7 +105936,7 @@ function deliveryOf(plan, engine) {
         const repository = plan.repositories[0] ?? '';
         return { kind: 'digest', runtimeRepository: repository, baseRepository: repository };
     }
-    const tags = plan.platforms.map((p) => [p, `${plan.local.runtime}-${p.replace(/\//g, '-')}`]);
+    const tags = plan.platforms.map((p) => [p, `${plan.local.runtime}-${platformSlug(p)}`]);
     return { kind: 'load-each', runtimeTags: Object.fromEntries(tags) };
 }
 /** The one build: every target and platform, one bake call (one buildx build per target with a network). */
@@ -105988,7 +106031,7 @@ async function testPlatform(plan, platform, image) {
     const output = at < 0 ? run.stdout : run.stdout.slice(0, at);
     const checked = at < 0 ? undefined : run.stdout.slice(at + mark.length + 2);
     if (checked === undefined) {
-        const tail = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n');
+        const tail = lastLines(run.stderr || run.stdout, 10);
         const hint = plan.defaultSmokeTest && /ModuleNotFoundError/.test(tail)
             ? `\nThe default smoke test imports "${plan.package.module}", the module of input "module" (default: the package name with "-" → "_"): set "module" to the package's import name.`
             : '';
@@ -106010,9 +106053,7 @@ async function testPlatform(plan, platform, image) {
     return { output: output.trim(), seconds: seconds(started) };
 }
 function wheelReport(plan, platform) {
-    const dir = plan.platforms.length > 1
-        ? (0,external_node_path_namespaceObject.join)(plan.files.wheelsOut, platform.replace(/\//g, '_'))
-        : plan.files.wheelsOut;
+    const dir = exportDir(plan.files.wheelsOut, platform, plan.platforms);
     const file = (0,external_node_path_namespaceObject.join)(dir, 'wheel-slim.json');
     return (0,external_node_fs_namespaceObject.existsSync)(file) ? JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8')) : undefined;
 }
@@ -106519,7 +106560,6 @@ function decideCacheSave(ctx) {
 
 
 
-const plan_repositoryOf = (ref) => parseRef(ref)?.repository ?? ref;
 function makePlan(inputs, ctx, facts, paths, runKey) {
     const pkg = resolvePackage(facts.distFiles, inputs.dist, inputs.package, inputs.module);
     moduleName('module', pkg.module);
@@ -106548,28 +106588,17 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
     if (noTarget && !inputs.dockerfileOnly) {
         throw new InputError('image', '', 'the repository to push to, e.g. "ghcr.io/org/app" (required unless dockerfile-only)');
     }
+    const sha = /^[0-9a-f]{7,40}$/.test(ctx.sha) ? ctx.sha.slice(0, 7) : undefined;
     const computed = computeTags(ctx, inputs.baseSuffix, pkg.version);
-    const rules = {
-        prefix: inputs.tagPrefix,
-        suffix: inputs.tagSuffix,
-        baseSuffix: inputs.baseSuffix
-    };
-    const given = inputs.tags.length > 0;
-    const resolved = noTarget
-        ? { slim: [], base: [] }
-        : resolveTags(inputs.images, given ? inputs.tags : computed.tags, rules);
+    const empty = { slim: [], base: [] };
+    const refs = noTarget
+        ? { ...empty, floating: [], repositories: [], run: empty }
+        : runRefs(inputs, computed, sha ? `sha-${sha}` : `wheel-slim-${runKey}`);
     // A matrix job pushes its platform under per-architecture tags only.
-    const arch = (refs) => inputs.archTags
-        ? refs.map((r) => archRef(r, inputs.platforms[0], inputs.archTagFormat))
-        : refs;
-    const tags = { slim: arch(resolved.slim), base: arch(resolved.base) };
-    const floatingBare = given ? [] : computed.floating;
-    const floating = noTarget
-        ? []
-        : [
-            ...arch(resolveTags(inputs.images, floatingBare, rules).slim),
-            ...arch(resolveTags(inputs.images, floatingBare, rules).base)
-        ];
+    const arch = (list) => inputs.archTags
+        ? list.map((r) => archRef(r, inputs.platforms[0], inputs.archTagFormat))
+        : list;
+    const tags = { slim: arch(refs.slim), base: arch(refs.base) };
     if (push.push && !inputs.dockerfileOnly && tags.slim.length === 0) {
         throw new InputError('tags', inputs.tags.join(','), `at least one tag: none could be computed from ${ctx.ref || 'this ref'}`);
     }
@@ -106623,9 +106652,6 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
         pipConfFile: files.pipConf,
         wheelCacheDir: files.wheelCache
     };
-    const sha = /^[0-9a-f]{7,40}$/.test(ctx.sha) ? ctx.sha.slice(0, 7) : undefined;
-    const runTag = `${inputs.tagPrefix}${sha ? `sha-${sha}` : `wheel-slim-${runKey}`}${inputs.tagSuffix}`;
-    const repositories = [...new Set(tags.slim.map(plan_repositoryOf))];
     return {
         package: pkg,
         spec,
@@ -106636,14 +106662,11 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
         cacheSave: decideCacheSave(ctx),
         slimTags: tags.slim,
         baseTags: tags.base,
-        runRefs: {
-            slim: arch(repositories.map((r) => `${r}:${runTag}`)),
-            base: arch(repositories.map((r) => `${r}:${runTag}${inputs.baseSuffix}`))
-        },
-        floating,
+        runRefs: { slim: arch(refs.run.slim), base: arch(refs.run.base) },
+        floating: arch(refs.floating),
         version: pkg.version,
         pythonVersion: inputs.pythonVersion,
-        repositories,
+        repositories: refs.repositories,
         smokeTest: inputs.smokeTest || `python3 -c 'import ${pkg.module}'`,
         defaultSmokeTest: inputs.smokeTest === '',
         common,
@@ -106927,35 +106950,21 @@ function makeMergePlan(inputs, ctx) {
     if (!/^[0-9a-f]{7,40}$/.test(ctx.sha)) {
         throw new InputError('merge', 'true', 'a run with a commit sha: the matrix jobs tag their images sha-<7>');
     }
-    const rules = {
-        prefix: inputs.tagPrefix,
-        suffix: inputs.tagSuffix,
-        baseSuffix: inputs.baseSuffix
-    };
-    const computed = computeTags(ctx, inputs.baseSuffix);
-    const given = inputs.tags.length > 0;
-    const tags = resolveTags(inputs.images, given ? inputs.tags : computed.tags, rules);
-    // The repositories the build jobs pushed to: those the tags name, as in their plans.
-    const repositories = [...new Set(tags.slim.map(repositoryOf))];
-    const runTag = `${inputs.tagPrefix}sha-${ctx.sha.slice(0, 7)}${inputs.tagSuffix}`;
-    const run = {
-        slim: repositories.map((r) => `${r}:${runTag}`),
-        base: repositories.map((r) => `${r}:${runTag}${inputs.baseSuffix}`)
-    };
-    const floatingTags = resolveTags(inputs.images, given ? [] : computed.floating, rules);
-    const groups = (refs, runRefs) => runRefs.map((runRef) => {
+    // The same references the build jobs' plans made: the merge finds what they pushed.
+    const refs = runRefs(inputs, computeTags(ctx, inputs.baseSuffix), `sha-${ctx.sha.slice(0, 7)}`);
+    const groups = (tags, runTags) => runTags.map((runRef) => {
         const repo = repositoryOf(runRef);
         const sources = Object.fromEntries(inputs.platforms.map((p) => [p, archRef(runRef, p, inputs.archTagFormat)]));
         return {
-            refs: [...new Set([runRef, ...refs.filter((r) => repositoryOf(r) === repo)])],
+            refs: [...new Set([runRef, ...tags.filter((r) => repositoryOf(r) === repo)])],
             sources
         };
     });
     return {
         platforms: inputs.platforms,
-        slim: groups(tags.slim, run.slim),
-        base: groups(tags.base, run.base),
-        floating: [...floatingTags.slim, ...floatingTags.base]
+        slim: groups(refs.slim, refs.run.slim),
+        base: groups(refs.base, refs.run.base),
+        floating: refs.floating
     };
 }
 /** The manifest of `platform` under a per-architecture reference (a lone manifest, or in an index). */

@@ -5,6 +5,7 @@
  */
 import { PIP_CONF_SECRET, TOOLS_CONTEXT, WHEEL_CACHE_CONTEXT } from './constants.js'
 import { STAGES } from './dockerfile.js'
+import { platformSlug } from './wheel-cache-keys.js'
 
 export interface BuildCommon {
   dockerfile: string
@@ -124,7 +125,7 @@ export function bakeDefinition(
       // No cache-to: one target per platform would each overwrite the same cache.
       const t = image(STAGES.runtime, c.labels, { tags: [tag], output: ['type=docker'] })
       delete t['cache-to']
-      targets[`runtime-${platform.replace(/\//g, '-')}`] = { ...t, platforms: [platform] }
+      targets[`runtime-${platformSlug(platform)}`] = { ...t, platforms: [platform] }
     }
   }
   if (wheelsDest)

@@ -3,6 +3,7 @@
  * that a cancelled run can stop them before it cleans up.
  */
 import { ChildProcess, spawn } from 'node:child_process'
+import { lastLines } from './output.js'
 
 export interface DockerResult {
   exitCode: number
@@ -31,7 +32,7 @@ export class DockerError extends Error {
     readonly args: string[],
     readonly result: DockerResult
   ) {
-    const tail = (result.stderr || result.stdout).trim().split('\n').slice(-15).join('\n')
+    const tail = lastLines(result.stderr || result.stdout, 15)
     super(`docker ${args.slice(0, 2).join(' ')} failed (exit ${result.exitCode}):\n${tail}`)
     this.name = 'DockerError'
   }

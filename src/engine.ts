@@ -6,6 +6,7 @@ import * as core from '@actions/core'
 import { chooseBuilder, createBuilderArgv, Delivery, parseBuilderInfo } from './buildx.js'
 import { Cleanup } from './cleanup.js'
 import { docker } from './docker.js'
+import { lastLines } from './output.js'
 import { ensureQemu, Runs } from './qemu.js'
 
 export interface Engine {
@@ -28,7 +29,7 @@ export function buildxVersion(text: string): number[] | undefined {
 /** Before anything else: a daemon that answers, and a buildx plugin new enough. */
 async function checkDocker(): Promise<void> {
   const tail = (r: { stderr: string; stdout: string }): string =>
-    (r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ')
+    lastLines(r.stderr || r.stdout, 2, ' ')
   const server = await docker(['version', '--format', '{{.Server.Version}}'], {
     silent: true,
     allowFailure: true

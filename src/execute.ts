@@ -14,6 +14,7 @@ import { bakeArgv, BakeTarget, bakeDefinition, bakeFile, buildArgv, Delivery } f
 import { checkNotCancelled, Cleanup } from './cleanup.js'
 import { keptBack, logMoves, movedSince, snapshot, TagMove } from './tag-moves.js'
 import { docker, DockerError } from './docker.js'
+import { lastLines } from './output.js'
 import { Engine, setUpEngine } from './engine.js'
 import { BuildPlan } from './plan.js'
 import {
@@ -29,13 +30,14 @@ import {
 import { checkParent } from './parent.js'
 import {
   CACHE_ROOT,
+  exportDir,
   exportedWheels,
   Restored,
   restoreWheels,
   Saved,
   saveWheels
 } from './wheel-cache.js'
-import { cacheKeys } from './wheel-cache-keys.js'
+import { cacheKeys, platformSlug } from './wheel-cache-keys.js'
 
 export interface PlatformResult {
   platform: string
@@ -135,7 +137,7 @@ function deliveryOf(plan: BuildPlan, engine: Engine): Delivery {
     const repository = plan.repositories[0] ?? ''
     return { kind: 'digest', runtimeRepository: repository, baseRepository: repository }
   }
-  const tags = plan.platforms.map((p) => [p, `${plan.local.runtime}-${p.replace(/\//g, '-')}`])
+  const tags = plan.platforms.map((p) => [p, `${plan.local.runtime}-${platformSlug(p)}`])
   return { kind: 'load-each', runtimeTags: Object.fromEntries(tags) as Record<string, string> }
 }
 
@@ -263,7 +265,7 @@ async function testPlatform(
   const output = at < 0 ? run.stdout : run.stdout.slice(0, at)
   const checked = at < 0 ? undefined : run.stdout.slice(at + mark.length + 2)
   if (checked === undefined) {
-    const tail = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n')
+    const tail = lastLines(run.stderr || run.stdout, 10)
     const hint =
       plan.defaultSmokeTest && /ModuleNotFoundError/.test(tail)
         ? `\nThe default smoke test imports "${plan.package.module}", the module of input "module" (default: the package name with "-" → "_"): set "module" to the package's import name.`
@@ -293,10 +295,7 @@ async function testPlatform(
 }
 
 function wheelReport(plan: BuildPlan, platform: string): WheelReport | undefined {
-  const dir =
-    plan.platforms.length > 1
-      ? join(plan.files.wheelsOut, platform.replace(/\//g, '_'))
-      : plan.files.wheelsOut
+  const dir = exportDir(plan.files.wheelsOut, platform, plan.platforms)
   const file = join(dir, 'wheel-slim.json')
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as WheelReport) : undefined
 }

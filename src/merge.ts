@@ -14,7 +14,7 @@ import {
   repositoryOf,
   verify
 } from './registry.js'
-import { archRef, computeTags, resolveTags } from './tags.js'
+import { archRef, computeTags, runRefs } from './tags.js'
 import { keptBack, logMoves, movedSince, snapshot, TagMove, VERSION_LABEL } from './tag-moves.js'
 import { InputError } from './validate.js'
 import { WorkflowContext } from './workflow.js'
@@ -42,38 +42,24 @@ export function makeMergePlan(inputs: Inputs, ctx: WorkflowContext): MergePlan {
       'a run with a commit sha: the matrix jobs tag their images sha-<7>'
     )
   }
-  const rules = {
-    prefix: inputs.tagPrefix,
-    suffix: inputs.tagSuffix,
-    baseSuffix: inputs.baseSuffix
-  }
-  const computed = computeTags(ctx, inputs.baseSuffix)
-  const given = inputs.tags.length > 0
-  const tags = resolveTags(inputs.images, given ? inputs.tags : computed.tags, rules)
-  // The repositories the build jobs pushed to: those the tags name, as in their plans.
-  const repositories = [...new Set(tags.slim.map(repositoryOf))]
-  const runTag = `${inputs.tagPrefix}sha-${ctx.sha.slice(0, 7)}${inputs.tagSuffix}`
-  const run = {
-    slim: repositories.map((r) => `${r}:${runTag}`),
-    base: repositories.map((r) => `${r}:${runTag}${inputs.baseSuffix}`)
-  }
-  const floatingTags = resolveTags(inputs.images, given ? [] : computed.floating, rules)
-  const groups = (refs: string[], runRefs: string[]): MergeGroup[] =>
-    runRefs.map((runRef) => {
+  // The same references the build jobs' plans made: the merge finds what they pushed.
+  const refs = runRefs(inputs, computeTags(ctx, inputs.baseSuffix), `sha-${ctx.sha.slice(0, 7)}`)
+  const groups = (tags: string[], runTags: string[]): MergeGroup[] =>
+    runTags.map((runRef) => {
       const repo = repositoryOf(runRef)
       const sources = Object.fromEntries(
         inputs.platforms.map((p) => [p, archRef(runRef, p, inputs.archTagFormat)])
       )
       return {
-        refs: [...new Set([runRef, ...refs.filter((r) => repositoryOf(r) === repo)])],
+        refs: [...new Set([runRef, ...tags.filter((r) => repositoryOf(r) === repo)])],
         sources
       }
     })
   return {
     platforms: inputs.platforms,
-    slim: groups(tags.slim, run.slim),
-    base: groups(tags.base, run.base),
-    floating: [...floatingTags.slim, ...floatingTags.base]
+    slim: groups(refs.slim, refs.run.slim),
+    base: groups(refs.base, refs.run.base),
+    floating: refs.floating
   }
 }
 

@@ -9,8 +9,8 @@ import { BuildCommon } from './buildx.js'
 import { DockerfileSpec, renderDockerfile } from './dockerfile.js'
 import { Inputs } from './inputs.js'
 import { resolvePackage, ResolvedPackage } from './package-meta.js'
-import { archRef, computeTags, resolveTags } from './tags.js'
-import { InputError, moduleName, parseRef } from './validate.js'
+import { archRef, computeTags, runRefs } from './tags.js'
+import { InputError, moduleName } from './validate.js'
 import { Fingerprint } from './wheel-cache-keys.js'
 import { PackageInfo } from './package-info.js'
 import { decideCacheSave, decidePush, PushDecision, WorkflowContext } from './workflow.js'
@@ -76,8 +76,6 @@ export interface BuildPlan {
   defaultSmokeTest: boolean
 }
 
-const repositoryOf = (ref: string): string => parseRef(ref)?.repository ?? ref
-
 export function makePlan(
   inputs: Inputs,
   ctx: WorkflowContext,
@@ -116,29 +114,18 @@ export function makePlan(
       'the repository to push to, e.g. "ghcr.io/org/app" (required unless dockerfile-only)'
     )
   }
+  const sha = /^[0-9a-f]{7,40}$/.test(ctx.sha) ? ctx.sha.slice(0, 7) : undefined
   const computed = computeTags(ctx, inputs.baseSuffix, pkg.version)
-  const rules = {
-    prefix: inputs.tagPrefix,
-    suffix: inputs.tagSuffix,
-    baseSuffix: inputs.baseSuffix
-  }
-  const given = inputs.tags.length > 0
-  const resolved = noTarget
-    ? { slim: [], base: [] }
-    : resolveTags(inputs.images, given ? inputs.tags : computed.tags, rules)
+  const empty = { slim: [], base: [] }
+  const refs = noTarget
+    ? { ...empty, floating: [], repositories: [], run: empty }
+    : runRefs(inputs, computed, sha ? `sha-${sha}` : `wheel-slim-${runKey}`)
   // A matrix job pushes its platform under per-architecture tags only.
-  const arch = (refs: string[]): string[] =>
+  const arch = (list: string[]): string[] =>
     inputs.archTags
-      ? refs.map((r) => archRef(r, inputs.platforms[0] as string, inputs.archTagFormat))
-      : refs
-  const tags = { slim: arch(resolved.slim), base: arch(resolved.base) }
-  const floatingBare = given ? [] : computed.floating
-  const floating = noTarget
-    ? []
-    : [
-        ...arch(resolveTags(inputs.images, floatingBare, rules).slim),
-        ...arch(resolveTags(inputs.images, floatingBare, rules).base)
-      ]
+      ? list.map((r) => archRef(r, inputs.platforms[0] as string, inputs.archTagFormat))
+      : list
+  const tags = { slim: arch(refs.slim), base: arch(refs.base) }
   if (push.push && !inputs.dockerfileOnly && tags.slim.length === 0) {
     throw new InputError(
       'tags',
@@ -199,9 +186,6 @@ export function makePlan(
     pipConfFile: files.pipConf,
     wheelCacheDir: files.wheelCache
   }
-  const sha = /^[0-9a-f]{7,40}$/.test(ctx.sha) ? ctx.sha.slice(0, 7) : undefined
-  const runTag = `${inputs.tagPrefix}${sha ? `sha-${sha}` : `wheel-slim-${runKey}`}${inputs.tagSuffix}`
-  const repositories = [...new Set(tags.slim.map(repositoryOf))]
   return {
     package: pkg,
     spec,
@@ -212,14 +196,11 @@ export function makePlan(
     cacheSave: decideCacheSave(ctx),
     slimTags: tags.slim,
     baseTags: tags.base,
-    runRefs: {
-      slim: arch(repositories.map((r) => `${r}:${runTag}`)),
-      base: arch(repositories.map((r) => `${r}:${runTag}${inputs.baseSuffix}`))
-    },
-    floating,
+    runRefs: { slim: arch(refs.run.slim), base: arch(refs.run.base) },
+    floating: arch(refs.floating),
     version: pkg.version,
     pythonVersion: inputs.pythonVersion,
-    repositories,
+    repositories: refs.repositories,
     smokeTest: inputs.smokeTest || `python3 -c 'import ${pkg.module}'`,
     defaultSmokeTest: inputs.smokeTest === '',
     common,

@@ -7,9 +7,10 @@
  */
 import * as core from '@actions/core'
 import { docker, DockerError, DockerResult } from './docker.js'
-import { parseRef } from './validate.js'
+import { lastLines } from './output.js'
+import { repositoryOf } from './validate.js'
 
-export const repositoryOf = (ref: string): string => parseRef(ref)?.repository ?? ref
+export { repositoryOf }
 
 /** The registry host of a reference ("docker.io" when it names none). */
 export function registryOf(ref: string): string {
@@ -28,8 +29,7 @@ const BACKOFF = (process.env['WHEEL_SLIM_REGISTRY_BACKOFF_MS'] ?? '1000,2000,400
   .split(',')
   .map(Number)
 
-const tail = (r: DockerResult): string =>
-  (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')
+const tail = (r: DockerResult): string => lastLines(r.stderr || r.stdout, 3, ' ')
 
 /**
  * Runs a registry operation: returns a failure the caller handles (not found), tries a transient
@@ -84,9 +84,7 @@ export async function remoteDigest(ref: string): Promise<string | undefined> {
   )
   if (r.exitCode === 0) return (JSON.parse(r.stdout) as { digest?: string }).digest
   if (NOT_FOUND.test(r.stderr)) return undefined
-  throw new Error(
-    `Registry: could not read ${ref}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`
-  )
+  throw new Error(`Registry: could not read ${ref}: ${lastLines(r.stderr, 3, ' ')}`)
 }
 
 async function raw(ref: string): Promise<RawManifest> {
@@ -192,7 +190,7 @@ export async function imageLabels(ref: string): Promise<Record<string, string>> 
     'read'
   )
   if (r.exitCode !== 0) {
-    throw new Error(`${ref} could not be read: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`)
+    throw new Error(`${ref} could not be read: ${lastLines(r.stderr, 2, ' ')}`)
   }
   interface Config {
     config?: { Labels?: Record<string, string> | null }

@@ -12,7 +12,13 @@ import {
   parseVersion,
   releaseTags
 } from './pep440.js'
-import { InputError, parseRef, repository as checkRepository, tag as checkTag } from './validate.js'
+import {
+  InputError,
+  parseRef,
+  repository as checkRepository,
+  repositoryOf,
+  tag as checkTag
+} from './validate.js'
 
 export interface GitRef {
   eventName: string
@@ -159,6 +165,51 @@ export function resolveTags(images: string[], tags: string[], rules: TagRules): 
   return {
     slim: [...new Set(slim)],
     base: [...new Set(slim.map((r) => withTag(r, (t) => `${t}${rules.baseSuffix}`, 'base-suffix')))]
+  }
+}
+
+/** What a run's references are made from: the tag inputs (as in Inputs). */
+export interface TagInputs {
+  images: string[]
+  tags: string[]
+  tagPrefix: string
+  tagSuffix: string
+  baseSuffix: string
+}
+
+export interface RunRefs extends ImageTags {
+  /** Of slim and base, those that follow the newest release: moved only forward. */
+  floating: string[]
+  /** Repositories the tags name, in order. */
+  repositories: string[]
+  /** The run's own references (`runName` with prefix and suffix), one per repository. */
+  run: ImageTags
+}
+
+/**
+ * Every reference a run writes: the given tags (or else the computed ones), their base twins,
+ * the floating ones, and the run's own, written first. The build's plan and the merge job's
+ * both come from here, so a merge finds exactly what the build jobs pushed.
+ */
+export function runRefs(inputs: TagInputs, computed: ComputedTags, runName: string): RunRefs {
+  const rules = {
+    prefix: inputs.tagPrefix,
+    suffix: inputs.tagSuffix,
+    baseSuffix: inputs.baseSuffix
+  }
+  const given = inputs.tags.length > 0
+  const tags = resolveTags(inputs.images, given ? inputs.tags : computed.tags, rules)
+  const floating = resolveTags(inputs.images, given ? [] : computed.floating, rules)
+  const repositories = [...new Set(tags.slim.map(repositoryOf))]
+  const runTag = `${inputs.tagPrefix}${runName}${inputs.tagSuffix}`
+  return {
+    ...tags,
+    floating: [...floating.slim, ...floating.base],
+    repositories,
+    run: {
+      slim: repositories.map((r) => `${r}:${runTag}`),
+      base: repositories.map((r) => `${r}:${runTag}${inputs.baseSuffix}`)
+    }
   }
 }
 

@@ -114,6 +114,9 @@ export function parseRef(value: string): ImageRef | undefined {
   return { repository: repo, tag: t, digest }
 }
 
+/** The repository of a full reference (its tag and digest dropped). */
+export const repositoryOf = (ref: string): string => parseRef(ref)?.repository ?? ref
+
 /** A full image reference such as "python:3.12-slim" or "ghcr.io/org/app:1.2.3-base". */
 export function imageRef(input: string, value: string): string {
   check(

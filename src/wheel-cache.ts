@@ -128,9 +128,14 @@ export async function restoreWheels(
   return restored
 }
 
-/** Wheels exported from the "wheels" stage: one sub-directory per platform when several. */
+/** Where the "wheels" target put a platform's set: one sub-directory per platform when several. */
+export function exportDir(outDir: string, platform: string, platforms: string[]): string {
+  return platforms.length > 1 ? join(outDir, platform.replace(/\//g, '_')) : outDir
+}
+
+/** Wheels exported from the "wheels" stage. */
 export function exportedWheels(outDir: string, platform: string, platforms: string[]): string[] {
-  const dir = platforms.length > 1 ? join(outDir, platform.replace(/\//g, '_')) : outDir
+  const dir = exportDir(outDir, platform, platforms)
   return wheelFiles(dir).map((w) => join(dir, w))
 }
 

@@ -22,6 +22,7 @@ const bare: BuildCommon = {
   args: { SOURCE_DATE_EPOCH: '1700000000' },
   labels: [],
   baseLabels: [],
+  annotations: [],
   cacheFrom: [],
   cacheTo: [],
   noCacheFilters: [],
@@ -249,6 +250,32 @@ describe('bakeDefinition: one aspect at a time', () => {
       'io.wheel-slim.wheel-dir'
     ])
     expect(d.target['wheels']?.labels).toBeUndefined()
+  })
+
+  test('annotations on both images; a single-platform target drops the index ones', () => {
+    const annotations = ['index:org.opencontainers.image.title=app', 'manifest:k=v']
+    const loadEach: Delivery = {
+      kind: 'load-each',
+      runtimeTags: { 'linux/amd64': 'l:amd64', 'linux/arm/v7': 'l:arm' }
+    }
+    const pick = (d: BakeDefinition): [string, string[] | undefined][] =>
+      targets(d).map(([n, t]) => [n, t.annotations])
+    expect(pick(bakeDefinition({ ...bare, annotations }, PLATFORMS, load, '/w'))).toEqual([
+      ['runtime', annotations],
+      ['base', annotations],
+      ['wheels', undefined]
+    ])
+    expect(pick(bakeDefinition({ ...bare, annotations }, ['linux/amd64'], digest))).toEqual([
+      ['runtime', ['manifest:k=v']],
+      ['base', ['manifest:k=v']]
+    ])
+    expect(pick(bakeDefinition({ ...bare, annotations }, PLATFORMS, loadEach))).toEqual([
+      ['runtime-linux-amd64', ['manifest:k=v']],
+      ['runtime-linux-arm-v7', ['manifest:k=v']]
+    ])
+    const t = bakeDefinition({ ...bare, annotations }, PLATFORMS, load).target['runtime']
+    const argv = buildArgv(t as BakeTarget, '/m')
+    expect(argv.filter((_, i) => argv[i - 1] === '--annotation')).toEqual(annotations)
   })
 
   test('without a wheels destination there is no wheels target', () => {
@@ -590,6 +617,7 @@ describe('buildArgv: one bake target as a buildx build call', () => {
         ...Object.entries(t.contexts).map(([k, v]) => `${k}=${v}`),
         ...Object.entries(t.args).map(([k, v]) => `${k}=${v}`),
         ...Object.entries(t.labels ?? {}).map(([k, v]) => `${k}=${v}`),
+        ...(t.annotations ?? []),
         ...(t.tags ?? []),
         ...t.output,
         ...(t.secret ?? []),

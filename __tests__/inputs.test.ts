@@ -38,6 +38,7 @@ describe('parseInputs: defaults', () => {
       cacheTo: [],
       noCacheFilters: [],
       labels: [],
+      annotations: [],
       smokeTest: '',
       provenance: 'false',
       qemuImage: 'docker.io/tonistiigi/binfmt:qemu-v7.0.0-28',
@@ -123,6 +124,25 @@ describe('parseInputs: accepted values', () => {
         labels: ['org.opencontainers.image.source=https://x/y,z', 'foo/bar='],
         cacheFrom: ['type=gha', 'type=registry,ref=ghcr.io/o/a:cache'],
         cacheTo: ['type=gha,mode=max']
+      }
+    ],
+    [
+      "docker/metadata-action's annotations output, as it writes it",
+      {
+        annotations: [
+          'manifest:org.opencontainers.image.description=A, B',
+          'index:org.opencontainers.image.title=app',
+          'manifest[linux/amd64]:org.example.arch=x86-64',
+          'org.example.plain='
+        ].join('\n')
+      },
+      {
+        annotations: [
+          'manifest:org.opencontainers.image.description=A, B',
+          'index:org.opencontainers.image.title=app',
+          'manifest[linux/amd64]:org.example.arch=x86-64',
+          'org.example.plain='
+        ]
       }
     ],
     [
@@ -405,6 +425,13 @@ const BAD: BadRow[] = [
   ['labels', '"quoted"=x', undefined, 'lines of key=value'],
   ['labels', '../etc=x', undefined, 'lines of key=value'],
   ['labels', '=x', undefined, 'lines of key=value'],
+  ['annotations', 'x;rm -rf /', undefined, 'lines of [level:]key=value'],
+  ['annotations', 'a\nRUN evil', 'a', 'lines of [level:]key=value'],
+  ['annotations', '$(id)=x', undefined, 'lines of [level:]key=value'],
+  ['annotations', 'layer:k=v', undefined, 'lines of [level:]key=value'],
+  ['annotations', 'index[linux/amd64]:k=v', undefined, 'a manifest level may name platforms'],
+  ['annotations', 'manifest[$(id)]:k=v', undefined, 'lines of [level:]key=value'],
+  ['annotations', 'manifest:=v', undefined, 'lines of [level:]key=value'],
   ['smoke-test', 'true\rRUN evil', undefined, 'a shell command'],
   ['smoke-test', 'true\u0000', undefined, 'a shell command'],
   ['smoke-test', 'x'.repeat(4097), undefined, 'a shell command'],

@@ -122,6 +122,7 @@ describe('makePlan: a release of one image on two platforms', () => {
       toolsDir: p.files.tools,
       args: { SOURCE_DATE_EPOCH: EPOCH },
       labels: OCI,
+      annotations: OCI.map((l) => `index:${l}`),
       baseLabels: [
         ...OCI,
         'io.wheel-slim.wheel-dir=/wheeley',
@@ -709,6 +710,20 @@ describe('makePlan: OCI labels, ours first, the user labels after', () => {
     expect(
       p.common.baseLabels.slice(ours.length + 1).every((l) => l.startsWith('io.wheel-slim.'))
     ).toBe(true)
+  })
+
+  test("the OCI labels as index annotations (a user label winning), then the user's annotations", () => {
+    const p = plan({
+      ...IMAGE,
+      labels: 'org.opencontainers.image.title=Mine\norg.example.team=web',
+      annotations: 'manifest:org.example.team=web\nindex:org.opencontainers.image.version=v1'
+    })
+    expect(p.common.annotations).toEqual([
+      'index:org.opencontainers.image.title=Mine',
+      'index:org.opencontainers.image.version=v1',
+      ...OCI.slice(2).map((l) => `index:${l}`),
+      'manifest:org.example.team=web'
+    ])
   })
 
   test.each<[string, Partial<ReturnType<typeof pushContext>>, string, string[]]>([

@@ -39245,7 +39245,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6986);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1223);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 // A cache request the action gave up on must not keep the step alive; exit code set by setFailed.
@@ -39256,7 +39256,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6986:
+/***/ 1223:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -47584,6 +47584,7 @@ const INPUT_DEFAULTS = {
     'cache-to': '',
     'no-cache-filters': '',
     labels: '',
+    annotations: '',
     'smoke-test': '',
     provenance: 'false',
     'qemu-image': 'docker.io/tonistiigi/binfmt:qemu-v7.0.0-28',
@@ -47688,6 +47689,63 @@ function mergeWheelSteps(maps) {
         }
     }
     return merged;
+}
+
+;// CONCATENATED MODULE: ./src/annotations.ts
+/**
+ * OCI annotations, as buildx writes them: `[level[platform]:]key=value`, which is also what
+ * docker/metadata-action's `annotations` output holds. By default the images' OCI labels are
+ * repeated as annotations of the multi-platform index (where registries such as GHCR read a
+ * package's description). An index exists only when there is more than one platform: a
+ * single-platform build keeps index annotations for the merge job that makes the index.
+ */
+const OCI_PREFIX = 'org.opencontainers.image.';
+const ANNOTATION = /^(?:(manifest|index|manifest-descriptor|index-descriptor)(\[[A-Za-z0-9/_.,-]+\])?:)?([A-Za-z0-9][A-Za-z0-9._/-]*)=([^\n\r\0]*)$/;
+function parseAnnotation(line) {
+    const m = ANNOTATION.exec(line);
+    if (!m)
+        return undefined;
+    return {
+        level: (m[1] ?? 'manifest'),
+        platforms: m[2] ?? '',
+        key: m[3],
+        value: m[4]
+    };
+}
+const annotations_format = (a) => `${a.level}${a.platforms}:${a.key}=${a.value}`;
+/** One line per level, platform and key; a later line wins (the user's over the defaults). */
+function unique(list) {
+    const byKey = new Map();
+    for (const a of list)
+        byKey.set(`${a.level}${a.platforms}:${a.key}`, a);
+    return [...byKey.values()].map(annotations_format);
+}
+/** The OCI labels (key=value lines, the last of a key winning) as index annotations. */
+function fromLabels(labels) {
+    const map = new Map(labels.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    return [...map]
+        .filter(([key]) => key.startsWith(OCI_PREFIX))
+        .map(([key, value]) => ({ level: 'index', platforms: '', key, value }));
+}
+/** A build's annotations: the OCI labels on the index, then the user's lines. */
+function buildAnnotations(labels, user) {
+    return unique([...fromLabels(labels), ...user.map((l) => parseAnnotation(l))]);
+}
+/** Those a build of `platformCount` platforms can write: index ones only if it makes an index. */
+function forPlatforms(annotations, platformCount) {
+    return platformCount > 1 ? annotations : annotations.filter((l) => !l.startsWith('index'));
+}
+/**
+ * What a merge writes on the index it creates: the per-architecture images' OCI labels and the
+ * user's index annotations (`buildx imagetools create` takes index annotations only; the
+ * manifest ones are on the images the matrix jobs pushed).
+ */
+function mergeAnnotations(labels, user) {
+    const all = [
+        ...fromLabels(Object.entries(labels).map(([k, v]) => `${k}=${v}`)),
+        ...user.map((l) => parseAnnotation(l))
+    ];
+    return unique(all.filter((a) => a.level === 'index' && a.platforms === ''));
 }
 
 ;// CONCATENATED MODULE: ./src/dockerfile.ts
@@ -47936,6 +47994,7 @@ function renderDockerfile(s) {
  * Validators for every user value that can reach a Dockerfile, an argv or a cache key.
  * Each throws an InputError naming the input, the bad value and what is accepted.
  */
+
 class InputError extends Error {
     constructor(input, value, accepted) {
         super(`Input "${input}": ${JSON.stringify(value)} is not valid; expected ${accepted}.`);
@@ -48120,6 +48179,12 @@ function label(input, value) {
     check(LABEL.test(value), input, value, 'lines of key=value such as "org.opencontainers.image.source=https://…"');
     return value;
 }
+/** An OCI annotation line, as buildx and docker/metadata-action's `annotations` output write it. */
+function annotation(input, value) {
+    const a = parseAnnotation(value);
+    check(a !== undefined && !(a.platforms && a.level.startsWith('index')), input, value, 'lines of [level:]key=value, level one of manifest, index, manifest-descriptor, index-descriptor (a manifest level may name platforms, e.g. "manifest[linux/amd64]:key=value")');
+    return value;
+}
 /** A buildx cache spec ("type=gha,mode=max" or a bare ref), passed as one argv element. */
 const CACHE_SPEC = /^[\x21-\x7e]+$/;
 function cacheSpec(input, value) {
@@ -48190,6 +48255,7 @@ function needsSave(saved, restored) {
 
 
 
+
 function labelMap(lines) {
     return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
@@ -48221,6 +48287,10 @@ function bakeDefinition(c, platforms, delivery, wheelsDest) {
         ...(c.cacheTo.length > 0 && target === STAGES.runtime ? { 'cache-to': c.cacheTo } : {}),
         ...output
     });
+    const annotated = (t) => {
+        const annotations = forPlatforms(c.annotations, t.platforms.length);
+        return annotations.length > 0 ? { ...t, annotations } : t;
+    };
     const byDigest = (repository) => ({
         output: [`type=image,name=${repository},push-by-digest=true,name-canonical=true,push=true`]
     });
@@ -48249,6 +48319,8 @@ function bakeDefinition(c, platforms, delivery, wheelsDest) {
             targets[`runtime-${platformSlug(platform)}`] = { ...t, platforms: [platform] };
         }
     }
+    for (const name of Object.keys(targets))
+        targets[name] = annotated(targets[name]);
     if (wheelsDest)
         targets['wheels'] = { ...common(STAGES.wheels), output: [`type=local,dest=${wheelsDest}`] };
     return { group: { default: { targets: Object.keys(targets) } }, target: targets };
@@ -48288,6 +48360,7 @@ function buildArgv(t, metadataFile, builder) {
     each('--build-context', Object.entries(t.contexts).map(([k, v]) => `${k}=${v}`));
     each('--build-arg', Object.entries(t.args).map(([k, v]) => `${k}=${v}`));
     each('--label', Object.entries(t.labels ?? {}).map(([k, v]) => `${k}=${v}`));
+    each('--annotation', t.annotations);
     each('--tag', t.tags);
     each('--output', t.output);
     each('--secret', t.secret);
@@ -48512,9 +48585,15 @@ async function imageLabels(ref) {
     const first = 'config' in parsed ? parsed : Object.values(parsed)[0];
     return first?.config?.Labels ?? {};
 }
-/** One index of `sources` (repo@digest each) under every ref: the merge of per-platform images. */
-async function createIndex(refs, sources) {
-    const args = ['buildx', 'imagetools', 'create', ...refs.flatMap((r) => ['--tag', r]), ...sources];
+/**
+ * One index of `sources` (repo@digest each) under every ref, carrying `annotations` (index
+ * level): the merge of per-platform images.
+ */
+async function createIndex(refs, sources, annotations = []) {
+    const args = ['buildx', 'imagetools', 'create', ...refs.flatMap((r) => ['--tag', r])];
+    for (const a of annotations)
+        args.push('--annotation', a);
+    args.push(...sources);
     const r = await attempt(args, refs[0], 'tag');
     if (r.exitCode !== 0)
         throw new DockerError(args, r);
@@ -106338,6 +106417,7 @@ function parseInputs(raw, learned = {}) {
         noCacheFilters: splitList(read('no-cache-filters'))
             .map((x) => stageName('no-cache-filters', x, STAGE_NAMES)),
         labels: splitLines(read('labels')).map((x) => label('labels', x)),
+        annotations: splitLines(read('annotations')).map((x) => annotation('annotations', x)),
         smokeTest: optional('smoke-test', smokeTest),
         provenance,
         qemuImage: imageRef('qemu-image', read('qemu-image')),
@@ -106560,6 +106640,7 @@ function decideCacheSave(ctx) {
 
 
 
+
 function makePlan(inputs, ctx, facts, paths, runKey) {
     const pkg = resolvePackage(facts.distFiles, inputs.dist, inputs.package, inputs.module);
     moduleName('module', pkg.module);
@@ -106634,6 +106715,7 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
             SOURCE_DATE_EPOCH: facts.sourceDateEpoch
         },
         labels: [...ociLabels, ...inputs.labels],
+        annotations: buildAnnotations([...ociLabels, ...inputs.labels], inputs.annotations),
         // What a child inherits from this base image, recorded on it.
         baseLabels: [
             ...ociLabels,
@@ -106945,6 +107027,7 @@ async function writeSummary(plan, result) {
 
 
 
+
 /** Pure: what the merge reads and writes. The commit's sha tag names the matrix jobs' images. */
 function makeMergePlan(inputs, ctx) {
     if (!/^[0-9a-f]{7,40}$/.test(ctx.sha)) {
@@ -106964,7 +107047,8 @@ function makeMergePlan(inputs, ctx) {
         platforms: inputs.platforms,
         slim: groups(refs.slim, refs.run.slim),
         base: groups(refs.base, refs.run.base),
-        floating: refs.floating
+        floating: refs.floating,
+        annotations: inputs.annotations
     };
 }
 /** The manifest of `platform` under a per-architecture reference (a lone manifest, or in an index). */
@@ -106993,7 +107077,10 @@ async function executeMerge(plan) {
         throw new Error(`Merge: no image for ${missing.join(', ')}. Did every matrix job (arch-tags: true) of this commit push? No tag was created or moved.`);
     }
     const firstSource = Object.values(plan.slim[0]?.sources ?? {})[0];
-    const version = (await imageLabels(firstSource))[VERSION_LABEL];
+    const labels = await imageLabels(firstSource);
+    const version = labels[VERSION_LABEL];
+    // The images' OCI labels on each index too, as a build of every platform at once writes them.
+    const annotations = mergeAnnotations(labels, plan.annotations);
     const refs = all.flatMap((g) => g.refs);
     const before = await snapshot(refs);
     const kept = await keptBack(plan.floating, version, before);
@@ -107005,7 +107092,7 @@ async function executeMerge(plan) {
             const moving = group.refs.filter((r) => !kept.has(r));
             if (moving.length === 0)
                 continue;
-            await createIndex(moving, sources);
+            await createIndex(moving, sources, annotations);
             const digest = (await remoteDigest(moving[0]));
             for (const ref of moving)
                 await verify(ref, digest, 'index just created');

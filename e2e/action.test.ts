@@ -13,6 +13,7 @@ import { buildFixtureDist } from './support/fixtures.js'
 import { IMPOSTOR, INDEX_PASSWORD, type Indexes, startIndexes } from './support/index.js'
 import {
   type Descriptor,
+  configLabels,
   fetchBlob,
   getManifest,
   layerBlobs,
@@ -345,6 +346,28 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7, on an ind
     },
     10 * 60_000
   )
+
+  test('the OCI labels of every image config are, the same, the annotations of its index', async () => {
+    expectSucceeded(release)
+    for (const ref of [slimRefs[0], baseRefs[0]] as string[]) {
+      const index = await getManifest(ref)
+      const annotations = index.manifest.annotations ?? {}
+      expect(annotations).toMatchObject({
+        'org.opencontainers.image.title': 'wsa-service',
+        'org.opencontainers.image.version': '1.4.2',
+        'org.opencontainers.image.revision': RELEASE.sha
+      })
+      for (const entry of index.manifest.manifests ?? []) {
+        const labels = await configLabels(index.repo, entry.digest)
+        const oci = Object.entries(labels).filter(([k]) => k.startsWith('org.opencontainers.'))
+        expect({ ref, entry: entry.digest, oci: Object.fromEntries(oci) }).toEqual({
+          ref,
+          entry: entry.digest,
+          oci: annotations
+        })
+      }
+    }
+  })
 
   test('extra-index-url is used for real, and its password is nowhere: log, outputs, summary, layers, files left behind', async () => {
     expectSucceeded(release)

@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml'
 import { runImage } from './support/docker.js'
 import { buildFixtureDist } from './support/fixtures.js'
 import { type Indexes, startIndexes } from './support/index.js'
-import { getManifest, listTags, platformsOf, REGISTRY } from './support/registry.js'
+import { configLabels, getManifest, listTags, platformsOf, REGISTRY } from './support/registry.js'
 import { type ActionRun, runAction, WORK_DIR } from './support/runner.js'
 
 const EXAMPLES = fileURLToPath(new URL('../examples/workflows/', import.meta.url))
@@ -167,6 +167,27 @@ describe('examples/workflows/matrix.yml: a job per platform, then the merge', ()
       expect(await platformsOf(`${REGISTRY}/${NS}/svc:2.1.0-base-${arch}`)).toEqual([platform])
     }
   )
+
+  test("each index carries the images' OCI labels and the index annotations; each image its manifest ones", async () => {
+    expectGreen(merged)
+    for (const t of ['latest', 'latest-base']) {
+      const index = await getManifest(`${REGISTRY}/${NS}/svc:${t}`)
+      expect(index.manifest.annotations).toMatchObject({
+        'org.opencontainers.image.title': 'wsa-service',
+        'org.opencontainers.image.version': '2.1.0',
+        'org.opencontainers.image.revision': sha,
+        'org.opencontainers.image.vendor': 'Org'
+      })
+      for (const entry of index.manifest.manifests ?? []) {
+        const image = await getManifest(`${index.repo}@${entry.digest}`)
+        expect(image.manifest.annotations).toEqual({ 'org.opencontainers.image.vendor': 'Org' })
+        const labels = await configLabels(index.repo, entry.digest)
+        expect(labels['org.opencontainers.image.created']).toBe(
+          index.manifest.annotations?.['org.opencontainers.image.created']
+        )
+      }
+    }
+  })
 
   test('running the merge again changes nothing', async () => {
     expectGreen(merged)

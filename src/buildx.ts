@@ -3,6 +3,7 @@
  * (slim runtime, wheel-carrying base, wheel set) share every stage, so each runs once per
  * platform. And the builder choice, which decides how the images leave the builder.
  */
+import { forPlatforms } from './annotations.js'
 import { PIP_CONF_SECRET, TOOLS_CONTEXT, WHEEL_CACHE_CONTEXT } from './constants.js'
 import { STAGES } from './dockerfile.js'
 import { platformSlug } from './wheel-cache-keys.js'
@@ -16,6 +17,8 @@ export interface BuildCommon {
   args: Record<string, string>
   labels: string[]
   baseLabels: string[]
+  /** buildx annotation lines for both images; a single-platform target drops the index ones. */
+  annotations: string[]
   cacheFrom: string[]
   cacheTo: string[]
   noCacheFilters: string[]
@@ -48,6 +51,7 @@ export interface BakeTarget {
   contexts: Record<string, string>
   args: Record<string, string>
   labels?: Record<string, string>
+  annotations?: string[]
   tags?: string[]
   output: string[]
   secret?: string[]
@@ -102,6 +106,10 @@ export function bakeDefinition(
     ...(c.cacheTo.length > 0 && target === STAGES.runtime ? { 'cache-to': c.cacheTo } : {}),
     ...output
   })
+  const annotated = (t: BakeTarget): BakeTarget => {
+    const annotations = forPlatforms(c.annotations, t.platforms.length)
+    return annotations.length > 0 ? { ...t, annotations } : t
+  }
   const byDigest = (repository: string): Partial<BakeTarget> => ({
     output: [`type=image,name=${repository},push-by-digest=true,name-canonical=true,push=true`]
   })
@@ -128,6 +136,7 @@ export function bakeDefinition(
       targets[`runtime-${platformSlug(platform)}`] = { ...t, platforms: [platform] }
     }
   }
+  for (const name of Object.keys(targets)) targets[name] = annotated(targets[name] as BakeTarget)
   if (wheelsDest)
     targets['wheels'] = { ...common(STAGES.wheels), output: [`type=local,dest=${wheelsDest}`] }
   return { group: { default: { targets: Object.keys(targets) } }, target: targets }
@@ -181,6 +190,7 @@ export function buildArgv(t: BakeTarget, metadataFile: string, builder?: string)
     '--label',
     Object.entries(t.labels ?? {}).map(([k, v]) => `${k}=${v}`)
   )
+  each('--annotation', t.annotations)
   each('--tag', t.tags)
   each('--output', t.output)
   each('--secret', t.secret)

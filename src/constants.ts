@@ -31,6 +31,7 @@ export const INPUT_DEFAULTS = {
   'cache-to': '',
   'no-cache-filters': '',
   labels: '',
+  annotations: '',
   'smoke-test': '',
   provenance: 'false',
   'qemu-image': 'docker.io/tonistiigi/binfmt:qemu-v7.0.0-28',

@@ -35,6 +35,8 @@ export interface Inputs {
   cacheTo: string[]
   noCacheFilters: string[]
   labels: string[]
+  /** OCI annotations, [level:]key=value (docker/metadata-action's output as is). */
+  annotations: string[]
   smokeTest: string
   provenance: string
   qemuImage: string
@@ -161,6 +163,7 @@ export function parseInputs(raw: InputReader, learned: Learned = {}): Inputs {
       .splitList(read('no-cache-filters'))
       .map((x) => v.stageName('no-cache-filters', x, STAGE_NAMES)),
     labels: v.splitLines(read('labels')).map((x) => v.label('labels', x)),
+    annotations: v.splitLines(read('annotations')).map((x) => v.annotation('annotations', x)),
     smokeTest: optional('smoke-test', v.smokeTest),
     provenance,
     qemuImage: v.imageRef('qemu-image', read('qemu-image')),

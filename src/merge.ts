@@ -5,6 +5,7 @@
  * any tag is created; a floating tag only moves forward; a second merge changes nothing.
  */
 import * as core from '@actions/core'
+import { mergeAnnotations } from './annotations.js'
 import { Inputs } from './inputs.js'
 import {
   createIndex,
@@ -31,6 +32,8 @@ export interface MergePlan {
   slim: MergeGroup[]
   base: MergeGroup[]
   floating: string[]
+  /** The user's annotations; the index ones go on every index the merge creates. */
+  annotations: string[]
 }
 
 /** Pure: what the merge reads and writes. The commit's sha tag names the matrix jobs' images. */
@@ -59,7 +62,8 @@ export function makeMergePlan(inputs: Inputs, ctx: WorkflowContext): MergePlan {
     platforms: inputs.platforms,
     slim: groups(refs.slim, refs.run.slim),
     base: groups(refs.base, refs.run.base),
-    floating: refs.floating
+    floating: refs.floating,
+    annotations: inputs.annotations
   }
 }
 
@@ -95,7 +99,10 @@ export async function executeMerge(plan: MergePlan): Promise<MergeResult> {
     )
   }
   const firstSource = Object.values(plan.slim[0]?.sources ?? {})[0] as string
-  const version = (await imageLabels(firstSource))[VERSION_LABEL]
+  const labels = await imageLabels(firstSource)
+  const version = labels[VERSION_LABEL]
+  // The images' OCI labels on each index too, as a build of every platform at once writes them.
+  const annotations = mergeAnnotations(labels, plan.annotations)
   const refs = all.flatMap((g) => g.refs)
   const before = await snapshot(refs)
   const kept = await keptBack(plan.floating, version, before)
@@ -106,7 +113,7 @@ export async function executeMerge(plan: MergePlan): Promise<MergeResult> {
       const sources = Object.values(group.sources).map((r) => `${repo}@${found.get(r)}`)
       const moving = group.refs.filter((r) => !kept.has(r))
       if (moving.length === 0) continue
-      await createIndex(moving, sources)
+      await createIndex(moving, sources, annotations)
       const digest = (await remoteDigest(moving[0] as string)) as string
       for (const ref of moving) await verify(ref, digest, 'index just created')
       const platforms = [...(await platformManifests(moving[0] as string)).keys()].sort()

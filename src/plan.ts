@@ -5,6 +5,7 @@
  * plan is never changed while it runs.
  */
 import { join } from 'node:path'
+import { buildAnnotations } from './annotations.js'
 import { BuildCommon } from './buildx.js'
 import { DockerfileSpec, renderDockerfile } from './dockerfile.js'
 import { Inputs } from './inputs.js'
@@ -168,6 +169,7 @@ export function makePlan(
       SOURCE_DATE_EPOCH: facts.sourceDateEpoch
     },
     labels: [...ociLabels, ...inputs.labels],
+    annotations: buildAnnotations([...ociLabels, ...inputs.labels], inputs.annotations),
     // What a child inherits from this base image, recorded on it.
     baseLabels: [
       ...ociLabels,

@@ -200,9 +200,18 @@ export async function imageLabels(ref: string): Promise<Record<string, string>> 
   return first?.config?.Labels ?? {}
 }
 
-/** One index of `sources` (repo@digest each) under every ref: the merge of per-platform images. */
-export async function createIndex(refs: string[], sources: string[]): Promise<void> {
-  const args = ['buildx', 'imagetools', 'create', ...refs.flatMap((r) => ['--tag', r]), ...sources]
+/**
+ * One index of `sources` (repo@digest each) under every ref, carrying `annotations` (index
+ * level): the merge of per-platform images.
+ */
+export async function createIndex(
+  refs: string[],
+  sources: string[],
+  annotations: string[] = []
+): Promise<void> {
+  const args = ['buildx', 'imagetools', 'create', ...refs.flatMap((r) => ['--tag', r])]
+  for (const a of annotations) args.push('--annotation', a)
+  args.push(...sources)
   const r = await attempt(args, refs[0] as string, 'tag')
   if (r.exitCode !== 0) throw new DockerError(args, r)
 }

@@ -2,6 +2,7 @@
  * Validators for every user value that can reach a Dockerfile, an argv or a cache key.
  * Each throws an InputError naming the input, the bad value and what is accepted.
  */
+import { parseAnnotation } from './annotations.js'
 
 export class InputError extends Error {
   constructor(input: string, value: string, accepted: string) {
@@ -295,6 +296,18 @@ export function label(input: string, value: string): string {
     input,
     value,
     'lines of key=value such as "org.opencontainers.image.source=https://…"'
+  )
+  return value
+}
+
+/** An OCI annotation line, as buildx and docker/metadata-action's `annotations` output write it. */
+export function annotation(input: string, value: string): string {
+  const a = parseAnnotation(value)
+  check(
+    a !== undefined && !(a.platforms && a.level.startsWith('index')),
+    input,
+    value,
+    'lines of [level:]key=value, level one of manifest, index, manifest-descriptor, index-descriptor (a manifest level may name platforms, e.g. "manifest[linux/amd64]:key=value")'
   )
   return value
 }

@@ -139,6 +139,16 @@ export async function fetchBlob(repo: string, digest: string): Promise<Buffer> {
   return body
 }
 
+/** The labels in the config of the image manifest `digest` of `repo`. */
+export async function configLabels(repo: string, digest: string): Promise<Record<string, string>> {
+  const m = await getManifest(`${repo}@${digest}`)
+  if (!m.manifest.config) throw new Error(`${repo}@${digest} is not an image manifest`)
+  const config = JSON.parse((await fetchBlob(repo, m.manifest.config.digest)).toString('utf8')) as {
+    config?: { Labels?: Record<string, string> | null }
+  }
+  return config.config?.Labels ?? {}
+}
+
 /**
  * Paths inside a layer tarball, as tar lists them minus a leading `./` (directories end in `/`,
  * deletions appear as `.wh.` whiteout files). Decompression follows the media type.

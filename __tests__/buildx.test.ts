@@ -11,6 +11,7 @@ import {
   chooseBuilder,
   createBuilderArgv,
   Delivery,
+  LOAD_OUTPUT,
   parseBuilderInfo
 } from '../src/buildx.js'
 import { hclLiteral, mapStrings } from '../__fixtures__/hcl.js'
@@ -58,7 +59,7 @@ const digest = {
   runtimeRepository: 'ghcr.io/o/a',
   baseRepository: 'ghcr.io/o/a'
 } satisfies Delivery
-const PUSH_BY_DIGEST = 'push-by-digest=true,name-canonical=true,push=true'
+const PUSH_BY_DIGEST = 'push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=true'
 
 describe('bakeDefinition: whole definitions', () => {
   test('nothing optional, load delivery, no wheels export', () => {
@@ -78,7 +79,7 @@ describe('bakeDefinition: whole definitions', () => {
           labels: {},
           attest: ['type=provenance,disabled=true'],
           tags: ['wheel-slim-local/k:runtime'],
-          output: ['type=docker']
+          output: [LOAD_OUTPUT]
         },
         base: {
           ...common,
@@ -86,7 +87,7 @@ describe('bakeDefinition: whole definitions', () => {
           labels: {},
           attest: ['type=provenance,disabled=true'],
           tags: ['wheel-slim-local/k:base'],
-          output: ['type=docker']
+          output: [LOAD_OUTPUT]
         }
       }
     })
@@ -138,7 +139,7 @@ describe('bakeDefinition: one aspect at a time', () => {
     [
       'load: into the image store under the local tags',
       load,
-      { runtime: ['type=docker'], base: ['type=docker'], wheels: ['type=local,dest=/w'] },
+      { runtime: [LOAD_OUTPUT], base: [LOAD_OUTPUT], wheels: ['type=local,dest=/w'] },
       { runtime: [load.runtimeTag], base: [load.baseTag], wheels: undefined }
     ],
     [
@@ -313,13 +314,13 @@ describe('bakeDefinition: what each delivery builds', () => {
         runtime: {
           target: 'runtime',
           platforms: PLATFORMS,
-          output: ['type=docker'],
+          output: [LOAD_OUTPUT],
           tags: [load.runtimeTag]
         },
         base: {
           target: 'base',
           platforms: PLATFORMS,
-          output: ['type=docker'],
+          output: [LOAD_OUTPUT],
           tags: [load.baseTag]
         },
         wheels: WHEELS
@@ -332,7 +333,7 @@ describe('bakeDefinition: what each delivery builds', () => {
         runtime: {
           target: 'runtime',
           platforms: PLATFORMS,
-          output: ['type=docker'],
+          output: [LOAD_OUTPUT],
           tags: [load.runtimeTag]
         },
         wheels: WHEELS
@@ -345,13 +346,13 @@ describe('bakeDefinition: what each delivery builds', () => {
         'runtime-linux-amd64': {
           target: 'runtime',
           platforms: ['linux/amd64'],
-          output: ['type=docker'],
+          output: [LOAD_OUTPUT],
           tags: ['wheel-slim-local/k:runtime-linux-amd64']
         },
         'runtime-linux-arm-v7': {
           target: 'runtime',
           platforms: ['linux/arm/v7'],
-          output: ['type=docker'],
+          output: [LOAD_OUTPUT],
           tags: ['wheel-slim-local/k:runtime-linux-arm-v7']
         },
         wheels: WHEELS
@@ -593,7 +594,7 @@ describe('buildArgv: one bake target as a buildx build call', () => {
     const t = bakeDefinition(bare, ['linux/amd64'], load).target['base'] as BakeTarget
     const argv = buildArgv(t, '/m')
     expect(argv[argv.indexOf('--tag') + 1]).toBe(load.baseTag)
-    expect(argv[argv.indexOf('--output') + 1]).toBe('type=docker')
+    expect(argv[argv.indexOf('--output') + 1]).toBe(LOAD_OUTPUT)
     expect(argv).not.toContain('--network')
   })
 

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import * as core from '../__fixtures__/core.js'
 import { hclLiteral } from '../__fixtures__/hcl.js'
 import { FACTS, parse, pushContext, RawInputs } from '../__fixtures__/inputs.js'
-import type { BakeDefinition, BakeTarget } from '../src/buildx.js'
+import { type BakeDefinition, type BakeTarget, LOAD_OUTPUT } from '../src/buildx.js'
 import type { DockerOptions, DockerResult } from '../src/docker.js'
 import type { Engine } from '../src/engine.js'
 import type { BuildResult } from '../src/execute.js'
@@ -366,7 +366,7 @@ describe('execute: push false on a docker-container builder (digest engine) load
       expect([t.target, t.platforms, t.output, t.tags?.length]).toEqual([
         'runtime',
         [p],
-        ['type=docker'],
+        [LOAD_OUTPUT],
         1
       ])
       tagOf[p] = t.tags?.[0] ?? ''

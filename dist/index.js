@@ -48256,6 +48256,12 @@ function needsSave(saved, restored) {
 
 
 
+/**
+ * Into the engine, with OCI media types: a single-platform image would otherwise get Docker ones,
+ * which carry no annotations (and a merge of such images makes a Docker manifest list, which
+ * carries none either).
+ */
+const LOAD_OUTPUT = 'type=docker,oci-mediatypes=true';
 function labelMap(lines) {
     return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
@@ -48292,18 +48298,20 @@ function bakeDefinition(c, platforms, delivery, wheelsDest) {
         return annotations.length > 0 ? { ...t, annotations } : t;
     };
     const byDigest = (repository) => ({
-        output: [`type=image,name=${repository},push-by-digest=true,name-canonical=true,push=true`]
+        output: [
+            `type=image,name=${repository},push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=true`
+        ]
     });
     const targets = {};
     if (delivery.kind === 'load') {
         targets['runtime'] = image(STAGES.runtime, c.labels, {
             tags: [delivery.runtimeTag],
-            output: ['type=docker']
+            output: [LOAD_OUTPUT]
         });
         if (delivery.baseTag) {
             targets['base'] = image(STAGES.base, c.baseLabels, {
                 tags: [delivery.baseTag],
-                output: ['type=docker']
+                output: [LOAD_OUTPUT]
             });
         }
     }
@@ -48314,7 +48322,7 @@ function bakeDefinition(c, platforms, delivery, wheelsDest) {
     else {
         for (const [platform, tag] of Object.entries(delivery.runtimeTags)) {
             // No cache-to: one target per platform would each overwrite the same cache.
-            const t = image(STAGES.runtime, c.labels, { tags: [tag], output: ['type=docker'] });
+            const t = image(STAGES.runtime, c.labels, { tags: [tag], output: [LOAD_OUTPUT] });
             delete t['cache-to'];
             targets[`runtime-${platformSlug(platform)}`] = { ...t, platforms: [platform] };
         }
@@ -106063,7 +106071,7 @@ async function build(plan, engine, cleanup) {
 }
 /**
  * One target of the (cached) build again, through a tarball that `docker load` writes in full
- * (the OCI layout with Docker media types: the same bytes, so the same digest).
+ * (the same OCI media types as the loaded image: the same bytes, so the same digest).
  */
 async function reload(plan, engine, target) {
     const delivery = {
@@ -106073,7 +106081,7 @@ async function reload(plan, engine, target) {
     };
     const t = bakeDefinition(plan.common, plan.platforms, delivery).target[target];
     const tar = (0,external_node_path_namespaceObject.join)(plan.files.wheelsOut, `..`, `${target}.tar`);
-    const argv = buildArgv({ ...t, output: [`type=oci,oci-mediatypes=false,dest=${tar}`] }, `${plan.files.metadata}.reload`, engine.builder);
+    const argv = buildArgv({ ...t, output: [`type=oci,oci-mediatypes=true,dest=${tar}`] }, `${plan.files.metadata}.reload`, engine.builder);
     await docker(argv);
     await docker(['load', '--input', tar]);
     (0,external_node_fs_namespaceObject.rmSync)(tar, { force: true });

@@ -43,6 +43,13 @@ export type Delivery =
   | { kind: 'digest'; runtimeRepository: string; baseRepository: string }
   | { kind: 'load-each'; runtimeTags: Record<string, string> }
 
+/**
+ * Into the engine, with OCI media types: a single-platform image would otherwise get Docker ones,
+ * which carry no annotations (and a merge of such images makes a Docker manifest list, which
+ * carries none either).
+ */
+export const LOAD_OUTPUT = 'type=docker,oci-mediatypes=true'
+
 export interface BakeTarget {
   context: string
   dockerfile: string
@@ -111,18 +118,20 @@ export function bakeDefinition(
     return annotations.length > 0 ? { ...t, annotations } : t
   }
   const byDigest = (repository: string): Partial<BakeTarget> => ({
-    output: [`type=image,name=${repository},push-by-digest=true,name-canonical=true,push=true`]
+    output: [
+      `type=image,name=${repository},push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=true`
+    ]
   })
   const targets: Record<string, BakeTarget> = {}
   if (delivery.kind === 'load') {
     targets['runtime'] = image(STAGES.runtime, c.labels, {
       tags: [delivery.runtimeTag],
-      output: ['type=docker']
+      output: [LOAD_OUTPUT]
     })
     if (delivery.baseTag) {
       targets['base'] = image(STAGES.base, c.baseLabels, {
         tags: [delivery.baseTag],
-        output: ['type=docker']
+        output: [LOAD_OUTPUT]
       })
     }
   } else if (delivery.kind === 'digest') {
@@ -131,7 +140,7 @@ export function bakeDefinition(
   } else {
     for (const [platform, tag] of Object.entries(delivery.runtimeTags)) {
       // No cache-to: one target per platform would each overwrite the same cache.
-      const t = image(STAGES.runtime, c.labels, { tags: [tag], output: ['type=docker'] })
+      const t = image(STAGES.runtime, c.labels, { tags: [tag], output: [LOAD_OUTPUT] })
       delete t['cache-to']
       targets[`runtime-${platformSlug(platform)}`] = { ...t, platforms: [platform] }
     }

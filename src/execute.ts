@@ -191,7 +191,7 @@ async function build(plan: BuildPlan, engine: Engine, cleanup: Cleanup): Promise
 
 /**
  * One target of the (cached) build again, through a tarball that `docker load` writes in full
- * (the OCI layout with Docker media types: the same bytes, so the same digest).
+ * (the same OCI media types as the loaded image: the same bytes, so the same digest).
  */
 async function reload(plan: BuildPlan, engine: Engine, target: 'runtime' | 'base'): Promise<void> {
   const delivery: Delivery = {
@@ -202,7 +202,7 @@ async function reload(plan: BuildPlan, engine: Engine, target: 'runtime' | 'base
   const t = bakeDefinition(plan.common, plan.platforms, delivery).target[target] as BakeTarget
   const tar = join(plan.files.wheelsOut, `..`, `${target}.tar`)
   const argv = buildArgv(
-    { ...t, output: [`type=oci,oci-mediatypes=false,dest=${tar}`] },
+    { ...t, output: [`type=oci,oci-mediatypes=true,dest=${tar}`] },
     `${plan.files.metadata}.reload`,
     engine.builder
   )

@@ -712,6 +712,55 @@ describe('makePlan: OCI labels, ours first, the user labels after', () => {
     ).toBe(true)
   })
 
+  test("docker/metadata-action's tags, labels and annotations outputs, unchanged", () => {
+    // What metadata-action@v5 writes for a push of v1.0.0 with
+    // DOCKER_METADATA_ANNOTATIONS_LEVELS=manifest,index.
+    const theirs = [
+      'org.opencontainers.image.created=2026-11-30T08:00:00.000Z',
+      'org.opencontainers.image.description=The app',
+      'org.opencontainers.image.licenses=MIT',
+      `org.opencontainers.image.revision=${SHA}`,
+      'org.opencontainers.image.source=https://github.com/org/app',
+      'org.opencontainers.image.title=app',
+      'org.opencontainers.image.url=https://github.com/org/app',
+      'org.opencontainers.image.version=1.0.0'
+    ]
+    const p = plan(
+      {
+        tags: ['1.0.0', '1.0', 'latest'].map((t) => `ghcr.io/org/app:${t}`).join('\n'),
+        labels: theirs.join('\n'),
+        annotations: [
+          ...theirs.map((l) => `manifest:${l}`),
+          ...theirs.map((l) => `index:${l}`)
+        ].join('\n')
+      },
+      pushContext({ ref: 'refs/tags/v1.0.0' })
+    )
+    expect(p.slimTags).toEqual(['1.0.0', '1.0', 'latest'].map((t) => `ghcr.io/org/app:${t}`))
+    expect(p.baseTags).toEqual(p.slimTags.map((r) => `${r}-base`))
+    // The run's own tag goes to that repository as well, pushed and verified first.
+    expect(p.runRefs).toEqual({
+      slim: [`ghcr.io/org/app:sha-${SHA7}`],
+      base: [`ghcr.io/org/app:sha-${SHA7}-base`]
+    })
+    expect(p.common.labels).toEqual([...OCI, ...theirs])
+    expect(p.common.annotations).toEqual([
+      // Ours first, each index one then taken over by theirs (same level and key)...
+      ...[
+        'title=app',
+        'version=1.0.0',
+        'source=https://github.com/org/app',
+        `revision=${SHA}`,
+        'created=2026-11-30T08:00:00.000Z',
+        'description=The app',
+        'licenses=MIT',
+        'url=https://github.com/org/app'
+      ].map((kv) => `index:org.opencontainers.image.${kv}`),
+      // ...then their manifest lines.
+      ...theirs.map((l) => `manifest:${l}`)
+    ])
+  })
+
   test("the OCI labels as index annotations (a user label winning), then the user's annotations", () => {
     const p = plan({
       ...IMAGE,

@@ -47741,11 +47741,8 @@ function forPlatforms(annotations, platformCount) {
  * manifest ones are on the images the matrix jobs pushed).
  */
 function mergeAnnotations(labels, user) {
-    const all = [
-        ...fromLabels(Object.entries(labels).map(([k, v]) => `${k}=${v}`)),
-        ...user.map((l) => parseAnnotation(l))
-    ];
-    return unique(all.filter((a) => a.level === 'index' && a.platforms === ''));
+    const lines = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+    return buildAnnotations(lines, user).filter((l) => l.startsWith('index:'));
 }
 
 ;// CONCATENATED MODULE: ./src/dockerfile.ts
@@ -106714,6 +106711,7 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
         ...oci('revision', /^[0-9a-f]{40}$/.test(ctx.sha) ? ctx.sha : undefined),
         ...oci('created', new Date(Number(facts.sourceDateEpoch) * 1000).toISOString())
     ];
+    const labels = [...ociLabels, ...inputs.labels];
     const common = {
         dockerfile: files.dockerfile,
         context: paths.workspace,
@@ -106722,12 +106720,11 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
             ...Object.fromEntries(inputs.buildArgs.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)])),
             SOURCE_DATE_EPOCH: facts.sourceDateEpoch
         },
-        labels: [...ociLabels, ...inputs.labels],
-        annotations: buildAnnotations([...ociLabels, ...inputs.labels], inputs.annotations),
+        labels,
+        annotations: buildAnnotations(labels, inputs.annotations),
         // What a child inherits from this base image, recorded on it.
         baseLabels: [
-            ...ociLabels,
-            ...inputs.labels,
+            ...labels,
             label('wheel-dir', inputs.wheelDir),
             label('python-version', inputs.pythonVersion),
             label('builder', inputs.builderImage),

@@ -62,9 +62,6 @@ export function forPlatforms(annotations: string[], platformCount: number): stri
  * manifest ones are on the images the matrix jobs pushed).
  */
 export function mergeAnnotations(labels: Record<string, string>, user: string[]): string[] {
-  const all = [
-    ...fromLabels(Object.entries(labels).map(([k, v]) => `${k}=${v}`)),
-    ...user.map((l) => parseAnnotation(l) as Annotation)
-  ]
-  return unique(all.filter((a) => a.level === 'index' && a.platforms === ''))
+  const lines = Object.entries(labels).map(([k, v]) => `${k}=${v}`)
+  return buildAnnotations(lines, user).filter((l) => l.startsWith('index:'))
 }

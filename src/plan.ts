@@ -158,6 +158,7 @@ export function makePlan(
     ...oci('revision', /^[0-9a-f]{40}$/.test(ctx.sha) ? ctx.sha : undefined),
     ...oci('created', new Date(Number(facts.sourceDateEpoch) * 1000).toISOString())
   ]
+  const labels = [...ociLabels, ...inputs.labels]
   const common: BuildCommon = {
     dockerfile: files.dockerfile,
     context: paths.workspace,
@@ -168,12 +169,11 @@ export function makePlan(
       ),
       SOURCE_DATE_EPOCH: facts.sourceDateEpoch
     },
-    labels: [...ociLabels, ...inputs.labels],
-    annotations: buildAnnotations([...ociLabels, ...inputs.labels], inputs.annotations),
+    labels,
+    annotations: buildAnnotations(labels, inputs.annotations),
     // What a child inherits from this base image, recorded on it.
     baseLabels: [
-      ...ociLabels,
-      ...inputs.labels,
+      ...labels,
       label('wheel-dir', inputs.wheelDir),
       label('python-version', inputs.pythonVersion),
       label('builder', inputs.builderImage),

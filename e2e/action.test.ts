@@ -22,7 +22,7 @@ import {
   platformsOf,
   REGISTRY
 } from './support/registry.js'
-import { type ActionRun, runAction, WORK_DIR } from './support/runner.js'
+import { type ActionRun, pushEvent, runAction, WORK_DIR } from './support/runner.js'
 
 const BOTH = ['linux/amd64', 'linux/arm/v7']
 const MACHINE: Record<string, string> = { 'linux/amd64': 'x86_64', 'linux/arm/v7': 'armv7l' }
@@ -47,22 +47,6 @@ const repoPath = (image: string): string => image.slice(REGISTRY.length + 1)
 
 const RELEASE = { ref: 'refs/tags/v1.4.2', sha: randomBytes(20).toString('hex') }
 const RELEASE_TAGS = ['1.4.2', '1.4', '1', 'latest', `sha-${RELEASE.sha.slice(0, 7)}`]
-
-function pushEvent(ref: string, sha: string): { name: string; payload: object } {
-  return {
-    name: 'push',
-    payload: {
-      ref,
-      after: sha,
-      repository: {
-        name: 'app',
-        full_name: 'acme/app',
-        default_branch: 'main',
-        owner: { login: 'acme' }
-      }
-    }
-  }
-}
 
 let indexes: Indexes
 
@@ -242,7 +226,7 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7, on an ind
       name: 'service-release',
       workspace: serviceWs,
       inputs: releaseInputs(),
-      event: pushEvent(RELEASE.ref, RELEASE.sha),
+      event: pushEvent(RELEASE.ref, RELEASE.sha, 'main'),
       ref: RELEASE.ref,
       sha: RELEASE.sha
     })
@@ -409,7 +393,7 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7, on an ind
     const run = await runAction({
       workspace: ws,
       inputs: inputs(DERIVED, { parent: `${SERVICE}:1.4.2-base` }),
-      event: pushEvent('refs/heads/main', sha),
+      event: pushEvent('refs/heads/main', sha, 'main'),
       ref: 'refs/heads/main',
       sha
     })
@@ -449,7 +433,7 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7, on an ind
     const run = await runAction({
       workspace: await workspace('service-1.5.0', ['service'], '1.5.0'),
       inputs: { ...releaseInputs(), 'smoke-test': 'test "$(uname -m)" != armv7l' },
-      event: pushEvent('refs/tags/v1.5.0', sha),
+      event: pushEvent('refs/tags/v1.5.0', sha, 'main'),
       ref: 'refs/tags/v1.5.0',
       sha
     })
@@ -468,7 +452,7 @@ describe('a service release (v1.4.2) for linux/amd64 and linux/arm/v7, on an ind
       name: 'service-release-again',
       workspace: serviceWs,
       inputs: releaseInputs(),
-      event: pushEvent(RELEASE.ref, RELEASE.sha),
+      event: pushEvent(RELEASE.ref, RELEASE.sha, 'main'),
       ref: RELEASE.ref,
       sha: RELEASE.sha
     })

@@ -50,14 +50,8 @@ function inputs(image: string, extra: Record<string, string> = {}): Record<strin
   }
 }
 
-const release = (version: string, sha: string) => ({
-  event: {
-    name: 'push',
-    payload: { ref: `refs/tags/v${version}`, after: sha, repository: { full_name: 'acme/app' } }
-  },
-  ref: `refs/tags/v${version}`,
-  sha
-})
+/** A push of the tag v<version> (runAction's default event for a ref and sha). */
+const release = (version: string, sha: string) => ({ ref: `refs/tags/v${version}`, sha })
 
 async function tagDigests(repo: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {}

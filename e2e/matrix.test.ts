@@ -12,7 +12,7 @@ import { runImage } from './support/docker.js'
 import { buildFixtureDist } from './support/fixtures.js'
 import { type Indexes, startIndexes } from './support/index.js'
 import { configLabels, getManifest, listTags, platformsOf, REGISTRY } from './support/registry.js'
-import { type ActionRun, runAction, WORK_DIR } from './support/runner.js'
+import { type ActionRun, pushEvent, runAction, WORK_DIR } from './support/runner.js'
 
 const EXAMPLES = fileURLToPath(new URL('../examples/workflows/', import.meta.url))
 const NS = `e2e-matrix-${randomBytes(4).toString('hex')}`
@@ -89,10 +89,7 @@ async function run(
       cache: 'false',
       ...indexes.inputs
     },
-    event: {
-      name: 'push',
-      payload: { ref, after: sha, repository: { full_name: 'acme/app', default_branch: 'main' } }
-    },
+    event: pushEvent(ref, sha, 'main'),
     ref,
     sha
   })

@@ -12,7 +12,7 @@ import { runImage } from './support/docker.js'
 import { buildFixtureDist, type FixtureName } from './support/fixtures.js'
 import { type Indexes, startIndexes } from './support/index.js'
 import { listTags, REGISTRY } from './support/registry.js'
-import { type ActionRun, runAction, WORK_DIR } from './support/runner.js'
+import { type ActionRun, pushEvent, runAction, WORK_DIR } from './support/runner.js'
 
 const BOTH = ['linux/amd64', 'linux/arm/v7']
 const MACHINE: Record<string, string> = { 'linux/amd64': 'x86_64', 'linux/arm/v7': 'armv7l' }
@@ -62,14 +62,7 @@ async function run(
       ...indexes.inputs,
       ...extra
     },
-    event: {
-      name: 'push',
-      payload: {
-        ref: 'refs/heads/main',
-        after: SHA,
-        repository: { full_name: 'acme/app', default_branch: 'main' }
-      }
-    },
+    event: pushEvent('refs/heads/main', SHA, 'main'),
     ref: 'refs/heads/main',
     sha: SHA,
     post

@@ -13,7 +13,7 @@ import { docker, runImage } from './support/docker.js'
 import { buildFixtureDist } from './support/fixtures.js'
 import { IMPOSTOR, type Indexes, startIndexes } from './support/index.js'
 import { getManifest, layerBlobs, listTags, REGISTRY } from './support/registry.js'
-import { type ActionRun, runAction, WORK_DIR } from './support/runner.js'
+import { type ActionRun, pushEvent, runAction, WORK_DIR } from './support/runner.js'
 
 const BOTH = ['linux/amd64', 'linux/arm/v7']
 const MACHINE: Record<string, string> = { 'linux/amd64': 'x86_64', 'linux/arm/v7': 'armv7l' }
@@ -60,14 +60,7 @@ async function run(name: string): Promise<ActionRun> {
       'cache-key': `wsa-speed-${SHA.slice(0, 8)}`,
       ...indexes.inputs
     },
-    event: {
-      name: 'push',
-      payload: {
-        ref: 'refs/heads/main',
-        after: SHA,
-        repository: { full_name: 'acme/app', default_branch: 'main' }
-      }
-    },
+    event: pushEvent('refs/heads/main', SHA, 'main'),
     ref: 'refs/heads/main',
     sha: SHA,
     env: svc.env

@@ -96,10 +96,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
 
   const ref = opts.ref ?? 'refs/heads/main'
   const sha = opts.sha ?? '0123456789abcdef0123456789abcdef01234567'
-  const event = opts.event ?? {
-    name: 'push',
-    payload: defaultPushPayload(ref, sha)
-  }
+  const event = opts.event ?? pushEvent(ref, sha)
   const eventPath = path.join(runDir, 'event.json')
   await writeFile(eventPath, JSON.stringify(event.payload, null, 2))
 
@@ -296,14 +293,26 @@ function githubEnv(
   }
 }
 
-function defaultPushPayload(ref: string, sha: string): object {
+/**
+ * A push of `ref` at `sha` to acme/app, as the runner writes the event. With `defaultBranch`, a
+ * push to that branch is tagged `edge`; without it, with the branch's own name.
+ */
+export function pushEvent(
+  ref: string,
+  sha: string,
+  defaultBranch?: string
+): { name: string; payload: object } {
   return {
-    ref,
-    after: sha,
-    repository: {
-      name: 'app',
-      full_name: 'acme/app',
-      owner: { login: 'acme' }
+    name: 'push',
+    payload: {
+      ref,
+      after: sha,
+      repository: {
+        name: 'app',
+        full_name: 'acme/app',
+        ...(defaultBranch ? { default_branch: defaultBranch } : {}),
+        owner: { login: 'acme' }
+      }
     }
   }
 }

@@ -132,15 +132,8 @@ function expectedMounts(s: DockerfileSpec): Record<string, string[]> {
   const out = (from: string, target: string, source = '/wheel-slim/out'): string =>
     `type=bind,from=${from},source=${source},target=${target}`
   return {
-    own: [
-      tools,
-      dist,
-      ...req,
-      ...pipCache,
-      ...parentNative,
-      ...secret,
-      'type=bind,from=runtime-native,target=/wheel-slim/runtime-root'
-    ],
+    own: [tools, dist, ...req, ...pipCache, ...parentNative, ...secret],
+    fit: [tools, out('own', '/wheel-slim/own')],
     resolve: [
       tools,
       dist,
@@ -150,19 +143,28 @@ function expectedMounts(s: DockerfileSpec): Record<string, string[]> {
       ...secret,
       out('own', '/wheel-slim/own')
     ],
-    compile: [tools, dist, ...req, ...pipCache, ...secret, out('resolve', '/wheel-slim/resolved')],
+    compile: [
+      tools,
+      dist,
+      ...req,
+      ...pipCache,
+      ...secret,
+      out('resolve', '/wheel-slim/resolved'),
+      out('fit', '/wheel-slim/fit')
+    ],
     collect: [
       tools,
       out('resolve', '/wheel-slim/resolved'),
       out('compile', '/wheel-slim/compiled'),
       ...(s.wheelCache ? [cache] : []),
       ...parent,
-      'type=bind,from=runtime-image,target=/wheel-slim/runtime-image'
+      'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'
     ],
     layout: [
       tools,
       out('collect', '/wheel-slim/tree', '/wheel-slim/out/tree'),
-      out('runtime-base', '/wheel-slim/etc', '/etc')
+      out('runtime-base', '/wheel-slim/etc/passwd', '/etc/passwd'),
+      out('runtime-base', '/wheel-slim/etc/group', '/etc/group')
     ]
   }
 }
@@ -203,7 +205,9 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
       ...(spec.fromParent ? ['parent', 'parent-native'] : []),
       'runtime-image',
       'runtime-native',
+      'runtime-files',
       'own',
+      'fit',
       'resolve',
       'compile',
       'collect',
@@ -232,12 +236,14 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
         ? { parent: [spec.buildFrom, []], 'parent-native': [spec.buildFrom, onHost] }
         : {}),
       own: [spec.buildFrom, onHost],
+      fit: ['runtime-native', []],
       resolve: [spec.buildFrom, onHost],
       compile: [wheelImage, []],
       collect: [spec.buildFrom, onHost],
       base: [wheelImage, []],
       'runtime-image': [spec.runtimeFrom, []],
       'runtime-native': [spec.runtimeFrom, onHost],
+      'runtime-files': ['scratch', []],
       wheels: ['scratch', []],
       'runtime-base': ['runtime-image', []],
       layout: ['runtime-native', []],
@@ -259,7 +265,7 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     }
   })
 
-  test.each(['own', 'resolve', 'compile', 'collect', 'layout'])(
+  test.each(['own', 'fit', 'resolve', 'compile', 'collect', 'layout'])(
     'stage %s runs the stage script with its own sub-command',
     (name) => {
       const run = toolRun(st(name))
@@ -275,7 +281,7 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     }
   )
 
-  test.each(['own', 'resolve', 'compile', 'collect', 'layout'])(
+  test.each(['own', 'fit', 'resolve', 'compile', 'collect', 'layout'])(
     'stage %s mounts exactly what it needs',
     (name) => {
       expect(sorted(mounts(toolRun(st(name)).instruction))).toEqual(
@@ -297,16 +303,8 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
         hashes: spec.hashes,
         pip_args: spec.pipArgs,
         ...(name === 'compile' ? { build_packages: spec.buildPackages } : {}),
-        // own checks that the runtime image fits the builder before anything is compiled, and
-        // leaves a package that needs build packages to the target
-        ...(name === 'own'
-          ? {
-              builder_image: spec.buildFrom,
-              runtime_image: spec.runtimeFrom,
-              runtime_packages: spec.runtimePackages,
-              build_packages: spec.buildPackages
-            }
-          : {})
+        // own leaves a package that needs build packages to the target
+        ...(name === 'own' ? { build_packages: spec.buildPackages } : {})
       })
       expect(strings(config).filter((v) => v.includes('=='))).toEqual([])
     }
@@ -317,7 +315,13 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     expect(text).not.toContain('==')
   })
 
-  test('collect: the runtime image and packages; layout: its fixed configuration', () => {
+  test('fit and collect: the runtime image and packages; layout: its fixed configuration', () => {
+    // fit checks that the runtime image fits the builder before anything is compiled
+    expect(toolRun(st('fit')).config).toEqual({
+      builder_image: spec.buildFrom,
+      runtime_image: spec.runtimeFrom,
+      runtime_packages: spec.runtimePackages
+    })
     expect(toolRun(st('collect')).config).toEqual({
       runtime_image: spec.runtimeFrom,
       runtime_packages: spec.runtimePackages,
@@ -355,14 +359,18 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     expect(df.instructions.filter((i) => i.keyword === 'WORKDIR')).toHaveLength(1)
   })
 
-  test('base, wheels and runtime only copy what collect and layout made', () => {
+  test('base, wheels and runtime only copy what collect and layout made; runtime-files two files at most', () => {
     const copies = (s: Stage): [string[], string][] =>
       s.instructions.filter((i) => i.keyword === 'COPY').map((i) => [flag(i, 'from'), i.args])
+    expect(copies(st('runtime-files'))).toEqual([
+      [['runtime-image'], '/var/lib/dpkg/statu[s] /var/lib/dpkg/'],
+      [['runtime-image'], '/usr/bin/apt-ge[t] /usr/bin/']
+    ])
     expect(copies(st('base'))).toEqual([[['collect'], `/wheel-slim/out/new/ ${spec.wheelDir}/`]])
     expect(copies(st('wheels'))).toEqual([[['collect'], '/wheel-slim/out/set/ /']])
     expect(copies(st('runtime'))).toEqual([[['layout'], '/wheel-slim/out/ /']])
     expect(st('wheels').instructions.map((i) => i.keyword)).toEqual(['FROM', 'COPY'])
-    expect(df.instructions.filter((i) => i.keyword === 'COPY')).toHaveLength(3)
+    expect(df.instructions.filter((i) => i.keyword === 'COPY')).toHaveLength(5)
     expect(df.instructions.filter((i) => i.keyword === 'ADD')).toEqual([])
   })
 
@@ -403,14 +411,14 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     ])
   })
 
-  test('runtime package names travel only in the own and collect configurations', () => {
+  test('runtime package names travel only in the fit and collect configurations', () => {
     for (const name of spec.runtimePackages) {
       const lines = text.split('\n').filter((l) => l.includes(name))
       expect(lines).toHaveLength(2)
       const runs = df.stages.filter((s) =>
         s.instructions.some((i) => i.keyword === 'RUN' && i.args.includes(name))
       )
-      expect(runs.map((s) => s.name)).toEqual(['own', 'collect'])
+      expect(runs.map((s) => s.name)).toEqual(['fit', 'collect'])
       for (const s of runs) expect(toolRun(s).config['runtime_packages']).toContain(name)
     }
   })
@@ -435,10 +443,15 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     expect(late).toEqual([])
   })
 
-  test('runtime-image and runtime-native come before own, right after the optional parent stages', () => {
+  test('runtime-image, runtime-native and runtime-files come before own, right after the optional parent stages', () => {
     const names = df.stages.map((s) => s.name)
     const first = spec.fromParent ? 2 : 0
-    expect(names.slice(first, first + 3)).toEqual(['runtime-image', 'runtime-native', 'own'])
+    expect(names.slice(first, first + 4)).toEqual([
+      'runtime-image',
+      'runtime-native',
+      'runtime-files',
+      'own'
+    ])
     // only FROM: the slim image as it is, for the target and for the build host
     expect(st('runtime-image').instructions.map((i) => i.keyword)).toEqual(['FROM'])
     expect(st('runtime-native').instructions.map((i) => i.keyword)).toEqual(['FROM'])
@@ -501,7 +514,7 @@ describe('renderDockerfile', () => {
     expect(toolRun(stage(df, 'own')).config['own']).toEqual(hostile.ownFiles)
     expect(toolRun(stage(df, 'compile')).config['pip_args']).toEqual(hostile.pipArgs)
     expect(toolRun(stage(df, 'compile')).config['build_packages']).toEqual(hostile.buildPackages)
-    for (const name of ['own', 'collect']) {
+    for (const name of ['fit', 'collect']) {
       expect(toolRun(stage(df, name)).config['runtime_packages']).toEqual(hostile.runtimePackages)
     }
     // not even inside another JSON string: the runtime-base RUN is the fixed script
@@ -630,7 +643,7 @@ describe('renderDockerfile', () => {
     }
   )
 
-  test('own is told the builder, the runtime image and the runtime packages', () => {
+  test('fit is told the builder, the runtime image and the runtime packages', () => {
     const spec: DockerfileSpec = {
       ...plain,
       buildFrom: 'registry.local:5000/python:3.11',
@@ -638,18 +651,20 @@ describe('renderDockerfile', () => {
       runtimePackages: ['libpq5', 'libxml2=2.9.14+dfsg-1.3']
     }
     const df = parseDockerfile(renderDockerfile(spec))
-    const own = toolRun(stage(df, 'own'))
-    expect(own.config).toMatchObject({
+    const fit = toolRun(stage(df, 'fit'))
+    expect(fit.config).toEqual({
       builder_image: 'registry.local:5000/python:3.11',
       runtime_image: 'registry.local:5000/python:3.11-slim',
       runtime_packages: ['libpq5', 'libxml2=2.9.14+dfsg-1.3']
     })
-    expect(mounts(own.instruction)).toContain(
-      'type=bind,from=runtime-native,target=/wheel-slim/runtime-root'
+    // fit runs in the slim image for the build host; own gives it the builder's facts
+    expect(stage(df, 'fit').from).toBe('runtime-native')
+    expect(mounts(fit.instruction)).toContain(
+      'type=bind,from=own,source=/wheel-slim/out,target=/wheel-slim/own'
     )
     // the slim image for the target is what collect reads the installed packages from
     expect(mounts(toolRun(stage(df, 'collect')).instruction)).toContain(
-      'type=bind,from=runtime-image,target=/wheel-slim/runtime-image'
+      'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'
     )
     expect(stage(df, 'runtime-image').from).toBe(spec.runtimeFrom)
     expect(stage(df, 'runtime-native').from).toBe(spec.runtimeFrom)

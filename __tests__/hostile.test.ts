@@ -166,13 +166,14 @@ function allowedMounts(s: DockerfileSpec): Set<string> {
       : []),
     ...(s.extraIndex ? [`type=secret,id=${PIP_CONF_SECRET},target=/etc/pip.conf`] : []),
     out('own', '/wheel-slim/own'),
-    'type=bind,from=runtime-native,target=/wheel-slim/runtime-root',
-    'type=bind,from=runtime-image,target=/wheel-slim/runtime-image',
+    out('fit', '/wheel-slim/fit'),
+    'type=bind,from=runtime-files,target=/wheel-slim/runtime-image',
     out('collect', '/wheel-slim/apt', '/wheel-slim/out/apt'),
     out('resolve', '/wheel-slim/resolved'),
     out('compile', '/wheel-slim/compiled'),
     out('collect', '/wheel-slim/tree', '/wheel-slim/out/tree'),
-    out('runtime-base', '/wheel-slim/etc', '/etc')
+    out('runtime-base', '/wheel-slim/etc/passwd', '/etc/passwd'),
+    out('runtime-base', '/wheel-slim/etc/group', '/etc/group')
   ])
 }
 
@@ -183,12 +184,14 @@ function designedFroms(s: DockerfileSpec): Record<string, [string, string[]]> {
   return {
     ...(s.fromParent ? { parent: [s.buildFrom, []], 'parent-native': [s.buildFrom, host] } : {}),
     own: [s.buildFrom, host],
+    fit: ['runtime-native', []],
     resolve: [s.buildFrom, host],
     compile: [wheelImage, []],
     collect: [s.buildFrom, host],
     base: [wheelImage, []],
     'runtime-image': [s.runtimeFrom, []],
     'runtime-native': [s.runtimeFrom, host],
+    'runtime-files': ['scratch', []],
     wheels: ['scratch', []],
     'runtime-base': ['runtime-image', []],
     layout: ['runtime-native', []],
@@ -206,7 +209,7 @@ const RUNTIME_PACKAGES_RUN = (() => {
 })()
 
 /**
- * Runtime package names appear in the own and collect configurations and nowhere else, not
+ * Runtime package names appear in the fit and collect configurations and nowhere else, not
  * even in another JSON string: the file with them swapped for a neutral name differs only in
  * those two lines, and only in that field.
  */
@@ -235,7 +238,7 @@ function expectRuntimePackagesOnlyInConfigs(p: BuildPlan): void {
     }
     const a = parse(line)
     const b = parse(otherLine)
-    expect(['own', 'collect']).toContain(a.command)
+    expect(['fit', 'collect']).toContain(a.command)
     expect(a.config['runtime_packages']).toEqual(s.runtimePackages)
     expect({ ...a.config, runtime_packages: [] }).toEqual({ ...b.config, runtime_packages: [] })
   }
@@ -322,6 +325,8 @@ function expectInert(p: BuildPlan): void {
   expect(args.filter((a) => !argNames.has(a) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(a))).toEqual([])
   expect(df.instructions.filter((i) => i.keyword === 'COPY').map((i) => [i.flags, i.args])).toEqual(
     [
+      [[{ name: 'from', value: 'runtime-image' }], '/var/lib/dpkg/statu[s] /var/lib/dpkg/'],
+      [[{ name: 'from', value: 'runtime-image' }], '/usr/bin/apt-ge[t] /usr/bin/'],
       [[{ name: 'from', value: 'collect' }], `/wheel-slim/out/new/ ${s.wheelDir}/`],
       [[{ name: 'from', value: 'collect' }], '/wheel-slim/out/set/ /'],
       [[{ name: 'from', value: 'layout' }], '/wheel-slim/out/ /']
@@ -345,7 +350,7 @@ function expectInert(p: BuildPlan): void {
   expect(entrypoint && execForm(entrypoint)).toEqual(['python3', '-m', s.module])
   const stageConfig = (name: string): Record<string, unknown> =>
     toolRun(df.stages.find((x) => x.name === name) as Parameters<typeof toolRun>[0]).config
-  expect(stageConfig('own')).toMatchObject({
+  expect(stageConfig('fit')).toEqual({
     builder_image: s.buildFrom,
     runtime_image: s.runtimeFrom,
     runtime_packages: s.runtimePackages
@@ -356,7 +361,7 @@ function expectInert(p: BuildPlan): void {
     auto_runtime_packages: s.autoRuntimePackages
   })
 
-  // runtime packages: only in the own and collect configurations; the step is always the same
+  // runtime packages: only in the fit and collect configurations; the step is always the same
   const aptRuns = df.stages
     .filter((st) => st.name === 'runtime-base')
     .flatMap((st) => st.instructions.filter((i) => i.keyword === 'RUN'))
@@ -455,7 +460,7 @@ describe('hostile inputs', () => {
       'runtime packages named like the words of the step and of the file',
       { 'runtime-packages': 'apt-get install update read exit python3 runtime-base collect' }
     ]
-  ])('%s: inert, the names only in the own and collect configurations', (_name, values) => {
+  ])('%s: inert, the names only in the fit and collect configurations', (_name, values) => {
     const p = plan({ ...BASE, ...values })
     expectInert(p)
     expect(p.spec.runtimePackages).toEqual(
@@ -647,7 +652,7 @@ describe('hostile inputs', () => {
     expect(() => expectInert(tamper(baseline))).toThrow()
   })
 
-  test('the control: a runtime package added to the own and collect configurations only is inert', () => {
+  test('the control: a runtime package added to the fit and collect configurations only is inert', () => {
     const p: BuildPlan = {
       ...baseline,
       spec: { ...baseline.spec, runtimePackages: ['libpq5'] },

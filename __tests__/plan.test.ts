@@ -468,6 +468,7 @@ describe('image inputs are images, never one of the stages', () => {
     compile: 'parent',
     base: 'parent',
     'runtime-base': 'runtime-image',
+    fit: 'runtime-native',
     layout: 'runtime-native',
     runtime: 'runtime-base'
   }
@@ -507,14 +508,18 @@ describe('image inputs are images, never one of the stages', () => {
     expect(misread('runtime-image', 'base')).toBe('refused')
   })
 
-  test.each(['runtime-image', 'runtime-native', 'RUNTIME-NATIVE', 'Runtime-Image'])(
-    'the new stage name %j is refused as every image input',
-    (value) => {
-      for (const name of ['runtime-image', 'builder-image', 'parent']) {
-        expect(misread(name, value)).toBe('refused')
-      }
+  test.each([
+    'runtime-image',
+    'runtime-native',
+    'RUNTIME-NATIVE',
+    'Runtime-Image',
+    'fit',
+    'runtime-files'
+  ])('the new stage name %j is refused as every image input', (value) => {
+    for (const name of ['runtime-image', 'builder-image', 'parent']) {
+      expect(misread(name, value)).toBe('refused')
     }
-  )
+  })
 })
 
 describe('makePlan: runtime packages', () => {
@@ -542,14 +547,14 @@ describe('makePlan: runtime packages', () => {
     })
   })
 
-  test('the runtime image of python-version and of runtime-image reaches own and collect', () => {
+  test('the runtime image of python-version and of runtime-image reaches fit and collect', () => {
     const p = plan({
       ...IMAGE,
       'python-version': '3.11',
       'runtime-image': 'ghcr.io/org/slim:3.11'
     })
     const df = parseDockerfile(p.dockerfile)
-    expect(toolRun(stage(df, 'own')).config).toMatchObject({
+    expect(toolRun(stage(df, 'fit')).config).toMatchObject({
       builder_image: 'python:3.11',
       runtime_image: 'ghcr.io/org/slim:3.11'
     })
@@ -558,11 +563,11 @@ describe('makePlan: runtime packages', () => {
     expect(stage(df, 'runtime-native').from).toBe('ghcr.io/org/slim:3.11')
   })
 
-  test('a child: own compares the parent (the builder it compiles on) with the runtime image', () => {
+  test('a child: fit compares the parent (the builder it compiles on) with the runtime image', () => {
     const p = plan({ ...IMAGE, parent: 'ghcr.io/org/svc:1.0-base' })
-    const own = toolRun(stage(parseDockerfile(p.dockerfile), 'own')).config
-    expect(own['builder_image']).toBe('ghcr.io/org/svc:1.0-base')
-    expect(own['runtime_image']).toBe('python:3.12-slim')
+    const fit = toolRun(stage(parseDockerfile(p.dockerfile), 'fit')).config
+    expect(fit['builder_image']).toBe('ghcr.io/org/svc:1.0-base')
+    expect(fit['runtime_image']).toBe('python:3.12-slim')
   })
 })
 

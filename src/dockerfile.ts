@@ -2,7 +2,8 @@
  * The generated Dockerfile. Wheels are found or compiled per target platform, then installed on
  * the slim image without running anything emulated when every wheel already exists:
  *
- *   own, resolve, collect, layout  run on the build host ($BUILDPLATFORM), natively
+ *   own, fit, resolve, collect,    run on the build host ($BUILDPLATFORM), natively
+ *   layout
  *   compile                        runs on the target (QEMU) only when resolve came back incomplete
  *   base     builder (or parent) + the new wheels: the image children name as their parent
  *   wheels   only the wheel set, exported for the Actions cache
@@ -11,6 +12,9 @@
  * Every user value arrives validated and lands in exec (JSON) form or in the JSON argument of
  * the stage script (src/tools/wheel_slim.py, mounted from a named build context), never in a
  * shell string. Each stage is its own function so the pieces can be composed differently.
+ *
+ * No step bind-mounts a whole image: BuildKit checksums a mounted tree before the step starts
+ * (about 0.8 s for a slim image, 2.3 s for a full one), so each mounts only the files it reads.
  */
 import {
   DIST_MOUNT,
@@ -53,7 +57,9 @@ export interface DockerfileSpec {
 export const STAGES = {
   runtimeImage: 'runtime-image',
   runtimeNative: 'runtime-native',
+  runtimeFiles: 'runtime-files',
   own: 'own',
+  fit: 'fit',
   resolve: 'resolve',
   compile: 'compile',
   collect: 'collect',
@@ -137,15 +143,25 @@ function ownStage(s: DockerfileSpec): string[] {
     run(
       tool('own', {
         ...pipConfig(s, PARENT),
-        builder_image: s.buildFrom,
-        runtime_image: s.runtimeFrom,
-        runtime_packages: s.runtimePackages,
         build_packages: s.buildPackages
       }),
-      [
-        ...pipMounts(s, 'parent-native'),
-        bind(STAGES.runtimeNative, undefined, '/wheel-slim/runtime-root')
-      ]
+      pipMounts(s, 'parent-native')
+    )
+  ]
+}
+
+/** Off the warm path: it runs beside resolve, and only compile (and all after it) waits for it. */
+function fitStage(s: DockerfileSpec): string[] {
+  return [
+    '# Stage "fit": in the runtime image, on the build host: the builder\'s wheels will load here.',
+    `FROM ${STAGES.runtimeNative} AS ${STAGES.fit}`,
+    run(
+      tool('fit', {
+        builder_image: s.buildFrom,
+        runtime_image: s.runtimeFrom,
+        runtime_packages: s.runtimePackages
+      }),
+      [bind(TOOLS_CONTEXT, undefined, TOOLS), bind(STAGES.own, OUT, '/wheel-slim/own')]
     )
   ]
 }
@@ -176,7 +192,11 @@ function compileStage(s: DockerfileSpec): string[] {
     `WORKDIR ${OUT}/wheels`,
     run(
       ['/bin/sh', '-c', script, 'compile', JSON.stringify(config)],
-      [...pipMounts(s), bind(STAGES.resolve, OUT, '/wheel-slim/resolved')]
+      [
+        ...pipMounts(s),
+        bind(STAGES.resolve, OUT, '/wheel-slim/resolved'),
+        bind(STAGES.fit, OUT, '/wheel-slim/fit')
+      ]
     )
   ]
 }
@@ -189,7 +209,7 @@ function collectStage(s: DockerfileSpec): string[] {
   ]
   if (s.wheelCache) mounts.push(bind(WHEEL_CACHE_CONTEXT, undefined, CACHE))
   if (s.fromParent) mounts.push(bind('parent', s.wheelDir, PARENT))
-  mounts.push(bind(STAGES.runtimeImage, undefined, '/wheel-slim/runtime-image'))
+  mounts.push(bind(STAGES.runtimeFiles, undefined, '/wheel-slim/runtime-image'))
   const config = {
     runtime_image: s.runtimeFrom,
     runtime_packages: s.runtimePackages,
@@ -237,7 +257,13 @@ function runtimeImageStages(s: DockerfileSpec): string[] {
   return [
     '# Stages "runtime-image" and "runtime-native": the slim image, for the target and for the build host.',
     `FROM ${s.runtimeFrom} AS ${STAGES.runtimeImage}`,
-    `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.runtimeNative}`
+    `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.runtimeNative}`,
+    '',
+    '# Stage "runtime-files": what collect reads of the target\'s slim image, where it has them.',
+    `FROM scratch AS ${STAGES.runtimeFiles}`,
+    // A wildcard that matches nothing copies nothing: an image without dpkg or apt-get is fine.
+    `COPY --from=${STAGES.runtimeImage} /var/lib/dpkg/statu[s] /var/lib/dpkg/`,
+    `COPY --from=${STAGES.runtimeImage} /usr/bin/apt-ge[t] /usr/bin/`
   ]
 }
 
@@ -253,7 +279,8 @@ export function runtimeStages(s: DockerfileSpec): string[] {
     run(tool('layout', { uid: RUNTIME_UID, user: RUNTIME_USER }), [
       bind(TOOLS_CONTEXT, undefined, TOOLS),
       bind(STAGES.collect, `${OUT}/tree`, '/wheel-slim/tree'),
-      bind(STAGES.runtimeBase, '/etc', '/wheel-slim/etc')
+      bind(STAGES.runtimeBase, '/etc/passwd', '/wheel-slim/etc/passwd'),
+      bind(STAGES.runtimeBase, '/etc/group', '/wheel-slim/etc/group')
     ]),
     '',
     '# Stage "runtime": the slim image plus one layer of installed files; no wheel, no compiler.',
@@ -279,6 +306,7 @@ export function renderDockerfile(s: DockerfileSpec): string {
       parentStage(s),
       runtimeImageStages(s),
       ownStage(s),
+      fitStage(s),
       resolveStage(s),
       compileStage(s),
       collectStage(s),

@@ -127,9 +127,10 @@ const SMOKE_OK: Ran = { exitCode: 0, stdout: 'smoke ok\n', stderr: '' }
 const CHECK_OK: Ran = { exitCode: 0, stdout: '[]\n', stderr: '' }
 
 /**
- * The test container as its -c script runs it: the smoke test (`sh -c "$WHEEL_SLIM_SMOKE_TEST"`;
- * a failure exits with its code, nothing after it runs), then the mark on a line of its own,
- * then `exec python3 -c "$WHEEL_SLIM_CHECK"`. Both scripts are read from the --env values; the
+ * The test container as its -c script runs it: the smoke test (`sh -c "$WHEEL_SLIM_SMOKE_TEST"`)
+ * beside `python3 -c "$WHEEL_SLIM_CHECK"`, whose output is held; a failed smoke test exits with
+ * its code and nothing more is printed; else the mark on a line of its own, then the check's
+ * output, and the check's exit code. Both scripts are read from the --env values; the
  * check runs as check_libs.py only when that value is check_libs.py, as it is in src/tools.
  * One real /bin/sh run of the script checks this emulation (see "the -c script itself").
  */
@@ -819,7 +820,7 @@ describe('execute: one test container per platform, the smoke test then the modu
         script
       ])
     })
-    // the -c script names the three variables, quoted, and prints the mark between the scripts;
+    // the -c script names the three variables, quoted, and prints the mark between the outputs;
     // the mark is the run's own: the fixed words and a random one
     expect(script).toContain('"$WHEEL_SLIM_SMOKE_TEST"')
     expect(script).toContain('"$WHEEL_SLIM_CHECK"')
@@ -827,7 +828,9 @@ describe('execute: one test container per platform, the smoke test then the modu
     expect(script.indexOf('$WHEEL_SLIM_SMOKE_TEST')).toBeLessThan(
       script.indexOf('$WHEEL_SLIM_MARK')
     )
-    expect(script.indexOf('$WHEEL_SLIM_MARK')).toBeLessThan(script.indexOf('$WHEEL_SLIM_CHECK'))
+    // the check's output, held, comes after the mark
+    expect(script.indexOf('echo "$WHEEL_SLIM_MARK"')).toBeGreaterThan(-1)
+    expect(script.indexOf('echo "$WHEEL_SLIM_MARK"')).toBeLessThan(script.indexOf('"$c"'))
     const marks = tests.map((a) => envOf(a)['WHEEL_SLIM_MARK'] ?? '')
     for (const m of marks) expect(m).toMatch(/^@@wheel-slim: compiled modules [0-9a-f]{16}@@$/)
     expect(new Set(marks).size).toBe(marks.length)
@@ -1075,31 +1078,37 @@ describe('execute: the other tags, registry-side for several platforms, pushed f
     expect(plan.repositories).toEqual(['ghcr.io/org/app', 'docker.io/org/app'])
     expect(lateSlim.length).toBeGreaterThan(2)
 
-    // docker push: the run's own refs only, each read back before any tag moves
-    expect(
-      calls()
-        .filter((a) => a[0] === 'push')
-        .map((a) => a[1])
-    ).toEqual(early)
+    // docker push: the run's own refs only, each read back before any tag moves; the base and
+    // the slim index side by side, the refs of each one after another
+    const pushed = calls()
+      .filter((a) => a[0] === 'push')
+      .map((a) => a[1] as string)
+    expect(pushed.filter((r) => plan.runRefs.base.includes(r))).toEqual(plan.runRefs.base)
+    expect(pushed.filter((r) => plan.runRefs.slim.includes(r))).toEqual(plan.runRefs.slim)
+    expect(pushed).toHaveLength(early.length)
     const creates = calls().filter(isCreate)
     const tagArgs = (list: string[]): string[] => list.flatMap((r) => ['--tag', r])
-    expect(creates).toEqual(
-      plan.repositories.flatMap((repo) => [
-        [
-          'buildx',
-          'imagetools',
-          'create',
-          ...tagArgs(lateBase.filter((r) => repoOf(r) === repo)),
-          `${repo}@${BASE_DIGEST}`
-        ],
-        [
-          'buildx',
-          'imagetools',
-          'create',
-          ...tagArgs(lateSlim.filter((r) => repoOf(r) === repo)),
-          `${repo}@${RUNTIME_DIGEST}`
-        ]
-      ])
+    const byText = (list: string[][]): string[][] =>
+      [...list].sort((a, b) => a.join(' ').localeCompare(b.join(' ')))
+    expect(byText(creates)).toEqual(
+      byText(
+        plan.repositories.flatMap((repo) => [
+          [
+            'buildx',
+            'imagetools',
+            'create',
+            ...tagArgs(lateBase.filter((r) => repoOf(r) === repo)),
+            `${repo}@${BASE_DIGEST}`
+          ],
+          [
+            'buildx',
+            'imagetools',
+            'create',
+            ...tagArgs(lateSlim.filter((r) => repoOf(r) === repo)),
+            `${repo}@${RUNTIME_DIGEST}`
+          ]
+        ])
+      )
     )
     const lastPush = Math.max(...order((a) => a[0] === 'push'))
     const firstCreate = Math.min(...order(isCreate))
@@ -1134,11 +1143,19 @@ describe('execute: the other tags, registry-side for several platforms, pushed f
     const early = [...plan.runRefs.base, ...plan.runRefs.slim]
     const late = [...plan.baseTags, ...plan.slimTags].filter((r) => !early.includes(r))
     expect(late.length).toBeGreaterThan(4)
-    expect(
-      calls()
-        .filter((a) => a[0] === 'push')
-        .map((a) => a[1])
-    ).toEqual([...early, ...late])
+    // the base and the slim image side by side, the tags of each one after another, the run's first
+    const pushed = calls()
+      .filter((a) => a[0] === 'push')
+      .map((a) => a[1] as string)
+    const isBase = (r: string): boolean =>
+      plan.baseTags.includes(r) || plan.runRefs.base.includes(r)
+    expect(pushed.filter(isBase)).toEqual([...early, ...late].filter(isBase))
+    expect(pushed.filter((r) => !isBase(r))).toEqual([...early, ...late].filter((r) => !isBase(r)))
+    expect(pushed).toHaveLength(early.length + late.length)
+    // every run ref before any other tag
+    expect(Math.max(...early.map((r) => pushed.indexOf(r)))).toBeLessThan(
+      Math.min(...late.map((r) => pushed.indexOf(r)))
+    )
     expect(calls().filter(isCreate)).toEqual([])
     for (const ref of late)
       expect(refs.get(ref)).toBe(plan.baseTags.includes(ref) ? BASE_DIGEST : RUNTIME_DIGEST)
@@ -1296,6 +1313,10 @@ describe('execute: registry faults', () => {
   )
 
   test('a push refused for want of rights: the same plain error, for the push, nothing else pushed', async () => {
+    const attempts = (): string[] =>
+      calls()
+        .filter((a) => a[0] === 'push')
+        .map((a) => a[1] as string)
     const denied = 'denied: requested access to the resource is denied'
     faulty((a) =>
       a[0] === 'push'
@@ -1310,11 +1331,11 @@ describe('execute: registry faults', () => {
       () => undefined,
       (e: unknown) => e as Error
     )
-    const first = calls().filter((a) => a[0] === 'push')
-    expect(first).toHaveLength(1)
+    // the first ref of each index (base and slim go side by side), each once, then nothing more
+    expect(attempts()).toEqual(['ghcr.io/org/app:sha-0123456-base', 'ghcr.io/org/app:sha-0123456'])
     expect(retries()).toEqual([])
     expect(error?.message).toBe(
-      `Registry ghcr.io: authentication failed when trying to push ${first[0]?.[1]} (${denied}). Log in before this step, e.g. with docker/login-action (registry: ghcr.io).`
+      `Registry ghcr.io: authentication failed when trying to push ghcr.io/org/app:sha-0123456-base (${denied}). Log in before this step, e.g. with docker/login-action (registry: ghcr.io).`
     )
     expect(calls().filter((a) => a[1] === 'imagetools' && a[2] === 'create')).toEqual([])
   })

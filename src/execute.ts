@@ -203,7 +203,7 @@ async function reload(plan: BuildPlan, engine: Engine, target: 'runtime' | 'base
   const tar = join(plan.files.wheelsOut, `..`, `${target}.tar`)
   const argv = buildArgv(
     { ...t, output: [`type=oci,oci-mediatypes=true,dest=${tar}`] },
-    `${plan.files.metadata}.reload`,
+    `${plan.files.metadata}.reload-${target}`,
     engine.builder
   )
   await docker(argv)
@@ -240,7 +240,9 @@ async function testPlatform(
   const check = readFileSync(new URL('./tools/check_libs.py', import.meta.url), 'utf8')
   // A line of its own, with a run-specific word: no smoke test's output is taken for it.
   const mark = `@@wheel-slim: compiled modules ${randomBytes(8).toString('hex')}@@`
-  const script = `sh -c "$WHEEL_SLIM_SMOKE_TEST" || exit $?; echo; echo "$WHEEL_SLIM_MARK"; exec python3 -c "$WHEEL_SLIM_CHECK"`
+  // The two side by side (each an emulated Python start-up on a foreign platform); the smoke
+  // test's output streams, the check's is held and printed after the mark.
+  const script = `sh -c "$WHEEL_SLIM_SMOKE_TEST" & s=$!; c=$(python3 -c "$WHEEL_SLIM_CHECK"); r=$?; wait $s || exit $?; echo; echo "$WHEEL_SLIM_MARK"; [ -z "$c" ] || printf '%s\\n' "$c"; exit $r`
   const run = await docker(
     [
       'run',
@@ -353,15 +355,25 @@ async function push(
     await verify(ref, want(ref), what(ref))
   }
 
+  // The base and the slim image are two indexes with no manifest in common: they go side by side.
+  // The refs of one index go one at a time: concurrent pushes of one index to several tags race
+  // in the registry (an index PUT can arrive before its manifests are linked: 400).
+  const eachIndex = (refs: string[], fn: (ref: string) => Promise<void>): Promise<void> =>
+    settled(
+      [refs.filter(isBase), refs.filter((r) => !isBase(r))].map(async (chain) => {
+        for (const ref of chain) await fn(ref)
+      })
+    )
+
   checkNotCancelled('pushing')
-  // One push at a time: concurrent pushes of one index to several tags race in the registry
-  // (an index PUT can arrive before its manifests are linked: 400).
   if (delivery === 'load') {
-    for (const ref of early) await pushTested(ref)
+    await eachIndex(early, pushTested)
   } else {
     for (const repo of plan.repositories) {
-      await verify(`${repo}@${digest}`, digest, what(''))
-      await verify(`${repo}@${baseDigest}`, baseDigest, what(plan.runRefs.base[0] ?? ''))
+      await settled([
+        verify(`${repo}@${digest}`, digest, what('')),
+        verify(`${repo}@${baseDigest}`, baseDigest, what(plan.runRefs.base[0] ?? ''))
+      ])
     }
   }
   // Every image of the run is in the registry and verified: now the other tags may move.
@@ -370,7 +382,7 @@ async function push(
   try {
     checkNotCancelled('moving tags')
     if (delivery === 'load' && plan.platforms.length === 1) {
-      for (const ref of moving) await pushTested(ref)
+      await eachIndex(moving, pushTested)
     } else {
       // An index is copied registry-side (one call per repository and image, same digest); the
       // run's own refs, already there, are only read back.
@@ -378,12 +390,14 @@ async function push(
         const mine = [...(delivery === 'load' ? [] : early), ...moving].filter(
           (r) => repositoryOf(r) === repo
         )
-        await pointTags(mine.filter(isBase), `${repo}@${baseDigest}`, baseDigest)
-        await pointTags(
-          mine.filter((r) => !isBase(r)),
-          `${repo}@${digest}`,
-          digest
-        )
+        await settled([
+          pointTags(mine.filter(isBase), `${repo}@${baseDigest}`, baseDigest),
+          pointTags(
+            mine.filter((r) => !isBase(r)),
+            `${repo}@${digest}`,
+            digest
+          )
+        ])
       }
     }
   } catch (error) {
@@ -402,6 +416,12 @@ async function push(
   }))
   logMoves(moves)
   return { digest, baseDigest, moves }
+}
+
+/** Waits for every one (none is left running behind a failure), then throws the first error. */
+async function settled(work: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r) => r.status === 'rejected')
+  if (failed) throw failed.reason
 }
 
 /** A measurement that fails after a good push is a warning and an empty field, not a red run. */

@@ -142,15 +142,15 @@ export async function verify(ref: string, digest: string, what: string): Promise
  * operation, no build. Each is read back; the first that does not hold the digest fails the step.
  */
 export async function pointTags(refs: string[], source: string, digest: string): Promise<void> {
-  const move: string[] = []
-  for (const ref of refs) if ((await remoteDigest(ref)) !== digest) move.push(ref)
+  const now = await Promise.all(refs.map((ref) => remoteDigest(ref)))
+  const move = refs.filter((_, i) => now[i] !== digest)
   if (move.length > 0) {
     const tags = move.flatMap((ref) => ['--tag', ref])
     const args = ['buildx', 'imagetools', 'create', ...tags, `${repositoryOf(source)}@${digest}`]
     const r = await attempt(args, move[0] as string, 'tag')
     if (r.exitCode !== 0) throw new DockerError(args, r)
   }
-  for (const ref of refs) await verify(ref, digest, 'index just verified')
+  await Promise.all(refs.map((ref) => verify(ref, digest, 'index just verified')))
 }
 
 /** Compressed layer bytes per platform of a pushed index: what a pull downloads. */

@@ -43080,10 +43080,8 @@ async function verify(ref, digest, what) {
  * operation, no build. Each is read back; the first that does not hold the digest fails the step.
  */
 async function pointTags(refs, source, digest) {
-    const move = [];
-    for (const ref of refs)
-        if ((await remoteDigest(ref)) !== digest)
-            move.push(ref);
+    const now = await Promise.all(refs.map((ref) => remoteDigest(ref)));
+    const move = refs.filter((_, i) => now[i] !== digest);
     if (move.length > 0) {
         const tags = move.flatMap((ref) => ['--tag', ref]);
         const args = ['buildx', 'imagetools', 'create', ...tags, `${repositoryOf(source)}@${digest}`];
@@ -43091,8 +43089,7 @@ async function pointTags(refs, source, digest) {
         if (r.exitCode !== 0)
             throw new docker_DockerError(args, r);
     }
-    for (const ref of refs)
-        await verify(ref, digest, 'index just verified');
+    await Promise.all(refs.map((ref) => verify(ref, digest, 'index just verified')));
 }
 /** Compressed layer bytes per platform of a pushed index: what a pull downloads. */
 async function pushedSizes(ref) {
@@ -100619,7 +100616,7 @@ async function reload(plan, engine, target) {
     };
     const t = bakeDefinition(plan.common, plan.platforms, delivery).target[target];
     const tar = (0,external_node_path_namespaceObject.join)(plan.files.wheelsOut, `..`, `${target}.tar`);
-    const argv = buildArgv({ ...t, output: [`type=oci,oci-mediatypes=true,dest=${tar}`] }, `${plan.files.metadata}.reload`, engine.builder);
+    const argv = buildArgv({ ...t, output: [`type=oci,oci-mediatypes=true,dest=${tar}`] }, `${plan.files.metadata}.reload-${target}`, engine.builder);
     await docker(argv);
     await docker(['load', '--input', tar]);
     (0,external_node_fs_namespaceObject.rmSync)(tar, { force: true });
@@ -100634,7 +100631,9 @@ async function testPlatform(plan, platform, image) {
     const check = (0,external_node_fs_namespaceObject.readFileSync)(__nccwpck_require__.ab + "check_libs.py", 'utf8');
     // A line of its own, with a run-specific word: no smoke test's output is taken for it.
     const mark = `@@wheel-slim: compiled modules ${(0,external_node_crypto_.randomBytes)(8).toString('hex')}@@`;
-    const script = `sh -c "$WHEEL_SLIM_SMOKE_TEST" || exit $?; echo; echo "$WHEEL_SLIM_MARK"; exec python3 -c "$WHEEL_SLIM_CHECK"`;
+    // The two side by side (each an emulated Python start-up on a foreign platform); the smoke
+    // test's output streams, the check's is held and printed after the mark.
+    const script = `sh -c "$WHEEL_SLIM_SMOKE_TEST" & s=$!; c=$(python3 -c "$WHEEL_SLIM_CHECK"); r=$?; wait $s || exit $?; echo; echo "$WHEEL_SLIM_MARK"; [ -z "$c" ] || printf '%s\\n' "$c"; exit $r`;
     const run = await docker([
         'run',
         '--rm',
@@ -100723,17 +100722,23 @@ async function push(plan, built, delivery, cleanup, reload) {
         }
         await verify(ref, want(ref), what(ref));
     };
+    // The base and the slim image are two indexes with no manifest in common: they go side by side.
+    // The refs of one index go one at a time: concurrent pushes of one index to several tags race
+    // in the registry (an index PUT can arrive before its manifests are linked: 400).
+    const eachIndex = (refs, fn) => settled([refs.filter(isBase), refs.filter((r) => !isBase(r))].map(async (chain) => {
+        for (const ref of chain)
+            await fn(ref);
+    }));
     checkNotCancelled('pushing');
-    // One push at a time: concurrent pushes of one index to several tags race in the registry
-    // (an index PUT can arrive before its manifests are linked: 400).
     if (delivery === 'load') {
-        for (const ref of early)
-            await pushTested(ref);
+        await eachIndex(early, pushTested);
     }
     else {
         for (const repo of plan.repositories) {
-            await verify(`${repo}@${digest}`, digest, what(''));
-            await verify(`${repo}@${baseDigest}`, baseDigest, what(plan.runRefs.base[0] ?? ''));
+            await settled([
+                verify(`${repo}@${digest}`, digest, what('')),
+                verify(`${repo}@${baseDigest}`, baseDigest, what(plan.runRefs.base[0] ?? ''))
+            ]);
         }
     }
     // Every image of the run is in the registry and verified: now the other tags may move.
@@ -100742,16 +100747,17 @@ async function push(plan, built, delivery, cleanup, reload) {
     try {
         checkNotCancelled('moving tags');
         if (delivery === 'load' && plan.platforms.length === 1) {
-            for (const ref of moving)
-                await pushTested(ref);
+            await eachIndex(moving, pushTested);
         }
         else {
             // An index is copied registry-side (one call per repository and image, same digest); the
             // run's own refs, already there, are only read back.
             for (const repo of plan.repositories) {
                 const mine = [...(delivery === 'load' ? [] : early), ...moving].filter((r) => repositoryOf(r) === repo);
-                await pointTags(mine.filter(isBase), `${repo}@${baseDigest}`, baseDigest);
-                await pointTags(mine.filter((r) => !isBase(r)), `${repo}@${digest}`, digest);
+                await settled([
+                    pointTags(mine.filter(isBase), `${repo}@${baseDigest}`, baseDigest),
+                    pointTags(mine.filter((r) => !isBase(r)), `${repo}@${digest}`, digest)
+                ]);
             }
         }
     }
@@ -100768,6 +100774,12 @@ async function push(plan, built, delivery, cleanup, reload) {
     }));
     logMoves(moves);
     return { digest, baseDigest, moves };
+}
+/** Waits for every one (none is left running behind a failure), then throws the first error. */
+async function settled(work) {
+    const failed = (await Promise.allSettled(work)).find((r) => r.status === 'rejected');
+    if (failed)
+        throw failed.reason;
 }
 /** A measurement that fails after a good push is a warning and an empty field, not a red run. */
 async function measured(what, fn) {

@@ -1,6 +1,14 @@
 import { describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -103,10 +111,16 @@ const SPECS: [string, DockerfileSpec][] = [
   ]
 ]
 
-/** The runtime packages step: the names come from the file collect wrote, never from argv. */
+/**
+ * The runtime packages step: the names come from the file collect wrote, never from argv; after
+ * an install, the app's user (fixed values), the two files dated SOURCE_DATE_EPOCH.
+ */
 const APT_SCRIPT =
   'read -r p < /wheel-slim/apt/packages || true; [ -n "$p" ] || exit 0; ' +
-  'apt-get update && apt-get install -y --no-install-recommends $p && rm -rf /var/lib/apt/lists/*'
+  'apt-get update && apt-get install -y --no-install-recommends $p && rm -rf /var/lib/apt/lists/* || exit $?; ' +
+  `grep -q '^[^:]*:[^:]*:10001:' /etc/passwd || { [ -z "$(tail -c1 /etc/passwd)" ] || echo >> /etc/passwd; echo 'app:x:10001:10001::/nonexistent:/usr/sbin/nologin' >> /etc/passwd; }; ` +
+  `grep -q '^[^:]*:[^:]*:10001:' /etc/group || { [ -z "$(tail -c1 /etc/group)" ] || echo >> /etc/group; echo 'app:x:10001:' >> /etc/group; }; ` +
+  'touch -d "@${SOURCE_DATE_EPOCH:-0}" /etc/passwd /etc/group'
 const APT_MOUNT = 'type=bind,from=collect,source=/wheel-slim/out/apt,target=/wheel-slim/apt'
 const COMPILE_SCRIPT = `[ -e /wheel-slim/resolved/complete ] || exec python3 ${TOOL} compile "$1"`
 const CACHE = '/wheel-slim/cache'
@@ -163,8 +177,8 @@ function expectedMounts(s: DockerfileSpec): Record<string, string[]> {
     layout: [
       tools,
       out('collect', '/wheel-slim/tree', '/wheel-slim/out/tree'),
-      out('runtime-base', '/wheel-slim/etc/passwd', '/etc/passwd'),
-      out('runtime-base', '/wheel-slim/etc/group', '/etc/group')
+      APT_MOUNT,
+      'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'
     ]
   }
 }
@@ -359,18 +373,19 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     expect(df.instructions.filter((i) => i.keyword === 'WORKDIR')).toHaveLength(1)
   })
 
-  test('base, wheels and runtime only copy what collect and layout made; runtime-files two files at most', () => {
+  test('base, wheels and runtime only copy what collect and layout made; runtime-files four files at most', () => {
     const copies = (s: Stage): [string[], string][] =>
       s.instructions.filter((i) => i.keyword === 'COPY').map((i) => [flag(i, 'from'), i.args])
     expect(copies(st('runtime-files'))).toEqual([
       [['runtime-image'], '/var/lib/dpkg/statu[s] /var/lib/dpkg/'],
-      [['runtime-image'], '/usr/bin/apt-ge[t] /usr/bin/']
+      [['runtime-image'], '/usr/bin/apt-ge[t] /usr/bin/'],
+      [['runtime-image'], '/etc/passw[d] /etc/grou[p] /etc/']
     ])
     expect(copies(st('base'))).toEqual([[['collect'], `/wheel-slim/out/new/ ${spec.wheelDir}/`]])
     expect(copies(st('wheels'))).toEqual([[['collect'], '/wheel-slim/out/set/ /']])
     expect(copies(st('runtime'))).toEqual([[['layout'], '/wheel-slim/out/ /']])
     expect(st('wheels').instructions.map((i) => i.keyword)).toEqual(['FROM', 'COPY'])
-    expect(df.instructions.filter((i) => i.keyword === 'COPY')).toHaveLength(5)
+    expect(df.instructions.filter((i) => i.keyword === 'COPY')).toHaveLength(6)
     expect(df.instructions.filter((i) => i.keyword === 'ADD')).toEqual([])
   })
 
@@ -405,8 +420,9 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
       return
     }
     expect(apt).toEqual([['/bin/sh', '-c', APT_SCRIPT]])
-    expect(runtimeBase.instructions.map((i) => i.keyword)).toEqual(['FROM', 'RUN'])
-    expect(mounts(runtimeBase.instructions[1] as Stage['instructions'][number])).toEqual([
+    expect(runtimeBase.instructions.map((i) => i.keyword)).toEqual(['FROM', 'ARG', 'RUN'])
+    expect(argsOf(runtimeBase, 'ARG')).toEqual(['SOURCE_DATE_EPOCH'])
+    expect(mounts(runtimeBase.instructions[2] as Stage['instructions'][number])).toEqual([
       APT_MOUNT
     ])
   })
@@ -676,8 +692,57 @@ describe('renderDockerfile', () => {
     ).toEqual([])
   })
 
-  // The step as /bin/sh runs it, with its two fixed paths moved into a temp directory and a fake
+  // The step as /bin/sh runs it, with its fixed paths moved into a temp directory and a fake
   // apt-get on PATH: [what collect wrote (undefined: no file), the apt-get calls].
+  const USER_LINE = 'app:x:10001:10001::/nonexistent:/usr/sbin/nologin'
+  function runtimeBaseStep(
+    written: string | undefined,
+    etc: { passwd: string; group: string }
+  ): { calls: string[]; listsKept: boolean; passwd: string; group: string; mtimes: number[] } {
+    const dir = mkdtempSync(join(tmpdir(), 'wsa-apt-'))
+    try {
+      const paths: Record<string, string> = {
+        '/wheel-slim/apt/packages': join(dir, 'packages'),
+        '/var/lib/apt/lists/*': `${join(dir, 'lists')}/*`,
+        '/etc/passwd': join(dir, 'passwd'),
+        '/etc/group': join(dir, 'group')
+      }
+      let script = APT_SCRIPT
+      for (const [from, to] of Object.entries(paths)) {
+        expect(script.includes(from)).toBe(true)
+        script = script.split(from).join(to)
+      }
+      mkdirSync(join(dir, 'bin'))
+      mkdirSync(join(dir, 'lists'))
+      writeFileSync(join(dir, 'lists', 'index'), 'x')
+      writeFileSync(join(dir, 'passwd'), etc.passwd)
+      writeFileSync(join(dir, 'group'), etc.group)
+      writeFileSync(
+        join(dir, 'bin', 'apt-get'),
+        `#!/bin/sh\necho "$*" >> ${JSON.stringify(join(dir, 'calls'))}\n`,
+        { mode: 0o755 }
+      )
+      if (written !== undefined) writeFileSync(join(dir, 'packages'), written)
+      execFileSync('/bin/sh', ['-c', script], {
+        env: { PATH: `${join(dir, 'bin')}:/usr/bin:/bin`, SOURCE_DATE_EPOCH: '1700000000' },
+        stdio: 'pipe'
+      })
+      const calls = existsSync(join(dir, 'calls'))
+        ? readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n')
+        : []
+      return {
+        calls,
+        listsKept: existsSync(join(dir, 'lists', 'index')),
+        passwd: readFileSync(join(dir, 'passwd'), 'utf8'),
+        group: readFileSync(join(dir, 'group'), 'utf8'),
+        mtimes: ['passwd', 'group'].map((f) => statSync(join(dir, f)).mtimeMs / 1000)
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  const ETC = { passwd: 'root:x:0:0:root:/root:/bin/bash\n', group: 'root:x:0:\n' }
+
   test.each<[string, string | undefined, string[]]>([
     [
       'two names, no trailing newline',
@@ -688,45 +753,36 @@ describe('renderDockerfile', () => {
     ['an empty file: nothing to install, no apt-get update', '', []],
     ['no file at all', undefined, []]
   ])('the runtime packages step: %s', (_name, written, expected) => {
-    const dir = mkdtempSync(join(tmpdir(), 'wsa-apt-'))
-    try {
-      const list = join(dir, 'packages')
-      const lists = join(dir, 'lists')
-      expect(APT_SCRIPT.split('/wheel-slim/apt/packages')).toHaveLength(2)
-      expect(APT_SCRIPT.split('/var/lib/apt/lists/*')).toHaveLength(2)
-      const script = APT_SCRIPT.replace('/wheel-slim/apt/packages', list).replace(
-        '/var/lib/apt/lists/*',
-        `${lists}/*`
-      )
-      mkdirSync(join(dir, 'bin'))
-      mkdirSync(lists)
-      writeFileSync(join(lists, 'index'), 'x')
-      writeFileSync(
-        join(dir, 'bin', 'apt-get'),
-        `#!/bin/sh\necho "$*" >> ${JSON.stringify(join(dir, 'calls'))}\n`,
-        { mode: 0o755 }
-      )
-      if (written !== undefined) writeFileSync(list, written)
-      execFileSync('/bin/sh', ['-c', script], {
-        env: { PATH: `${join(dir, 'bin')}:/usr/bin:/bin` },
-        stdio: 'pipe'
-      })
-      const calls = existsSync(join(dir, 'calls'))
-        ? readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n')
-        : []
-      expect(calls).toEqual(expected)
-      // the apt lists are removed only after an install
-      expect(existsSync(join(lists, 'index'))).toBe(expected.length === 0)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
+    const r = runtimeBaseStep(written, ETC)
+    expect(r.calls).toEqual(expected)
+    // the apt lists are removed only after an install
+    expect(r.listsKept).toBe(expected.length === 0)
+    if (expected.length === 0) {
+      // nothing installed: the files untouched (layout adds the user)
+      expect([r.passwd, r.group]).toEqual([ETC.passwd, ETC.group])
+      expect(r.mtimes).not.toContain(1700000000)
+      return
     }
+    // after an install, the user is added here, the files dated SOURCE_DATE_EPOCH
+    expect(r.passwd).toBe(`${ETC.passwd}${USER_LINE}\n`)
+    expect(r.group).toBe(`${ETC.group}app:x:10001:\n`)
+    expect(r.mtimes).toEqual([1700000000, 1700000000])
+  })
+
+  test('the runtime packages step: a file without a last newline gets one; a uid already there is kept', () => {
+    const r = runtimeBaseStep('libpq5', {
+      passwd: 'root:x:0:0:root:/root:/bin/bash',
+      group: 'root:x:0:\nsvc:x:10001:\n'
+    })
+    expect(r.passwd).toBe(`root:x:0:0:root:/root:/bin/bash\n${USER_LINE}\n`)
+    expect(r.group).toBe('root:x:0:\nsvc:x:10001:\n')
   })
 
   // "The build argument SOURCE_DATE_EPOCH (the commit time) dates every file the stages write":
   // a RUN sees a build argument only when its stage declares it. own builds the package's
   // wheel (it ends up in the base image and the wheel set), compile builds wheels, collect and
-  // layout write the trees that become layers.
-  test.each(['own', 'compile', 'collect', 'layout'])(
+  // layout write the trees that become layers, runtime-base the user's lines.
+  test.each(['own', 'compile', 'collect', 'layout', 'runtime-base'])(
     'stage %s, which writes files that end up in an image, declares SOURCE_DATE_EPOCH',
     (name) => {
       const df = parseDockerfile(renderDockerfile(plain))

@@ -140,7 +140,7 @@ function expectedShape(s: DockerfileSpec): [string, string[]][] {
     if (name === 'runtime-base') {
       // the runtime packages step is left out only when nothing could ever be installed
       const installs = s.autoRuntimePackages || s.runtimePackages.length > 0 || s.fromParent
-      return [name, ['FROM', ...(installs ? ['RUN'] : [])]]
+      return [name, ['FROM', ...(installs ? ['ARG', 'RUN'] : [])]]
     }
     return [name, keywords]
   })
@@ -172,8 +172,7 @@ function allowedMounts(s: DockerfileSpec): Set<string> {
     out('resolve', '/wheel-slim/resolved'),
     out('compile', '/wheel-slim/compiled'),
     out('collect', '/wheel-slim/tree', '/wheel-slim/out/tree'),
-    out('runtime-base', '/wheel-slim/etc/passwd', '/etc/passwd'),
-    out('runtime-base', '/wheel-slim/etc/group', '/etc/group')
+    'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'
   ])
 }
 
@@ -327,6 +326,7 @@ function expectInert(p: BuildPlan): void {
     [
       [[{ name: 'from', value: 'runtime-image' }], '/var/lib/dpkg/statu[s] /var/lib/dpkg/'],
       [[{ name: 'from', value: 'runtime-image' }], '/usr/bin/apt-ge[t] /usr/bin/'],
+      [[{ name: 'from', value: 'runtime-image' }], '/etc/passw[d] /etc/grou[p] /etc/'],
       [[{ name: 'from', value: 'collect' }], `/wheel-slim/out/new/ ${s.wheelDir}/`],
       [[{ name: 'from', value: 'collect' }], '/wheel-slim/out/set/ /'],
       [[{ name: 'from', value: 'layout' }], '/wheel-slim/out/ /']
@@ -616,8 +616,8 @@ describe('hostile inputs', () => {
       (p) => ({
         ...p,
         dockerfile: p.dockerfile.replace(
-          'rm -rf /var/lib/apt/lists/*"]',
-          'rm -rf /var/lib/apt/lists/*", "libpq5"]'
+          '/etc/passwd /etc/group"]',
+          '/etc/passwd /etc/group", "libpq5"]'
         )
       })
     ],

@@ -357,7 +357,8 @@ def runtime_packages(cfg, platform, names):
 
 
 def layout(cfg):
-    """Runtime image, build host: the tree at its site-packages, scripts, bytecode, user."""
+    """Runtime image, build host: the tree at its site-packages, scripts, bytecode; and the user,
+    when runtime-base installs no package (else it adds the user itself, after the packages)."""
     import sysconfig
 
     tree = '/wheel-slim/tree'
@@ -379,8 +380,15 @@ def layout(cfg):
     epoch = int(os.environ.get('SOURCE_DATE_EPOCH') or 0)
     fix_times(OUT, epoch)
     # Bytecode records the source's (fixed) time, so it is valid and the same on every rebuild.
-    subprocess.run([sys.executable, '-m', 'compileall', '-q', '-j0', '--invalidation-mode', 'timestamp', '-s', OUT, '-p', '/', lib], check=True)
-    add_user(cfg['uid'], cfg['user'])
+    # In this process, one file after another: a worker pool costs more than it saves here, where
+    # the other platform's layout and runtime-base run at the same time.
+    import compileall
+    import py_compile
+    if not compileall.compile_dir(lib, quiet=1, stripdir=OUT, prependdir='/', invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP):
+        fail('could not compile the bytecode of the installed files (see the errors above)')
+    with open('/wheel-slim/apt/packages') as f:
+        if not f.read().strip():
+            add_user(cfg['uid'], cfg['user'])
     fix_times(OUT, epoch)
     say('layout', 'packages in', purelib, '- scripts in', scripts, '- python', sys.executable)
 
@@ -418,12 +426,12 @@ def fix_records(lib, moved):
 
 
 def add_user(uid, user):
-    """The runtime stage's /etc/passwd and /etc/group plus the app's user (no date, unlike useradd)."""
+    """The runtime image's /etc/passwd and /etc/group plus the app's user (no date, unlike useradd)."""
     os.makedirs(OUT + '/etc', exist_ok=True)
     lines = {'passwd': '%s:x:%d:%d::/nonexistent:/usr/sbin/nologin\n' % (user, uid, uid), 'group': '%s:x:%d:\n' % (user, uid)}
     for file, line in lines.items():
-        with open('/wheel-slim/etc/' + file) as f:
-            text = f.read()
+        path = '/wheel-slim/runtime-image/etc/' + file
+        text = open(path).read() if os.path.exists(path) else ''
         if not any(l.split(':')[2:3] == [str(uid)] for l in text.splitlines()):
             text += ('' if text.endswith('\n') or not text else '\n') + line
         with open(OUT + '/etc/' + file, 'w') as f:

@@ -510,7 +510,9 @@ describe('runs that push nothing', () => {
     expect(stages).toEqual([
       'runtime-image',
       'runtime-native',
+      'runtime-files',
       'own',
+      'fit',
       'resolve',
       'compile',
       'collect',

@@ -42302,6 +42302,8 @@ const OUT = '/wheel-slim/out';
 const TOOLS = '/wheel-slim/tools';
 const CACHE = '/wheel-slim/cache';
 const PARENT = '/wheel-slim/parent';
+const APT = '/wheel-slim/apt';
+const RUNTIME_FILES = '/wheel-slim/runtime-image';
 const json = (argv) => `[${argv.map((a) => JSON.stringify(a)).join(', ')}]`;
 const bind = (from, source, target) => `--mount=type=bind,${from ? `from=${from},` : ''}${source ? `source=${source},` : ''}target=${target}`;
 /** A RUN in exec form, with its --mount flags on continuation lines. */
@@ -42424,7 +42426,7 @@ function collectStage(s) {
         mounts.push(bind(WHEEL_CACHE_CONTEXT, undefined, CACHE));
     if (s.fromParent)
         mounts.push(bind('parent', s.wheelDir, PARENT));
-    mounts.push(bind(STAGES.runtimeFiles, undefined, '/wheel-slim/runtime-image'));
+    mounts.push(bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES));
     const config = {
         runtime_image: s.runtimeFrom,
         runtime_packages: s.runtimePackages,
@@ -42453,15 +42455,24 @@ function wheelsStage() {
 }
 /**
  * The runtime packages collect chose (the user's, the parent's, what the wheels link to), in one
- * layer. Names come from a file collect wrote after checking each against Debian's rules; with
- * none, the step is one shell test.
+ * layer. Names come from a file collect wrote after checking each against Debian's rules. After
+ * an install, the app's user is added here, after any a package added (layout adds it when
+ * nothing is installed), with no date (useradd would write today's into /etc/shadow); the two
+ * files are dated SOURCE_DATE_EPOCH. With nothing to install, the step is one shell test.
  */
 function runtimePackagesStep(s) {
     if (!s.autoRuntimePackages && s.runtimePackages.length === 0 && !s.fromParent)
         return [];
+    const add = (file, line) => `grep -q '^[^:]*:[^:]*:${RUNTIME_UID}:' ${file} || { [ -z "$(tail -c1 ${file})" ] || echo >> ${file}; echo '${line}' >> ${file}; }; `;
     const script = 'read -r p < /wheel-slim/apt/packages || true; [ -n "$p" ] || exit 0; ' +
-        'apt-get update && apt-get install -y --no-install-recommends $p && rm -rf /var/lib/apt/lists/*';
-    return [run(['/bin/sh', '-c', script], [bind(STAGES.collect, `${OUT}/apt`, '/wheel-slim/apt')])];
+        'apt-get update && apt-get install -y --no-install-recommends $p && rm -rf /var/lib/apt/lists/* || exit $?; ' +
+        add('/etc/passwd', `${RUNTIME_USER}:x:${RUNTIME_UID}:${RUNTIME_UID}::/nonexistent:/usr/sbin/nologin`) +
+        add('/etc/group', `${RUNTIME_USER}:x:${RUNTIME_UID}:`) +
+        'touch -d "@${SOURCE_DATE_EPOCH:-0}" /etc/passwd /etc/group';
+    return [
+        'ARG SOURCE_DATE_EPOCH',
+        run(['/bin/sh', '-c', script], [bind(STAGES.collect, `${OUT}/apt`, APT)])
+    ];
 }
 /** Named first: a --from that names no earlier stage would be read as an image. */
 function runtimeImageStages(s) {
@@ -42470,11 +42481,12 @@ function runtimeImageStages(s) {
         `FROM ${s.runtimeFrom} AS ${STAGES.runtimeImage}`,
         `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.runtimeNative}`,
         '',
-        '# Stage "runtime-files": what collect reads of the target\'s slim image, where it has them.',
+        '# Stage "runtime-files": what collect and layout read of the target\'s slim image.',
         `FROM scratch AS ${STAGES.runtimeFiles}`,
         // A wildcard that matches nothing copies nothing: an image without dpkg or apt-get is fine.
         `COPY --from=${STAGES.runtimeImage} /var/lib/dpkg/statu[s] /var/lib/dpkg/`,
-        `COPY --from=${STAGES.runtimeImage} /usr/bin/apt-ge[t] /usr/bin/`
+        `COPY --from=${STAGES.runtimeImage} /usr/bin/apt-ge[t] /usr/bin/`,
+        `COPY --from=${STAGES.runtimeImage} /etc/passw[d] /etc/grou[p] /etc/`
     ];
 }
 function runtimeStages(s) {
@@ -42483,14 +42495,15 @@ function runtimeStages(s) {
         `FROM ${STAGES.runtimeImage} AS ${STAGES.runtimeBase}`,
         ...runtimePackagesStep(s),
         '',
-        '# Stage "layout": the install tree at the runtime image\'s own paths, laid out on the build host.',
+        '# Stage "layout": the install tree at the runtime image\'s own paths, laid out on the build host',
+        '# beside runtime-base.',
         `FROM ${STAGES.runtimeNative} AS ${STAGES.layout}`,
         'ARG SOURCE_DATE_EPOCH',
         run(tool('layout', { uid: RUNTIME_UID, user: RUNTIME_USER }), [
             bind(TOOLS_CONTEXT, undefined, TOOLS),
             bind(STAGES.collect, `${OUT}/tree`, '/wheel-slim/tree'),
-            bind(STAGES.runtimeBase, '/etc/passwd', '/wheel-slim/etc/passwd'),
-            bind(STAGES.runtimeBase, '/etc/group', '/wheel-slim/etc/group')
+            bind(STAGES.collect, `${OUT}/apt`, APT),
+            bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)
         ]),
         '',
         '# Stage "runtime": the slim image plus one layer of installed files; no wheel, no compiler.',

@@ -147,7 +147,7 @@ function expectedMounts(s: DockerfileSpec): Record<string, string[]> {
     `type=bind,from=${from},source=${source},target=${target}`
   return {
     own: [tools, dist, ...req, ...pipCache, ...parentNative, ...secret],
-    fit: [tools, out('own', '/wheel-slim/own')],
+    fit: [tools, 'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'],
     resolve: [
       tools,
       dist,
@@ -250,7 +250,7 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
         ? { parent: [spec.buildFrom, []], 'parent-native': [spec.buildFrom, onHost] }
         : {}),
       own: [spec.buildFrom, onHost],
-      fit: ['runtime-native', []],
+      fit: [spec.buildFrom, onHost],
       resolve: [spec.buildFrom, onHost],
       compile: [wheelImage, []],
       collect: [spec.buildFrom, onHost],
@@ -373,19 +373,24 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     expect(df.instructions.filter((i) => i.keyword === 'WORKDIR')).toHaveLength(1)
   })
 
-  test('base, wheels and runtime only copy what collect and layout made; runtime-files four files at most', () => {
+  test('base, wheels and runtime only copy what collect and layout made; runtime-files a few files', () => {
     const copies = (s: Stage): [string[], string][] =>
       s.instructions.filter((i) => i.keyword === 'COPY').map((i) => [flag(i, 'from'), i.args])
     expect(copies(st('runtime-files'))).toEqual([
-      [['runtime-image'], '/var/lib/dpkg/statu[s] /var/lib/dpkg/'],
-      [['runtime-image'], '/usr/bin/apt-ge[t] /usr/bin/'],
-      [['runtime-image'], '/etc/passw[d] /etc/grou[p] /etc/']
+      [['runtime-image'], '/va[r]/lib/dpkg/statu[s] /var/lib/dpkg/'],
+      [['runtime-image'], '/us[r]/bin/apt-ge[t] /usr/bin/'],
+      [['runtime-image'], '/et[c]/os-releas[e] /et[c]/passw[d] /et[c]/grou[p] /etc/'],
+      [['runtime-image'], '/us[r]/lib/os-releas[e] /usr/lib/'],
+      [
+        ['runtime-image'],
+        '/li[b]/ld-musl-*.so.[1] /li[b]/libc.so.[6] /li[b]/*/libc.so.[6] /lib6[4]/libc.so.[6] /us[r]/lib/libc.so.[6] /us[r]/lib/*/libc.so.[6] /us[r]/lib6[4]/libc.so.[6] /lib/'
+      ]
     ])
     expect(copies(st('base'))).toEqual([[['collect'], `/wheel-slim/out/new/ ${spec.wheelDir}/`]])
     expect(copies(st('wheels'))).toEqual([[['collect'], '/wheel-slim/out/set/ /']])
     expect(copies(st('runtime'))).toEqual([[['layout'], '/wheel-slim/out/ /']])
     expect(st('wheels').instructions.map((i) => i.keyword)).toEqual(['FROM', 'COPY'])
-    expect(df.instructions.filter((i) => i.keyword === 'COPY')).toHaveLength(6)
+    expect(df.instructions.filter((i) => i.keyword === 'COPY')).toHaveLength(8)
     expect(df.instructions.filter((i) => i.keyword === 'ADD')).toEqual([])
   })
 
@@ -673,10 +678,10 @@ describe('renderDockerfile', () => {
       runtime_image: 'registry.local:5000/python:3.11-slim',
       runtime_packages: ['libpq5', 'libxml2=2.9.14+dfsg-1.3']
     })
-    // fit runs in the slim image for the build host; own gives it the builder's facts
-    expect(stage(df, 'fit').from).toBe('runtime-native')
+    // fit runs in the builder on the build host, reading a few files of the runtime image
+    expect(stage(df, 'fit').from).toBe(spec.buildFrom)
     expect(mounts(fit.instruction)).toContain(
-      'type=bind,from=own,source=/wheel-slim/out,target=/wheel-slim/own'
+      'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'
     )
     // the slim image for the target is what collect reads the installed packages from
     expect(mounts(toolRun(stage(df, 'collect')).instruction)).toContain(

@@ -183,7 +183,7 @@ function designedFroms(s: DockerfileSpec): Record<string, [string, string[]]> {
   return {
     ...(s.fromParent ? { parent: [s.buildFrom, []], 'parent-native': [s.buildFrom, host] } : {}),
     own: [s.buildFrom, host],
-    fit: ['runtime-native', []],
+    fit: [s.buildFrom, host],
     resolve: [s.buildFrom, host],
     compile: [wheelImage, []],
     collect: [s.buildFrom, host],
@@ -324,9 +324,17 @@ function expectInert(p: BuildPlan): void {
   expect(args.filter((a) => !argNames.has(a) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(a))).toEqual([])
   expect(df.instructions.filter((i) => i.keyword === 'COPY').map((i) => [i.flags, i.args])).toEqual(
     [
-      [[{ name: 'from', value: 'runtime-image' }], '/var/lib/dpkg/statu[s] /var/lib/dpkg/'],
-      [[{ name: 'from', value: 'runtime-image' }], '/usr/bin/apt-ge[t] /usr/bin/'],
-      [[{ name: 'from', value: 'runtime-image' }], '/etc/passw[d] /etc/grou[p] /etc/'],
+      [[{ name: 'from', value: 'runtime-image' }], '/va[r]/lib/dpkg/statu[s] /var/lib/dpkg/'],
+      [[{ name: 'from', value: 'runtime-image' }], '/us[r]/bin/apt-ge[t] /usr/bin/'],
+      [
+        [{ name: 'from', value: 'runtime-image' }],
+        '/et[c]/os-releas[e] /et[c]/passw[d] /et[c]/grou[p] /etc/'
+      ],
+      [[{ name: 'from', value: 'runtime-image' }], '/us[r]/lib/os-releas[e] /usr/lib/'],
+      [
+        [{ name: 'from', value: 'runtime-image' }],
+        '/li[b]/ld-musl-*.so.[1] /li[b]/libc.so.[6] /li[b]/*/libc.so.[6] /lib6[4]/libc.so.[6] /us[r]/lib/libc.so.[6] /us[r]/lib/*/libc.so.[6] /us[r]/lib6[4]/libc.so.[6] /lib/'
+      ],
       [[{ name: 'from', value: 'collect' }], `/wheel-slim/out/new/ ${s.wheelDir}/`],
       [[{ name: 'from', value: 'collect' }], '/wheel-slim/out/set/ /'],
       [[{ name: 'from', value: 'layout' }], '/wheel-slim/out/ /']

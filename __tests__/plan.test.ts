@@ -468,7 +468,6 @@ describe('image inputs are images, never one of the stages', () => {
     compile: 'parent',
     base: 'parent',
     'runtime-base': 'runtime-image',
-    fit: 'runtime-native',
     layout: 'runtime-native',
     runtime: 'runtime-base'
   }

@@ -307,13 +307,7 @@ describe('system_libs.compatible: whether wheels built on the builder load on th
     ['glibc 2.36', 'unknown', null],
     ['unknown', 'glibc 2.31', null]
   ])('builder %s, runtime %s → %j', (builder, runtime, expected) => {
-    // the builder's C library as own writes it (JSON), the runtime's as fit reads it
-    const code = [
-      'import system_libs',
-      'builder = json.loads(json.dumps(system_libs.facts(argv[0])))',
-      "result = system_libs.compatible(tuple(builder['libc']), system_libs.libc(argv[1]))"
-    ].join('\n')
-    expect(python(code, [r[builder] as string, r[runtime] as string]).result).toEqual(expected)
+    expect(systemLibs('compatible', r[builder], r[runtime])).toEqual(expected)
   })
 
   test('describe: the C library and the release, as the refusal names them', () => {
@@ -641,15 +635,12 @@ describe('wheel_slim.runtime_packages: what the runtime stage installs, and why'
 })
 
 describe('wheel_slim.check_images and fitting_runtime: a runtime image that does not fit is refused', () => {
-  /**
-   * libc and os_release answer for "/" (fit runs in the runtime image) and for the builder, whose
-   * facts own wrote (system_libs.facts, here of a root named "/builder").
-   */
+  /** libc and os_release answer for "/" (the builder) and the runtime image's files (runtime-files). */
   const images = (builder: [string, string, string], runtime: [string, string, string]): string =>
     [
       'facts = {',
-      `  '/builder': ${JSON.stringify(builder)},`,
-      `  '/': ${JSON.stringify(runtime)},`,
+      `  '/': ${JSON.stringify(builder)},`,
+      `  '/wheel-slim/runtime-image': ${JSON.stringify(runtime)},`,
       '}',
       'system_libs.libc = lambda root: tuple(facts[root][:2])',
       "system_libs.os_release = lambda root: {'PRETTY_NAME': '\"%s\"' % facts[root][2].split('|')[0], 'VERSION_CODENAME': facts[root][2].split('|')[1]}"
@@ -668,7 +659,7 @@ describe('wheel_slim.check_images and fitting_runtime: a runtime image that does
 
   const checkImages = (setup: string, cfg: Record<string, unknown>, aptGet = true): PythonRun =>
     wheelSlim(
-      `${setup}\nbuilder = json.loads(json.dumps(system_libs.facts('/builder')))\nwheel_slim.check_images(json.loads(${JSON.stringify(JSON.stringify(cfg))}), builder)\nresult = 'ok'`,
+      `${setup}\nwheel_slim.check_images(json.loads(${JSON.stringify(JSON.stringify(cfg))}))\nresult = 'ok'`,
       {
         aptGet
       }
@@ -741,7 +732,8 @@ describe('wheel_slim.check_images and fitting_runtime: a runtime image that does
   ])('fitting_runtime for %s on a %j builder: %s', (runtimeImage, codename, expected) => {
     const run = wheelSlim(
       [
-        `result = wheel_slim.fitting_runtime({'runtime_image': ${JSON.stringify(runtimeImage)}, 'builder_image': 'python:3.12'}, ${JSON.stringify(codename)})`
+        `system_libs.os_release = lambda root: {'VERSION_CODENAME': ${JSON.stringify(codename)}}`,
+        `result = wheel_slim.fitting_runtime({'runtime_image': ${JSON.stringify(runtimeImage)}, 'builder_image': 'python:3.12'})`
       ].join('\n')
     )
     expect(run.result).toBe(expected)

@@ -47787,6 +47787,10 @@ const CACHE = '/wheel-slim/cache';
 const PARENT = '/wheel-slim/parent';
 const APT = '/wheel-slim/apt';
 const RUNTIME_FILES = '/wheel-slim/runtime-image';
+const LIBC_PLACES = [
+    '/li[b]/ld-musl-*.so.[1]',
+    ...['/li[b]', '/li[b]/*', '/lib6[4]', '/us[r]/lib', '/us[r]/lib/*', '/us[r]/lib6[4]'].map((d) => `${d}/libc.so.[6]`)
+];
 const json = (argv) => `[${argv.map((a) => JSON.stringify(a)).join(', ')}]`;
 const dockerfile_bind = (from, source, target) => `--mount=type=bind,${from ? `from=${from},` : ''}${source ? `source=${source},` : ''}target=${target}`;
 /** A RUN in exec form, with its --mount flags on continuation lines. */
@@ -47857,16 +47861,17 @@ function ownStage(s) {
         }), pipMounts(s, 'parent-native'))
     ];
 }
-/** Off the warm path: it runs beside resolve, and only compile (and all after it) waits for it. */
+/** Off the warm path: it runs beside own and resolve; only compile (and all after it) waits for it. */
 function fitStage(s) {
     return [
-        '# Stage "fit": in the runtime image, on the build host: the builder\'s wheels will load here.',
-        `FROM ${STAGES.runtimeNative} AS ${STAGES.fit}`,
+        '# Stage "fit": on the build host, before anything compiles: the builder\'s wheels will load on',
+        '# the runtime image.',
+        `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.fit}`,
         run(tool('fit', {
             builder_image: s.buildFrom,
             runtime_image: s.runtimeFrom,
             runtime_packages: s.runtimePackages
-        }), [dockerfile_bind(TOOLS_CONTEXT, undefined, TOOLS), dockerfile_bind(STAGES.own, OUT, '/wheel-slim/own')])
+        }), [dockerfile_bind(TOOLS_CONTEXT, undefined, TOOLS), dockerfile_bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)])
     ];
 }
 function resolveStage(s) {
@@ -47964,12 +47969,16 @@ function runtimeImageStages(s) {
         `FROM ${s.runtimeFrom} AS ${STAGES.runtimeImage}`,
         `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.runtimeNative}`,
         '',
-        '# Stage "runtime-files": what collect and layout read of the target\'s slim image.',
+        '# Stage "runtime-files": what fit, collect and layout read of the target\'s slim image.',
         `FROM scratch AS ${STAGES.runtimeFiles}`,
-        // A wildcard that matches nothing copies nothing: an image without dpkg or apt-get is fine.
-        `COPY --from=${STAGES.runtimeImage} /var/lib/dpkg/statu[s] /var/lib/dpkg/`,
-        `COPY --from=${STAGES.runtimeImage} /usr/bin/apt-ge[t] /usr/bin/`,
-        `COPY --from=${STAGES.runtimeImage} /etc/passw[d] /etc/grou[p] /etc/`
+        // A wildcard that matches nothing copies nothing (an image without dpkg or apt-get is fine),
+        // unless a directory before it is missing: each path has one in its first part.
+        `COPY --from=${STAGES.runtimeImage} /va[r]/lib/dpkg/statu[s] /var/lib/dpkg/`,
+        `COPY --from=${STAGES.runtimeImage} /us[r]/bin/apt-ge[t] /usr/bin/`,
+        `COPY --from=${STAGES.runtimeImage} /et[c]/os-releas[e] /et[c]/passw[d] /et[c]/grou[p] /etc/`,
+        `COPY --from=${STAGES.runtimeImage} /us[r]/lib/os-releas[e] /usr/lib/`,
+        // Its C library, whichever of the usual places holds it (links followed).
+        `COPY --from=${STAGES.runtimeImage} ${LIBC_PLACES.join(' ')} /lib/`
     ];
 }
 function runtimeStages(s) {
@@ -48592,11 +48601,9 @@ async function pushedSizes(ref) {
     const sizes = new Map();
     const sum = (m) => (m.layers ?? []).reduce((n, l) => n + l.size, 0);
     const top = await raw(ref);
-    for (const m of top.manifests ?? []) {
-        if (!m.platform || m.platform.os === 'unknown')
-            continue;
-        sizes.set(platformName(m.platform), sum(await raw(`${repositoryOf(ref)}@${m.digest}`)));
-    }
+    const images = (top.manifests ?? []).filter((m) => m.platform && m.platform.os !== 'unknown');
+    const manifests = await Promise.all(images.map((m) => raw(`${repositoryOf(ref)}@${m.digest}`)));
+    images.forEach((m, i) => sizes.set(platformName(m.platform), sum(manifests[i] ?? {})));
     if (!top.manifests)
         sizes.set('', sum(top));
     return sizes;
@@ -49106,14 +49113,13 @@ function buildxVersion(text) {
 /** Before anything else: a daemon that answers, and a buildx plugin new enough. */
 async function checkDocker() {
     const tail = (r) => lastLines(r.stderr || r.stdout, 2, ' ');
-    const server = await docker(['version', '--format', '{{.Server.Version}}'], {
-        silent: true,
-        allowFailure: true
-    });
+    const [server, bx] = await Promise.all([
+        docker(['version', '--format', '{{.Server.Version}}'], { silent: true, allowFailure: true }),
+        docker(['buildx', 'version'], { silent: true, allowFailure: true })
+    ]);
     if (server.exitCode !== 0) {
         throw new Error(`Docker: no daemon answers (${tail(server)}). GitHub's hosted runners run one; on your own runner start dockerd, or add docker/setup-docker-action before this step.`);
     }
-    const bx = await docker(['buildx', 'version'], { silent: true, allowFailure: true });
     const version = bx.exitCode === 0 ? buildxVersion(bx.stdout) : undefined;
     if (!version) {
         throw new Error(`Docker buildx is missing (${tail(bx)}). Add docker/setup-buildx-action before this step, or install the docker-buildx plugin.`);
@@ -49126,13 +49132,12 @@ async function checkDocker() {
 }
 async function setUpEngine(platforms, qemuImage, probeImage, network, runKey, cleanup) {
     await checkDocker();
-    const runs = await ensureQemu(platforms, qemuImage, probeImage);
-    const inspect = await docker(['buildx', 'inspect', '--bootstrap'], { silent: true });
+    const [runs, inspect, dockerInfo] = await Promise.all([
+        ensureQemu(platforms, qemuImage, probeImage),
+        docker(['buildx', 'inspect', '--bootstrap'], { silent: true }),
+        docker(['info', '--format', '{{json .DriverStatus}}'], { silent: true, allowFailure: true })
+    ]);
     const info = parseBuilderInfo(inspect.stdout);
-    const dockerInfo = await docker(['info', '--format', '{{json .DriverStatus}}'], {
-        silent: true,
-        allowFailure: true
-    });
     const containerd = dockerInfo.stdout.includes('io.containerd.snapshotter');
     // ensureQemu has just checked that this host runs every platform.
     const choice = chooseBuilder(info, platforms, containerd, platforms);
@@ -106289,13 +106294,18 @@ async function measured(what, fn) {
 }
 async function execute(plan, qemuImage, runKey, cleanup) {
     const timings = { setup: 0, restore: 0, build: 0, smoke: 0, push: 0, save: 0 };
+    // Before any compile, beside the engine's set-up: the parent fits, then the registry lets this
+    // runner in.
+    const checks = (async () => {
+        if (plan.spec.fromParent) {
+            await checkParent(plan.spec.buildFrom, plan.platforms, plan.spec.wheelDir, plan.pythonVersion);
+        }
+        if (plan.push.push && plan.slimTags[0])
+            await remoteDigest(plan.slimTags[0]);
+    })();
+    checks.catch(() => undefined); // awaited below, after the set-up
     const engine = await timed(timings, 'setup', () => group('Set up QEMU and buildx', () => setUpEngine(plan.platforms, qemuImage, plan.spec.runtimeFrom, plan.common.network, runKey, cleanup)));
-    // Before any compile: the parent fits, and the registry lets this runner in.
-    if (plan.spec.fromParent) {
-        await checkParent(plan.spec.buildFrom, plan.platforms, plan.spec.wheelDir, plan.pythonVersion);
-    }
-    if (plan.push.push && plan.slimTags[0])
-        await remoteDigest(plan.slimTags[0]);
+    await checks;
     const cacheDir = plan.files.wheelCache;
     let restored = [];
     if (cacheDir && plan.cache) {

@@ -77,6 +77,12 @@ const CACHE = '/wheel-slim/cache'
 const PARENT = '/wheel-slim/parent'
 const APT = '/wheel-slim/apt'
 const RUNTIME_FILES = '/wheel-slim/runtime-image'
+const LIBC_PLACES = [
+  '/li[b]/ld-musl-*.so.[1]',
+  ...['/li[b]', '/li[b]/*', '/lib6[4]', '/us[r]/lib', '/us[r]/lib/*', '/us[r]/lib6[4]'].map(
+    (d) => `${d}/libc.so.[6]`
+  )
+]
 const json = (argv: string[]): string => `[${argv.map((a) => JSON.stringify(a)).join(', ')}]`
 const bind = (from: string | undefined, source: string | undefined, target: string): string =>
   `--mount=type=bind,${from ? `from=${from},` : ''}${source ? `source=${source},` : ''}target=${target}`
@@ -152,18 +158,19 @@ function ownStage(s: DockerfileSpec): string[] {
   ]
 }
 
-/** Off the warm path: it runs beside resolve, and only compile (and all after it) waits for it. */
+/** Off the warm path: it runs beside own and resolve; only compile (and all after it) waits for it. */
 function fitStage(s: DockerfileSpec): string[] {
   return [
-    '# Stage "fit": in the runtime image, on the build host: the builder\'s wheels will load here.',
-    `FROM ${STAGES.runtimeNative} AS ${STAGES.fit}`,
+    '# Stage "fit": on the build host, before anything compiles: the builder\'s wheels will load on',
+    '# the runtime image.',
+    `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.fit}`,
     run(
       tool('fit', {
         builder_image: s.buildFrom,
         runtime_image: s.runtimeFrom,
         runtime_packages: s.runtimePackages
       }),
-      [bind(TOOLS_CONTEXT, undefined, TOOLS), bind(STAGES.own, OUT, '/wheel-slim/own')]
+      [bind(TOOLS_CONTEXT, undefined, TOOLS), bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)]
     )
   ]
 }
@@ -274,12 +281,16 @@ function runtimeImageStages(s: DockerfileSpec): string[] {
     `FROM ${s.runtimeFrom} AS ${STAGES.runtimeImage}`,
     `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.runtimeNative}`,
     '',
-    '# Stage "runtime-files": what collect and layout read of the target\'s slim image.',
+    '# Stage "runtime-files": what fit, collect and layout read of the target\'s slim image.',
     `FROM scratch AS ${STAGES.runtimeFiles}`,
-    // A wildcard that matches nothing copies nothing: an image without dpkg or apt-get is fine.
-    `COPY --from=${STAGES.runtimeImage} /var/lib/dpkg/statu[s] /var/lib/dpkg/`,
-    `COPY --from=${STAGES.runtimeImage} /usr/bin/apt-ge[t] /usr/bin/`,
-    `COPY --from=${STAGES.runtimeImage} /etc/passw[d] /etc/grou[p] /etc/`
+    // A wildcard that matches nothing copies nothing (an image without dpkg or apt-get is fine),
+    // unless a directory before it is missing: each path has one in its first part.
+    `COPY --from=${STAGES.runtimeImage} /va[r]/lib/dpkg/statu[s] /var/lib/dpkg/`,
+    `COPY --from=${STAGES.runtimeImage} /us[r]/bin/apt-ge[t] /usr/bin/`,
+    `COPY --from=${STAGES.runtimeImage} /et[c]/os-releas[e] /et[c]/passw[d] /et[c]/grou[p] /etc/`,
+    `COPY --from=${STAGES.runtimeImage} /us[r]/lib/os-releas[e] /usr/lib/`,
+    // Its C library, whichever of the usual places holds it (links followed).
+    `COPY --from=${STAGES.runtimeImage} ${LIBC_PLACES.join(' ')} /lib/`
   ]
 }
 

@@ -30,16 +30,15 @@ export function buildxVersion(text: string): number[] | undefined {
 async function checkDocker(): Promise<void> {
   const tail = (r: { stderr: string; stdout: string }): string =>
     lastLines(r.stderr || r.stdout, 2, ' ')
-  const server = await docker(['version', '--format', '{{.Server.Version}}'], {
-    silent: true,
-    allowFailure: true
-  })
+  const [server, bx] = await Promise.all([
+    docker(['version', '--format', '{{.Server.Version}}'], { silent: true, allowFailure: true }),
+    docker(['buildx', 'version'], { silent: true, allowFailure: true })
+  ])
   if (server.exitCode !== 0) {
     throw new Error(
       `Docker: no daemon answers (${tail(server)}). GitHub's hosted runners run one; on your own runner start dockerd, or add docker/setup-docker-action before this step.`
     )
   }
-  const bx = await docker(['buildx', 'version'], { silent: true, allowFailure: true })
   const version = bx.exitCode === 0 ? buildxVersion(bx.stdout) : undefined
   if (!version) {
     throw new Error(
@@ -66,13 +65,12 @@ export async function setUpEngine(
   cleanup: Cleanup
 ): Promise<Engine> {
   await checkDocker()
-  const runs = await ensureQemu(platforms, qemuImage, probeImage)
-  const inspect = await docker(['buildx', 'inspect', '--bootstrap'], { silent: true })
+  const [runs, inspect, dockerInfo] = await Promise.all([
+    ensureQemu(platforms, qemuImage, probeImage),
+    docker(['buildx', 'inspect', '--bootstrap'], { silent: true }),
+    docker(['info', '--format', '{{json .DriverStatus}}'], { silent: true, allowFailure: true })
+  ])
   const info = parseBuilderInfo(inspect.stdout)
-  const dockerInfo = await docker(['info', '--format', '{{json .DriverStatus}}'], {
-    silent: true,
-    allowFailure: true
-  })
   const containerd = dockerInfo.stdout.includes('io.containerd.snapshotter')
   // ensureQemu has just checked that this host runs every platform.
   const choice = chooseBuilder(info, platforms, containerd, platforms)

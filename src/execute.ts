@@ -443,6 +443,15 @@ export async function execute(
   cleanup: Cleanup
 ): Promise<BuildResult> {
   const timings: Timings = { setup: 0, restore: 0, build: 0, smoke: 0, push: 0, save: 0 }
+  // Before any compile, beside the engine's set-up: the parent fits, then the registry lets this
+  // runner in.
+  const checks = (async (): Promise<void> => {
+    if (plan.spec.fromParent) {
+      await checkParent(plan.spec.buildFrom, plan.platforms, plan.spec.wheelDir, plan.pythonVersion)
+    }
+    if (plan.push.push && plan.slimTags[0]) await remoteDigest(plan.slimTags[0])
+  })()
+  checks.catch(() => undefined) // awaited below, after the set-up
   const engine = await timed(timings, 'setup', () =>
     core.group('Set up QEMU and buildx', () =>
       setUpEngine(
@@ -456,11 +465,7 @@ export async function execute(
     )
   )
 
-  // Before any compile: the parent fits, and the registry lets this runner in.
-  if (plan.spec.fromParent) {
-    await checkParent(plan.spec.buildFrom, plan.platforms, plan.spec.wheelDir, plan.pythonVersion)
-  }
-  if (plan.push.push && plan.slimTags[0]) await remoteDigest(plan.slimTags[0])
+  await checks
 
   const cacheDir = plan.files.wheelCache
   let restored: Restored[] = []

@@ -70,7 +70,9 @@ interface RawManifest {
   }[]
 }
 
-const platformName = (p: { os: string; architecture: string; variant?: string }): string =>
+type Platform = { os: string; architecture: string; variant?: string }
+
+const platformName = (p: Platform): string =>
   [p.os, p.architecture, p.variant].filter(Boolean).join('/')
 
 const NOT_FOUND = /not found|manifest unknown|name unknown|404/i
@@ -158,10 +160,9 @@ export async function pushedSizes(ref: string): Promise<Map<string, number>> {
   const sizes = new Map<string, number>()
   const sum = (m: RawManifest): number => (m.layers ?? []).reduce((n, l) => n + l.size, 0)
   const top = await raw(ref)
-  for (const m of top.manifests ?? []) {
-    if (!m.platform || m.platform.os === 'unknown') continue
-    sizes.set(platformName(m.platform), sum(await raw(`${repositoryOf(ref)}@${m.digest}`)))
-  }
+  const images = (top.manifests ?? []).filter((m) => m.platform && m.platform.os !== 'unknown')
+  const manifests = await Promise.all(images.map((m) => raw(`${repositoryOf(ref)}@${m.digest}`)))
+  images.forEach((m, i) => sizes.set(platformName(m.platform as Platform), sum(manifests[i] ?? {})))
   if (!top.manifests) sizes.set('', sum(top))
   return sizes
 }

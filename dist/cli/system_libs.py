@@ -89,13 +89,9 @@ def describe(root):
     return '%s %s (%s)' % (kind, version, release) if version else '%s (%s)' % (kind, release)
 
 
-def facts(root):
-    """What compatible() and the refusal's wording need of an image, as JSON."""
-    return {'libc': list(libc(root)), 'describe': describe(root), 'codename': os_release(root).get('VERSION_CODENAME', '')}
-
-
-def compatible(b, r):
-    """Why wheels built on a builder with C library b would not load with r (both libc()), or None."""
+def compatible(builder_root, runtime_root):
+    """Why wheels built on the builder would not load on the runtime, or None."""
+    b, r = libc(builder_root), libc(runtime_root)
     if 'unknown' in (b[0], r[0]):
         return None
     if b[0] != r[0]:

@@ -1,8 +1,8 @@
 """The build steps of the Dockerfile wheel-slim-action generates: one sub-command per stage.
 
-  own      build host       the builder's C library; the package's own wheel when dist/ has
-                            only an sdist; the versions a normal resolution picks
-  fit      build host, in the runtime image   checks builder and runtime agree
+  own      build host       the package's own wheel when dist/ has only an sdist; the versions
+                            a normal resolution picks
+  fit      build host       checks builder and runtime image agree (from a few of its files)
   resolve  build host       every wheel the target needs, found without compiling for it
   compile  target (QEMU)    pip wheel, only when resolve came back incomplete; which Debian
                             packages each compiled wheel needs at run time
@@ -173,7 +173,6 @@ def own(cfg):
     versions a normal resolution picks (sdists allowed), so that gathering wheels for a target
     never settles for an older wheel from the cache when a newer release exists."""
     os.makedirs(OUT)
-    write_json(OUT + '/builder.json', system_libs.facts('/'))
     files = [os.path.join(cfg['dist'], f) for f in cfg['own']]
     pure = [f for f in files if f.endswith('-none-any.whl')]
     sdists = [f for f in files if not f.endswith('.whl')]
@@ -199,22 +198,24 @@ def own(cfg):
 
 
 def fit(cfg):
-    """The runtime image, on the build host, before anything is compiled: the builder fits it."""
-    check_images(cfg, read_json('/wheel-slim/own/builder.json'))
+    """Build host, before anything is compiled: the builder fits the runtime image."""
+    check_images(cfg)
     os.makedirs(OUT)
 
 
-def check_images(cfg, builder):
-    """Wheels from the builder (its facts as own found them) must load on this runtime image."""
-    why = system_libs.compatible(tuple(builder['libc']), system_libs.libc('/'))
+def check_images(cfg):
+    """Wheels from the builder must load on the runtime image (its few files that tell)."""
+    runtime = '/wheel-slim/runtime-image'
+    why = system_libs.compatible('/', runtime)
     if why:
         fail('runtime-image %s (%s) does not fit builder-image %s (%s): %s. Use a runtime image of the builder\'s release, e.g. %s.' % (
-            cfg['runtime_image'], system_libs.describe('/'), cfg['builder_image'], builder['describe'], why, fitting_runtime(cfg, builder['codename'])))
-    if cfg['runtime_packages'] and not os.path.exists('/usr/bin/apt-get'):
+            cfg['runtime_image'], system_libs.describe(runtime), cfg['builder_image'], system_libs.describe('/'), why, fitting_runtime(cfg)))
+    if cfg['runtime_packages'] and not os.path.exists(runtime + '/usr/bin/apt-get'):
         fail('runtime-image %s has no apt-get, so runtime-packages (%s) cannot be installed on it.' % (cfg['runtime_image'], ' '.join(cfg['runtime_packages'])))
 
 
-def fitting_runtime(cfg, codename):
+def fitting_runtime(cfg):
+    codename = system_libs.os_release('/').get('VERSION_CODENAME', '')
     name = cfg['runtime_image'].split('@')[0]
     if codename and name.split('/')[-1].startswith('python:'):
         return '%s-%s' % (name.rsplit(':', 1)[0] + ':' + name.rsplit(':', 1)[1].split('-')[0] + '-slim', codename)

@@ -147,7 +147,6 @@ function expectedMounts(s: DockerfileSpec): Record<string, string[]> {
     `type=bind,from=${from},source=${source},target=${target}`
   return {
     own: [tools, dist, ...req, ...pipCache, ...parentNative, ...secret],
-    fit: [tools, 'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'],
     resolve: [
       tools,
       dist,
@@ -155,17 +154,10 @@ function expectedMounts(s: DockerfileSpec): Record<string, string[]> {
       ...pipCache,
       ...parent,
       ...secret,
-      out('own', '/wheel-slim/own')
+      out('own', '/wheel-slim/own'),
+      'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'
     ],
-    compile: [
-      tools,
-      dist,
-      ...req,
-      ...pipCache,
-      ...secret,
-      out('resolve', '/wheel-slim/resolved'),
-      out('fit', '/wheel-slim/fit')
-    ],
+    compile: [tools, dist, ...req, ...pipCache, ...secret, out('resolve', '/wheel-slim/resolved')],
     collect: [
       tools,
       out('resolve', '/wheel-slim/resolved'),
@@ -221,7 +213,6 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
       'runtime-native',
       'runtime-files',
       'own',
-      'fit',
       'resolve',
       'compile',
       'collect',
@@ -250,7 +241,6 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
         ? { parent: [spec.buildFrom, []], 'parent-native': [spec.buildFrom, onHost] }
         : {}),
       own: [spec.buildFrom, onHost],
-      fit: [spec.buildFrom, onHost],
       resolve: [spec.buildFrom, onHost],
       compile: [wheelImage, []],
       collect: [spec.buildFrom, onHost],
@@ -279,7 +269,7 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     }
   })
 
-  test.each(['own', 'fit', 'resolve', 'compile', 'collect', 'layout'])(
+  test.each(['own', 'resolve', 'compile', 'collect', 'layout'])(
     'stage %s runs the stage script with its own sub-command',
     (name) => {
       const run = toolRun(st(name))
@@ -295,7 +285,7 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     }
   )
 
-  test.each(['own', 'fit', 'resolve', 'compile', 'collect', 'layout'])(
+  test.each(['own', 'resolve', 'compile', 'collect', 'layout'])(
     'stage %s mounts exactly what it needs',
     (name) => {
       expect(sorted(mounts(toolRun(st(name)).instruction))).toEqual(
@@ -318,7 +308,15 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
         pip_args: spec.pipArgs,
         ...(name === 'compile' ? { build_packages: spec.buildPackages } : {}),
         // own leaves a package that needs build packages to the target
-        ...(name === 'own' ? { build_packages: spec.buildPackages } : {})
+        ...(name === 'own' ? { build_packages: spec.buildPackages } : {}),
+        // resolve first checks that the runtime image fits the builder
+        ...(name === 'resolve'
+          ? {
+              builder_image: spec.buildFrom,
+              runtime_image: spec.runtimeFrom,
+              runtime_packages: spec.runtimePackages
+            }
+          : {})
       })
       expect(strings(config).filter((v) => v.includes('=='))).toEqual([])
     }
@@ -329,13 +327,7 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     expect(text).not.toContain('==')
   })
 
-  test('fit and collect: the runtime image and packages; layout: its fixed configuration', () => {
-    // fit checks that the runtime image fits the builder before anything is compiled
-    expect(toolRun(st('fit')).config).toEqual({
-      builder_image: spec.buildFrom,
-      runtime_image: spec.runtimeFrom,
-      runtime_packages: spec.runtimePackages
-    })
+  test('collect: the runtime image and packages; layout: its fixed configuration', () => {
     expect(toolRun(st('collect')).config).toEqual({
       runtime_image: spec.runtimeFrom,
       runtime_packages: spec.runtimePackages,
@@ -377,20 +369,18 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     const copies = (s: Stage): [string[], string][] =>
       s.instructions.filter((i) => i.keyword === 'COPY').map((i) => [flag(i, 'from'), i.args])
     expect(copies(st('runtime-files'))).toEqual([
-      [['runtime-image'], '/va[r]/lib/dpkg/statu[s] /var/lib/dpkg/'],
-      [['runtime-image'], '/us[r]/bin/apt-ge[t] /usr/bin/'],
-      [['runtime-image'], '/et[c]/os-releas[e] /et[c]/passw[d] /et[c]/grou[p] /etc/'],
-      [['runtime-image'], '/us[r]/lib/os-releas[e] /usr/lib/'],
+      [['runtime-image'], '/var/lib/dpkg*/statu[s] /var/lib/dpkg/'],
+      [['runtime-image'], '/usr/bin/apt-ge[t] /usr/bin/'],
       [
         ['runtime-image'],
-        '/li[b]/ld-musl-*.so.[1] /li[b]/libc.so.[6] /li[b]/*/libc.so.[6] /lib6[4]/libc.so.[6] /us[r]/lib/libc.so.[6] /us[r]/lib/*/libc.so.[6] /us[r]/lib6[4]/libc.so.[6] /lib/'
+        '/etc/os-releas[e] /etc/alpine-releas[e] /etc/passw[d] /etc/grou[p] /etc/'
       ]
     ])
     expect(copies(st('base'))).toEqual([[['collect'], `/wheel-slim/out/new/ ${spec.wheelDir}/`]])
     expect(copies(st('wheels'))).toEqual([[['collect'], '/wheel-slim/out/set/ /']])
     expect(copies(st('runtime'))).toEqual([[['layout'], '/wheel-slim/out/ /']])
     expect(st('wheels').instructions.map((i) => i.keyword)).toEqual(['FROM', 'COPY'])
-    expect(df.instructions.filter((i) => i.keyword === 'COPY')).toHaveLength(8)
+    expect(df.instructions.filter((i) => i.keyword === 'COPY')).toHaveLength(6)
     expect(df.instructions.filter((i) => i.keyword === 'ADD')).toEqual([])
   })
 
@@ -432,14 +422,14 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     ])
   })
 
-  test('runtime package names travel only in the fit and collect configurations', () => {
+  test('runtime package names travel only in the resolve and collect configurations', () => {
     for (const name of spec.runtimePackages) {
       const lines = text.split('\n').filter((l) => l.includes(name))
       expect(lines).toHaveLength(2)
       const runs = df.stages.filter((s) =>
         s.instructions.some((i) => i.keyword === 'RUN' && i.args.includes(name))
       )
-      expect(runs.map((s) => s.name)).toEqual(['fit', 'collect'])
+      expect(runs.map((s) => s.name)).toEqual(['resolve', 'collect'])
       for (const s of runs) expect(toolRun(s).config['runtime_packages']).toContain(name)
     }
   })
@@ -535,7 +525,7 @@ describe('renderDockerfile', () => {
     expect(toolRun(stage(df, 'own')).config['own']).toEqual(hostile.ownFiles)
     expect(toolRun(stage(df, 'compile')).config['pip_args']).toEqual(hostile.pipArgs)
     expect(toolRun(stage(df, 'compile')).config['build_packages']).toEqual(hostile.buildPackages)
-    for (const name of ['fit', 'collect']) {
+    for (const name of ['resolve', 'collect']) {
       expect(toolRun(stage(df, name)).config['runtime_packages']).toEqual(hostile.runtimePackages)
     }
     // not even inside another JSON string: the runtime-base RUN is the fixed script
@@ -664,7 +654,7 @@ describe('renderDockerfile', () => {
     }
   )
 
-  test('fit is told the builder, the runtime image and the runtime packages', () => {
+  test('resolve is told the builder, the runtime image and the runtime packages', () => {
     const spec: DockerfileSpec = {
       ...plain,
       buildFrom: 'registry.local:5000/python:3.11',
@@ -672,15 +662,15 @@ describe('renderDockerfile', () => {
       runtimePackages: ['libpq5', 'libxml2=2.9.14+dfsg-1.3']
     }
     const df = parseDockerfile(renderDockerfile(spec))
-    const fit = toolRun(stage(df, 'fit'))
-    expect(fit.config).toEqual({
+    const resolve = toolRun(stage(df, 'resolve'))
+    expect(resolve.config).toMatchObject({
       builder_image: 'registry.local:5000/python:3.11',
       runtime_image: 'registry.local:5000/python:3.11-slim',
       runtime_packages: ['libpq5', 'libxml2=2.9.14+dfsg-1.3']
     })
-    // fit runs in the builder on the build host, reading a few files of the runtime image
-    expect(stage(df, 'fit').from).toBe(spec.buildFrom)
-    expect(mounts(fit.instruction)).toContain(
+    // resolve runs in the builder on the build host, reading a few files of the runtime image
+    expect(stage(df, 'resolve').from).toBe(spec.buildFrom)
+    expect(mounts(resolve.instruction)).toContain(
       'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'
     )
     // the slim image for the target is what collect reads the installed packages from

@@ -512,7 +512,6 @@ describe('image inputs are images, never one of the stages', () => {
     'runtime-native',
     'RUNTIME-NATIVE',
     'Runtime-Image',
-    'fit',
     'runtime-files'
   ])('the new stage name %j is refused as every image input', (value) => {
     for (const name of ['runtime-image', 'builder-image', 'parent']) {
@@ -546,14 +545,14 @@ describe('makePlan: runtime packages', () => {
     })
   })
 
-  test('the runtime image of python-version and of runtime-image reaches fit and collect', () => {
+  test('the runtime image of python-version and of runtime-image reaches resolve and collect', () => {
     const p = plan({
       ...IMAGE,
       'python-version': '3.11',
       'runtime-image': 'ghcr.io/org/slim:3.11'
     })
     const df = parseDockerfile(p.dockerfile)
-    expect(toolRun(stage(df, 'fit')).config).toMatchObject({
+    expect(toolRun(stage(df, 'resolve')).config).toMatchObject({
       builder_image: 'python:3.11',
       runtime_image: 'ghcr.io/org/slim:3.11'
     })
@@ -562,11 +561,11 @@ describe('makePlan: runtime packages', () => {
     expect(stage(df, 'runtime-native').from).toBe('ghcr.io/org/slim:3.11')
   })
 
-  test('a child: fit compares the parent (the builder it compiles on) with the runtime image', () => {
+  test('a child: resolve compares the parent (the builder it compiles on) with the runtime image', () => {
     const p = plan({ ...IMAGE, parent: 'ghcr.io/org/svc:1.0-base' })
-    const fit = toolRun(stage(parseDockerfile(p.dockerfile), 'fit')).config
-    expect(fit['builder_image']).toBe('ghcr.io/org/svc:1.0-base')
-    expect(fit['runtime_image']).toBe('python:3.12-slim')
+    const resolve = toolRun(stage(parseDockerfile(p.dockerfile), 'resolve')).config
+    expect(resolve['builder_image']).toBe('ghcr.io/org/svc:1.0-base')
+    expect(resolve['runtime_image']).toBe('python:3.12-slim')
   })
 })
 

@@ -257,6 +257,32 @@ describe('system_libs.libc: the C library of an image root', () => {
     ['musl: lib/ld-musl-x86_64.so.1', { 'lib/ld-musl-x86_64.so.1': 'x' }, ['musl', '']],
     ['musl on arm: lib/ld-musl-armhf.so.1', { 'lib/ld-musl-armhf.so.1': 'x' }, ['musl', '']],
     ['a libc.so.6 without a banner', { 'lib/libc.so.6': 'nothing here' }, ['unknown', '']],
+    // The runtime image's few files in the build (runtime-files): no C library file at all
+    ['Alpine: etc/alpine-release', { 'etc/alpine-release': '3.20.3\n' }, ['musl', '']],
+    [
+      "Debian: dpkg's record of libc6",
+      {
+        'var/lib/dpkg/status':
+          'Package: libc-bin\nStatus: install ok installed\nVersion: 9.9-1\n\n' +
+          'Package: libc6\nStatus: install ok installed\nArchitecture: armhf\nVersion: 2.36-9+deb12u9\n'
+      },
+      ['glibc', '2.36']
+    ],
+    [
+      'a libc6 with an epoch',
+      {
+        'var/lib/dpkg/status': 'Package: libc6\nStatus: install ok installed\nVersion: 1:2.31-13\n'
+      },
+      ['glibc', '2.31']
+    ],
+    [
+      'a libc6 only half-installed counts for nothing',
+      {
+        'var/lib/dpkg/status':
+          'Package: libc6\nStatus: deinstall ok config-files\nVersion: 2.36-9\n'
+      },
+      ['unknown', '']
+    ],
     ['nothing at all', {}, ['unknown', '']]
   ])('%s', (_name, files, expected) => {
     expect(systemLibs('libc', tree(fresh('libc'), files))).toEqual(expected)

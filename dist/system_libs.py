@@ -49,15 +49,20 @@ def owners(path):
 
 def installed_packages(root):
     """Packages installed in the image whose file system is at `root` (dpkg's status file)."""
+    return set(installed_versions(root))
+
+
+def installed_versions(root):
+    """Package -> version of what is installed in the image at `root` (dpkg's status file)."""
     status = os.path.join(root, 'var/lib/dpkg/status')
     if not os.path.exists(status):
-        return set()
-    installed = set()
+        return {}
+    installed = {}
     with open(status) as f:
         for block in f.read().split('\n\n'):
             fields = dict(l.split(': ', 1) for l in block.splitlines() if ': ' in l and not l.startswith(' '))
             if fields.get('Status', '').endswith(' installed') and 'Package' in fields:
-                installed.add(fields['Package'])
+                installed[fields['Package']] = fields.get('Version', '')
     return installed
 
 
@@ -71,7 +76,11 @@ def os_release(root):
 
 
 def libc(root):
-    """('musl', '') or ('glibc', 'X.Y') or ('unknown', '') of the image whose file system is at `root`."""
+    """('musl', '') or ('glibc', 'X.Y') or ('unknown', '') of the image whose file system is at `root`.
+
+    From its C library's files; else, where only a few files of the image are at hand (the
+    runtime image's in the build), Alpine's release file (musl) or dpkg's record of libc6.
+    """
     if glob.glob(os.path.join(root, 'lib/ld-musl-*.so.1')):
         return 'musl', ''
     places = ('lib', 'lib64', 'lib/*', 'usr/lib', 'usr/lib64', 'usr/lib/*')
@@ -80,6 +89,11 @@ def libc(root):
             m = re.search(rb'release version (\d+)\.(\d+)', f.read())
         if m:
             return 'glibc', '%s.%s' % (int(m.group(1)), int(m.group(2)))
+    if os.path.exists(os.path.join(root, 'etc/alpine-release')):
+        return 'musl', ''
+    m = re.match(r'(?:\d+:)?(\d+)\.(\d+)', installed_versions(root).get('libc6', ''))
+    if m:
+        return 'glibc', '%s.%s' % (int(m.group(1)), int(m.group(2)))
     return 'unknown', ''
 
 

@@ -512,7 +512,6 @@ describe('runs that push nothing', () => {
       'runtime-native',
       'runtime-files',
       'own',
-      'fit',
       'resolve',
       'compile',
       'collect',

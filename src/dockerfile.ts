@@ -2,8 +2,7 @@
  * The generated Dockerfile. Wheels are found or compiled per target platform, then installed on
  * the slim image without running anything emulated when every wheel already exists:
  *
- *   own, fit, resolve, collect,    run on the build host ($BUILDPLATFORM), natively
- *   layout
+ *   own, resolve, collect, layout  run on the build host ($BUILDPLATFORM), natively
  *   compile                        runs on the target (QEMU) only when resolve came back incomplete
  *   base     builder (or parent) + the new wheels: the image children name as their parent
  *   wheels   only the wheel set, exported for the Actions cache
@@ -59,7 +58,6 @@ export const STAGES = {
   runtimeNative: 'runtime-native',
   runtimeFiles: 'runtime-files',
   own: 'own',
-  fit: 'fit',
   resolve: 'resolve',
   compile: 'compile',
   collect: 'collect',
@@ -77,12 +75,6 @@ const CACHE = '/wheel-slim/cache'
 const PARENT = '/wheel-slim/parent'
 const APT = '/wheel-slim/apt'
 const RUNTIME_FILES = '/wheel-slim/runtime-image'
-const LIBC_PLACES = [
-  '/li[b]/ld-musl-*.so.[1]',
-  ...['/li[b]', '/li[b]/*', '/lib6[4]', '/us[r]/lib', '/us[r]/lib/*', '/us[r]/lib6[4]'].map(
-    (d) => `${d}/libc.so.[6]`
-  )
-]
 const json = (argv: string[]): string => `[${argv.map((a) => JSON.stringify(a)).join(', ')}]`
 const bind = (from: string | undefined, source: string | undefined, target: string): string =>
   `--mount=type=bind,${from ? `from=${from},` : ''}${source ? `source=${source},` : ''}target=${target}`
@@ -158,33 +150,27 @@ function ownStage(s: DockerfileSpec): string[] {
   ]
 }
 
-/** Off the warm path: it runs beside own and resolve; only compile (and all after it) waits for it. */
-function fitStage(s: DockerfileSpec): string[] {
-  return [
-    '# Stage "fit": on the build host, before anything compiles: the builder\'s wheels will load on',
-    '# the runtime image.',
-    `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.fit}`,
-    run(
-      tool('fit', {
-        builder_image: s.buildFrom,
-        runtime_image: s.runtimeFrom,
-        runtime_packages: s.runtimePackages
-      }),
-      [bind(TOOLS_CONTEXT, undefined, TOOLS), bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)]
-    )
-  ]
-}
-
+/**
+ * First it checks, from the runtime image's few files, that the builder fits it: before anything
+ * is compiled (compile waits for resolve).
+ */
 function resolveStage(s: DockerfileSpec): string[] {
+  const config = {
+    ...pipConfig(s, PARENT),
+    builder_image: s.buildFrom,
+    runtime_image: s.runtimeFrom,
+    runtime_packages: s.runtimePackages
+  }
   return [
     '# Stage "resolve": every wheel the target needs, gathered on the build host without compiling.',
     `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.resolve}`,
     'ARG TARGETPLATFORM',
     'ARG SOURCE_DATE_EPOCH',
     ...declareArgs(s),
-    run(tool('resolve', pipConfig(s, PARENT)), [
+    run(tool('resolve', config), [
       ...pipMounts(s, 'parent'),
-      bind(STAGES.own, OUT, '/wheel-slim/own')
+      bind(STAGES.own, OUT, '/wheel-slim/own'),
+      bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)
     ])
   ]
 }
@@ -201,11 +187,7 @@ function compileStage(s: DockerfileSpec): string[] {
     `WORKDIR ${OUT}/wheels`,
     run(
       ['/bin/sh', '-c', script, 'compile', JSON.stringify(config)],
-      [
-        ...pipMounts(s),
-        bind(STAGES.resolve, OUT, '/wheel-slim/resolved'),
-        bind(STAGES.fit, OUT, '/wheel-slim/fit')
-      ]
+      [...pipMounts(s), bind(STAGES.resolve, OUT, '/wheel-slim/resolved')]
     )
   ]
 }
@@ -281,16 +263,15 @@ function runtimeImageStages(s: DockerfileSpec): string[] {
     `FROM ${s.runtimeFrom} AS ${STAGES.runtimeImage}`,
     `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.runtimeNative}`,
     '',
-    '# Stage "runtime-files": what fit, collect and layout read of the target\'s slim image.',
+    '# Stage "runtime-files": what resolve, collect and layout read of the target\'s slim image.',
     `FROM scratch AS ${STAGES.runtimeFiles}`,
     // A wildcard that matches nothing copies nothing (an image without dpkg or apt-get is fine),
-    // unless a directory before it is missing: each path has one in its first part.
-    `COPY --from=${STAGES.runtimeImage} /va[r]/lib/dpkg/statu[s] /var/lib/dpkg/`,
-    `COPY --from=${STAGES.runtimeImage} /us[r]/bin/apt-ge[t] /usr/bin/`,
-    `COPY --from=${STAGES.runtimeImage} /et[c]/os-releas[e] /et[c]/passw[d] /et[c]/grou[p] /etc/`,
-    `COPY --from=${STAGES.runtimeImage} /us[r]/lib/os-releas[e] /usr/lib/`,
-    // Its C library, whichever of the usual places holds it (links followed).
-    `COPY --from=${STAGES.runtimeImage} ${LIBC_PLACES.join(' ')} /lib/`
+    // but a missing directory before it fails: each has its wildcard in a small directory every
+    // image has, which BuildKit walks whole (so not /lib or /usr/lib: their C library is read
+    // from dpkg's record of libc6, or Alpine's release file).
+    `COPY --from=${STAGES.runtimeImage} /var/lib/dpkg*/statu[s] /var/lib/dpkg/`,
+    `COPY --from=${STAGES.runtimeImage} /usr/bin/apt-ge[t] /usr/bin/`,
+    `COPY --from=${STAGES.runtimeImage} /etc/os-releas[e] /etc/alpine-releas[e] /etc/passw[d] /etc/grou[p] /etc/`
   ]
 }
 
@@ -334,7 +315,6 @@ export function renderDockerfile(s: DockerfileSpec): string {
       parentStage(s),
       runtimeImageStages(s),
       ownStage(s),
-      fitStage(s),
       resolveStage(s),
       compileStage(s),
       collectStage(s),

@@ -2,8 +2,8 @@
 
   own      build host       the package's own wheel when dist/ has only an sdist; the versions
                             a normal resolution picks
-  fit      build host       checks builder and runtime image agree (from a few of its files)
-  resolve  build host       every wheel the target needs, found without compiling for it
+  resolve  build host       checks builder and runtime image agree (from a few of its files);
+                            every wheel the target needs, found without compiling for it
   compile  target (QEMU)    pip wheel, only when resolve came back incomplete; which Debian
                             packages each compiled wheel needs at run time
   collect  build host       the target's wheel set, what is new in it, its install tree, and
@@ -197,12 +197,6 @@ def own(cfg):
         f.write(''.join(p + '\n' for p in pins))
 
 
-def fit(cfg):
-    """Build host, before anything is compiled: the builder fits the runtime image."""
-    check_images(cfg)
-    os.makedirs(OUT)
-
-
 def check_images(cfg):
     """Wheels from the builder must load on the runtime image (its few files that tell)."""
     runtime = '/wheel-slim/runtime-image'
@@ -233,6 +227,7 @@ def last_error(output):
 
 def resolve(cfg):
     """Build host: every wheel the target needs, without compiling anything for it."""
+    check_images(cfg)
     t = target_tags()
     os.makedirs(OUT + '/wheels')
     result = {'platform': os.environ['TARGETPLATFORM'], 'tags': t, 'complete': False}
@@ -440,7 +435,7 @@ def add_user(uid, user):
         os.chmod(OUT + '/etc/' + file, 0o644)
 
 
-COMMANDS = {'own': own, 'fit': fit, 'resolve': resolve, 'compile': compile_wheels, 'collect': collect, 'layout': layout}
+COMMANDS = {'own': own, 'resolve': resolve, 'compile': compile_wheels, 'collect': collect, 'layout': layout}
 
 if __name__ == '__main__':
     COMMANDS[sys.argv[1]](json.loads(sys.argv[2]))

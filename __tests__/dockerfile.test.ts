@@ -154,10 +154,20 @@ function expectedMounts(s: DockerfileSpec): Record<string, string[]> {
       ...pipCache,
       ...parent,
       ...secret,
-      out('own', '/wheel-slim/own'),
+      // own only when it builds or pins something for resolve
+      ...(s.fromParent || !s.ownFiles.some((f) => f.endsWith('-none-any.whl'))
+        ? [out('own', '/wheel-slim/own')]
+        : [])
+    ],
+    compile: [
+      tools,
+      dist,
+      ...req,
+      ...pipCache,
+      ...secret,
+      out('resolve', '/wheel-slim/resolved'),
       'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'
     ],
-    compile: [tools, dist, ...req, ...pipCache, ...secret, out('resolve', '/wheel-slim/resolved')],
     collect: [
       tools,
       out('resolve', '/wheel-slim/resolved'),
@@ -306,12 +316,12 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
         requirements: spec.requirementsPath ? REQUIREMENTS_MOUNT : null,
         hashes: spec.hashes,
         pip_args: spec.pipArgs,
-        ...(name === 'compile' ? { build_packages: spec.buildPackages } : {}),
         // own leaves a package that needs build packages to the target
         ...(name === 'own' ? { build_packages: spec.buildPackages } : {}),
-        // resolve first checks that the runtime image fits the builder
-        ...(name === 'resolve'
+        // compile first checks that the runtime image fits the builder
+        ...(name === 'compile'
           ? {
+              build_packages: spec.buildPackages,
               builder_image: spec.buildFrom,
               runtime_image: spec.runtimeFrom,
               runtime_packages: spec.runtimePackages
@@ -327,8 +337,9 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     expect(text).not.toContain('==')
   })
 
-  test('collect: the runtime image and packages; layout: its fixed configuration', () => {
+  test('collect: the builder, the runtime image and packages; layout: its fixed configuration', () => {
     expect(toolRun(st('collect')).config).toEqual({
+      builder_image: spec.buildFrom,
       runtime_image: spec.runtimeFrom,
       runtime_packages: spec.runtimePackages,
       auto_runtime_packages: spec.autoRuntimePackages
@@ -422,14 +433,14 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     ])
   })
 
-  test('runtime package names travel only in the resolve and collect configurations', () => {
+  test('runtime package names travel only in the compile and collect configurations', () => {
     for (const name of spec.runtimePackages) {
       const lines = text.split('\n').filter((l) => l.includes(name))
       expect(lines).toHaveLength(2)
       const runs = df.stages.filter((s) =>
         s.instructions.some((i) => i.keyword === 'RUN' && i.args.includes(name))
       )
-      expect(runs.map((s) => s.name)).toEqual(['resolve', 'collect'])
+      expect(runs.map((s) => s.name)).toEqual(['compile', 'collect'])
       for (const s of runs) expect(toolRun(s).config['runtime_packages']).toContain(name)
     }
   })
@@ -512,7 +523,7 @@ const skeleton = (s: DockerfileSpec): string => outsideJson(renderDockerfile(s))
 describe('renderDockerfile', () => {
   test('values that travel only in JSON strings leave the rest of the file unchanged', () => {
     const hostile = {
-      ownFiles: ['x-1.0-py3-none-"]\nRUN evil\\.whl', "y-2.0-$(id)'`.tar.gz"],
+      ownFiles: ['x-1.0-"]\nRUN evil\\-py3-none-any.whl', "y-2.0-$(id)'`.tar.gz"],
       module: 'a.b"]\nRUN x',
       buildPackages: ['gcc', '"]\nUSER root'],
       pipArgs: ['--x="]\\', '\nRUN evil', '${HOME}'],
@@ -525,7 +536,7 @@ describe('renderDockerfile', () => {
     expect(toolRun(stage(df, 'own')).config['own']).toEqual(hostile.ownFiles)
     expect(toolRun(stage(df, 'compile')).config['pip_args']).toEqual(hostile.pipArgs)
     expect(toolRun(stage(df, 'compile')).config['build_packages']).toEqual(hostile.buildPackages)
-    for (const name of ['resolve', 'collect']) {
+    for (const name of ['compile', 'collect']) {
       expect(toolRun(stage(df, name)).config['runtime_packages']).toEqual(hostile.runtimePackages)
     }
     // not even inside another JSON string: the runtime-base RUN is the fixed script
@@ -539,7 +550,14 @@ describe('renderDockerfile', () => {
   })
 
   test('the skeleton is also unchanged by the own files and hashes flag alone', () => {
-    expect(skeleton({ ...plain, ownFiles: ['my_app-1.0.0.tar.gz'] })).toEqual(skeleton(plain))
+    expect(skeleton({ ...plain, ownFiles: ['other-2.0-py3-none-any.whl'] })).toEqual(
+      skeleton(plain)
+    )
+    // without a pure wheel, resolve also waits for own (its one line more)
+    const sdistOnly = skeleton({ ...plain, ownFiles: ['my_app-1.0.0.tar.gz'] }).split('\n')
+    expect(sdistOnly.filter((l) => !skeleton(plain).split('\n').includes(l))).toEqual([
+      '    --mount=type=bind,from=own,source=/wheel-slim/out,target=/wheel-slim/own \\'
+    ])
     // hashes without a cache or parent changes nothing but the JSON
     expect(skeleton({ ...plain, hashes: true })).toEqual(skeleton(plain))
   })
@@ -647,6 +665,7 @@ describe('renderDockerfile', () => {
       expect(runtimeBase.from).toBe('runtime-image')
       // collect is told the same, whatever the step
       expect(toolRun(stage(df, 'collect')).config).toEqual({
+        builder_image: spec.buildFrom,
         runtime_image: spec.runtimeFrom,
         runtime_packages: runtimePackages,
         auto_runtime_packages: auto
@@ -654,7 +673,7 @@ describe('renderDockerfile', () => {
     }
   )
 
-  test('resolve is told the builder, the runtime image and the runtime packages', () => {
+  test('compile and collect are told the builder, the runtime image and the runtime packages', () => {
     const spec: DockerfileSpec = {
       ...plain,
       buildFrom: 'registry.local:5000/python:3.11',
@@ -662,15 +681,20 @@ describe('renderDockerfile', () => {
       runtimePackages: ['libpq5', 'libxml2=2.9.14+dfsg-1.3']
     }
     const df = parseDockerfile(renderDockerfile(spec))
-    const resolve = toolRun(stage(df, 'resolve'))
-    expect(resolve.config).toMatchObject({
+    const compile = toolRun(stage(df, 'compile'))
+    expect(toolRun(stage(df, 'collect')).config).toMatchObject({
+      builder_image: 'registry.local:5000/python:3.11',
+      runtime_image: 'registry.local:5000/python:3.11-slim'
+    })
+    expect(compile.config).toMatchObject({
       builder_image: 'registry.local:5000/python:3.11',
       runtime_image: 'registry.local:5000/python:3.11-slim',
       runtime_packages: ['libpq5', 'libxml2=2.9.14+dfsg-1.3']
     })
-    // resolve runs in the builder on the build host, reading a few files of the runtime image
-    expect(stage(df, 'resolve').from).toBe(spec.buildFrom)
-    expect(mounts(resolve.instruction)).toContain(
+    // compile checks before it compiles (in the builder, on the target), reading a few files of
+    // the runtime image
+    expect(stage(df, 'compile').from).toBe(spec.buildFrom)
+    expect(mounts(compile.instruction)).toContain(
       'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'
     )
     // the slim image for the target is what collect reads the installed packages from

@@ -206,7 +206,7 @@ const RUNTIME_PACKAGES_RUN = (() => {
 })()
 
 /**
- * Runtime package names appear in the resolve and collect configurations and nowhere else, not
+ * Runtime package names appear in the compile and collect configurations and nowhere else, not
  * even in another JSON string: the file with them swapped for a neutral name differs only in
  * those two lines, and only in that field.
  */
@@ -227,15 +227,17 @@ function expectRuntimePackagesOnlyInConfigs(p: BuildPlan): void {
   for (const [line, otherLine] of differing) {
     const parse = (l: string): { command: string; config: Record<string, unknown> } => {
       const argv = JSON.parse(l.trim()) as string[]
-      expect(argv.slice(0, 2)).toEqual(['python3', '/wheel-slim/tools/wheel_slim.py'])
+      // compile runs the stage script through its shell test: [sh, -c, script, compile, config]
+      const at = argv[0] === '/bin/sh' ? 3 : 2
+      if (at === 2) expect(argv.slice(0, 2)).toEqual(['python3', '/wheel-slim/tools/wheel_slim.py'])
       return {
-        command: argv[2] ?? '',
-        config: JSON.parse(argv[3] ?? '') as Record<string, unknown>
+        command: argv[at] ?? '',
+        config: JSON.parse(argv[at + 1] ?? '') as Record<string, unknown>
       }
     }
     const a = parse(line)
     const b = parse(otherLine)
-    expect(['resolve', 'collect']).toContain(a.command)
+    expect(['compile', 'collect']).toContain(a.command)
     expect(a.config['runtime_packages']).toEqual(s.runtimePackages)
     expect({ ...a.config, runtime_packages: [] }).toEqual({ ...b.config, runtime_packages: [] })
   }
@@ -245,7 +247,10 @@ function expectRuntimePackagesOnlyInConfigs(p: BuildPlan): void {
 const neutral = (s: DockerfileSpec): DockerfileSpec => ({
   ...s,
   packageName: 'n',
-  ownFiles: ['n-1.0.tar.gz'],
+  // whether dist/ holds a pure wheel decides whether resolve mounts own: kept
+  ownFiles: s.ownFiles.some((f) => f.endsWith('-none-any.whl'))
+    ? ['n-1.0-py3-none-any.whl']
+    : ['n-1.0.tar.gz'],
   module: 'n',
   buildPackages: [],
   pipArgs: [],
@@ -351,18 +356,19 @@ function expectInert(p: BuildPlan): void {
   expect(entrypoint && execForm(entrypoint)).toEqual(['python3', '-m', s.module])
   const stageConfig = (name: string): Record<string, unknown> =>
     toolRun(df.stages.find((x) => x.name === name) as Parameters<typeof toolRun>[0]).config
-  expect(stageConfig('resolve')).toMatchObject({
+  expect(stageConfig('compile')).toMatchObject({
     builder_image: s.buildFrom,
     runtime_image: s.runtimeFrom,
     runtime_packages: s.runtimePackages
   })
   expect(stageConfig('collect')).toEqual({
+    builder_image: s.buildFrom,
     runtime_image: s.runtimeFrom,
     runtime_packages: s.runtimePackages,
     auto_runtime_packages: s.autoRuntimePackages
   })
 
-  // runtime packages: only in the resolve and collect configurations; the step is always the same
+  // runtime packages: only in the compile and collect configurations; the step is always the same
   const aptRuns = df.stages
     .filter((st) => st.name === 'runtime-base')
     .flatMap((st) => st.instructions.filter((i) => i.keyword === 'RUN'))
@@ -461,7 +467,7 @@ describe('hostile inputs', () => {
       'runtime packages named like the words of the step and of the file',
       { 'runtime-packages': 'apt-get install update read exit python3 runtime-base collect' }
     ]
-  ])('%s: inert, the names only in the resolve and collect configurations', (_name, values) => {
+  ])('%s: inert, the names only in the compile and collect configurations', (_name, values) => {
     const p = plan({ ...BASE, ...values })
     expectInert(p)
     expect(p.spec.runtimePackages).toEqual(
@@ -653,7 +659,7 @@ describe('hostile inputs', () => {
     expect(() => expectInert(tamper(baseline))).toThrow()
   })
 
-  test('the control: a runtime package added to the resolve and collect configurations only is inert', () => {
+  test('the control: a runtime package added to the compile and collect configurations only is inert', () => {
     const p: BuildPlan = {
       ...baseline,
       spec: { ...baseline.spec, runtimePackages: ['libpq5'] },

@@ -539,20 +539,21 @@ describe('makePlan: runtime packages', () => {
     expect(p.spec.autoRuntimePackages).toBe(auto)
     expect(p.spec.runtimePackages).toEqual(packages)
     expect(collectConfig(p)).toEqual({
+      builder_image: 'python:3.12',
       runtime_image: 'python:3.12-slim',
       runtime_packages: packages,
       auto_runtime_packages: auto
     })
   })
 
-  test('the runtime image of python-version and of runtime-image reaches resolve and collect', () => {
+  test('the runtime image of python-version and of runtime-image reaches compile and collect', () => {
     const p = plan({
       ...IMAGE,
       'python-version': '3.11',
       'runtime-image': 'ghcr.io/org/slim:3.11'
     })
     const df = parseDockerfile(p.dockerfile)
-    expect(toolRun(stage(df, 'resolve')).config).toMatchObject({
+    expect(toolRun(stage(df, 'compile')).config).toMatchObject({
       builder_image: 'python:3.11',
       runtime_image: 'ghcr.io/org/slim:3.11'
     })
@@ -561,11 +562,11 @@ describe('makePlan: runtime packages', () => {
     expect(stage(df, 'runtime-native').from).toBe('ghcr.io/org/slim:3.11')
   })
 
-  test('a child: resolve compares the parent (the builder it compiles on) with the runtime image', () => {
+  test('a child: compile compares the parent (the builder it compiles on) with the runtime image', () => {
     const p = plan({ ...IMAGE, parent: 'ghcr.io/org/svc:1.0-base' })
-    const resolve = toolRun(stage(parseDockerfile(p.dockerfile), 'resolve')).config
-    expect(resolve['builder_image']).toBe('ghcr.io/org/svc:1.0-base')
-    expect(resolve['runtime_image']).toBe('python:3.12-slim')
+    const compile = toolRun(stage(parseDockerfile(p.dockerfile), 'compile')).config
+    expect(compile['builder_image']).toBe('ghcr.io/org/svc:1.0-base')
+    expect(compile['runtime_image']).toBe('python:3.12-slim')
   })
 })
 

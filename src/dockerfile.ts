@@ -134,9 +134,18 @@ function parentStage(s: DockerfileSpec): string[] {
   ]
 }
 
+/**
+ * With the package's pure wheel in dist/ (what `python -m build` writes) and no parent, nothing
+ * is built on the build host: each resolve pins the versions itself, a step and a wait fewer.
+ * A parent's wheels for the build host are only mounted here.
+ */
+export const ownStageUsed = (s: DockerfileSpec): boolean =>
+  s.fromParent || !s.ownFiles.some((f) => f.endsWith('-none-any.whl'))
+
 function ownStage(s: DockerfileSpec): string[] {
   return [
-    '# Stage "own": the package\'s wheel built once on the build host, when dist/ has only an sdist.',
+    '# Stage "own": the package\'s wheel built once on the build host, when dist/ has only an sdist,',
+    '# and the versions a normal resolution picks. Unused when dist/ has a pure wheel and no parent.',
     `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.own}`,
     'ARG SOURCE_DATE_EPOCH',
     ...declareArgs(s),
@@ -150,33 +159,30 @@ function ownStage(s: DockerfileSpec): string[] {
   ]
 }
 
-/**
- * First it checks, from the runtime image's few files, that the builder fits it: before anything
- * is compiled (compile waits for resolve).
- */
 function resolveStage(s: DockerfileSpec): string[] {
-  const config = {
-    ...pipConfig(s, PARENT),
-    builder_image: s.buildFrom,
-    runtime_image: s.runtimeFrom,
-    runtime_packages: s.runtimePackages
-  }
   return [
     '# Stage "resolve": every wheel the target needs, gathered on the build host without compiling.',
     `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.resolve}`,
     'ARG TARGETPLATFORM',
     'ARG SOURCE_DATE_EPOCH',
     ...declareArgs(s),
-    run(tool('resolve', config), [
+    run(tool('resolve', pipConfig(s, PARENT)), [
       ...pipMounts(s, 'parent'),
-      bind(STAGES.own, OUT, '/wheel-slim/own'),
-      bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)
+      ...(ownStageUsed(s) ? [bind(STAGES.own, OUT, '/wheel-slim/own')] : [])
     ])
   ]
 }
 
+/** What the check that the builder fits the runtime image needs (compile and collect run it). */
+const fitConfig = (s: DockerfileSpec): Record<string, unknown> => ({
+  builder_image: s.buildFrom,
+  runtime_image: s.runtimeFrom,
+  runtime_packages: s.runtimePackages
+})
+
+/** First it checks that the builder fits the runtime image: before anything is compiled. */
 function compileStage(s: DockerfileSpec): string[] {
-  const config = { ...pipConfig(s, s.wheelDir), build_packages: s.buildPackages }
+  const config = { ...pipConfig(s, s.wheelDir), build_packages: s.buildPackages, ...fitConfig(s) }
   // The only emulated step of the wheel build, and a no-op (one shell test) when resolve found everything.
   const script = `[ -e /wheel-slim/resolved/complete ] || exec python3 ${TOOLS}/wheel_slim.py compile "$1"`
   return [
@@ -187,7 +193,11 @@ function compileStage(s: DockerfileSpec): string[] {
     `WORKDIR ${OUT}/wheels`,
     run(
       ['/bin/sh', '-c', script, 'compile', JSON.stringify(config)],
-      [...pipMounts(s), bind(STAGES.resolve, OUT, '/wheel-slim/resolved')]
+      [
+        ...pipMounts(s),
+        bind(STAGES.resolve, OUT, '/wheel-slim/resolved'),
+        bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)
+      ]
     )
   ]
 }
@@ -201,11 +211,8 @@ function collectStage(s: DockerfileSpec): string[] {
   if (s.wheelCache) mounts.push(bind(WHEEL_CACHE_CONTEXT, undefined, CACHE))
   if (s.fromParent) mounts.push(bind('parent', s.wheelDir, PARENT))
   mounts.push(bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES))
-  const config = {
-    runtime_image: s.runtimeFrom,
-    runtime_packages: s.runtimePackages,
-    auto_runtime_packages: s.autoRuntimePackages
-  }
+  // The check again: on the build-host path nothing compiled, and wheels from an index must fit too.
+  const config = { ...fitConfig(s), auto_runtime_packages: s.autoRuntimePackages }
   return [
     '# Stage "collect": the target\'s wheel set, the part the parent lacks, and its install tree.',
     `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.collect}`,
@@ -263,7 +270,7 @@ function runtimeImageStages(s: DockerfileSpec): string[] {
     `FROM ${s.runtimeFrom} AS ${STAGES.runtimeImage}`,
     `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.runtimeNative}`,
     '',
-    '# Stage "runtime-files": what resolve, collect and layout read of the target\'s slim image.',
+    '# Stage "runtime-files": what compile, collect and layout read of the target\'s slim image.',
     `FROM scratch AS ${STAGES.runtimeFiles}`,
     // A wildcard that matches nothing copies nothing (an image without dpkg or apt-get is fine),
     // but a missing directory before it fails: each has its wildcard in a small directory every

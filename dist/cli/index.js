@@ -42360,9 +42360,16 @@ function parentStage(s) {
         `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS parent-native`
     ];
 }
+/**
+ * With the package's pure wheel in dist/ (what `python -m build` writes) and no parent, nothing
+ * is built on the build host: each resolve pins the versions itself, a step and a wait fewer.
+ * A parent's wheels for the build host are only mounted here.
+ */
+const ownStageUsed = (s) => s.fromParent || !s.ownFiles.some((f) => f.endsWith('-none-any.whl'));
 function ownStage(s) {
     return [
-        '# Stage "own": the package\'s wheel built once on the build host, when dist/ has only an sdist.',
+        '# Stage "own": the package\'s wheel built once on the build host, when dist/ has only an sdist,',
+        '# and the versions a normal resolution picks. Unused when dist/ has a pure wheel and no parent.',
         `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.own}`,
         'ARG SOURCE_DATE_EPOCH',
         ...declareArgs(s),
@@ -42372,32 +42379,28 @@ function ownStage(s) {
         }), pipMounts(s, 'parent-native'))
     ];
 }
-/**
- * First it checks, from the runtime image's few files, that the builder fits it: before anything
- * is compiled (compile waits for resolve).
- */
 function resolveStage(s) {
-    const config = {
-        ...pipConfig(s, PARENT),
-        builder_image: s.buildFrom,
-        runtime_image: s.runtimeFrom,
-        runtime_packages: s.runtimePackages
-    };
     return [
         '# Stage "resolve": every wheel the target needs, gathered on the build host without compiling.',
         `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.resolve}`,
         'ARG TARGETPLATFORM',
         'ARG SOURCE_DATE_EPOCH',
         ...declareArgs(s),
-        run(tool('resolve', config), [
+        run(tool('resolve', pipConfig(s, PARENT)), [
             ...pipMounts(s, 'parent'),
-            bind(STAGES.own, OUT, '/wheel-slim/own'),
-            bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)
+            ...(ownStageUsed(s) ? [bind(STAGES.own, OUT, '/wheel-slim/own')] : [])
         ])
     ];
 }
+/** What the check that the builder fits the runtime image needs (compile and collect run it). */
+const fitConfig = (s) => ({
+    builder_image: s.buildFrom,
+    runtime_image: s.runtimeFrom,
+    runtime_packages: s.runtimePackages
+});
+/** First it checks that the builder fits the runtime image: before anything is compiled. */
 function compileStage(s) {
-    const config = { ...pipConfig(s, s.wheelDir), build_packages: s.buildPackages };
+    const config = { ...pipConfig(s, s.wheelDir), build_packages: s.buildPackages, ...fitConfig(s) };
     // The only emulated step of the wheel build, and a no-op (one shell test) when resolve found everything.
     const script = `[ -e /wheel-slim/resolved/complete ] || exec python3 ${TOOLS}/wheel_slim.py compile "$1"`;
     return [
@@ -42406,7 +42409,11 @@ function compileStage(s) {
         'ARG SOURCE_DATE_EPOCH',
         ...declareArgs(s),
         `WORKDIR ${OUT}/wheels`,
-        run(['/bin/sh', '-c', script, 'compile', JSON.stringify(config)], [...pipMounts(s), bind(STAGES.resolve, OUT, '/wheel-slim/resolved')])
+        run(['/bin/sh', '-c', script, 'compile', JSON.stringify(config)], [
+            ...pipMounts(s),
+            bind(STAGES.resolve, OUT, '/wheel-slim/resolved'),
+            bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)
+        ])
     ];
 }
 function collectStage(s) {
@@ -42420,11 +42427,8 @@ function collectStage(s) {
     if (s.fromParent)
         mounts.push(bind('parent', s.wheelDir, PARENT));
     mounts.push(bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES));
-    const config = {
-        runtime_image: s.runtimeFrom,
-        runtime_packages: s.runtimePackages,
-        auto_runtime_packages: s.autoRuntimePackages
-    };
+    // The check again: on the build-host path nothing compiled, and wheels from an index must fit too.
+    const config = { ...fitConfig(s), auto_runtime_packages: s.autoRuntimePackages };
     return [
         '# Stage "collect": the target\'s wheel set, the part the parent lacks, and its install tree.',
         `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.collect}`,
@@ -42474,7 +42478,7 @@ function runtimeImageStages(s) {
         `FROM ${s.runtimeFrom} AS ${STAGES.runtimeImage}`,
         `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.runtimeNative}`,
         '',
-        '# Stage "runtime-files": what resolve, collect and layout read of the target\'s slim image.',
+        '# Stage "runtime-files": what compile, collect and layout read of the target\'s slim image.',
         `FROM scratch AS ${STAGES.runtimeFiles}`,
         // A wildcard that matches nothing copies nothing (an image without dpkg or apt-get is fine),
         // but a missing directory before it fails: each has its wildcard in a small directory every

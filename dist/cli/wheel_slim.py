@@ -2,12 +2,12 @@
 
   own      build host       the package's own wheel when dist/ has only an sdist; the versions
                             a normal resolution picks
-  resolve  build host       checks builder and runtime image agree (from a few of its files);
-                            every wheel the target needs, found without compiling for it
-  compile  target (QEMU)    pip wheel, only when resolve came back incomplete; which Debian
+  resolve  build host       every wheel the target needs, found without compiling for it
+  compile  target (QEMU)    only when resolve came back incomplete: checks builder and runtime
+                            image agree (from a few of its files), then pip wheel; which Debian
                             packages each compiled wheel needs at run time
-  collect  build host       the target's wheel set, what is new in it, its install tree, and
-                            the runtime packages to install
+  collect  build host       the same check; the target's wheel set, what is new in it, its
+                            install tree, and the runtime packages to install
   layout   build host, in the runtime image   that tree at the runtime image's own paths
 
 Each takes one JSON argument that the action writes from validated inputs. Only the standard
@@ -184,16 +184,21 @@ def own(cfg):
         built = [os.path.join(OUT, f) for f in os.listdir(OUT) if f.endswith('.whl')]
         own_file = built[0] if code == 0 and built else sdists[0]
     own_file = own_file or files[0]
-    if cfg['hashes']:
-        return  # every requirement is pinned already
+    if not cfg['hashes']:  # with hashes, every requirement is pinned already
+        pin(cfg, own_file, OUT)
+
+
+def pin(cfg, own_file, out):
+    """The versions a normal resolution picks (sdists allowed) into out/pins.txt, or why none
+    into out/unresolved.json."""
     report = '/tmp/wheel-slim-report.json'
     code, output = pip(['install', *PIP_QUIET, '--dry-run', '--ignore-installed', '--report', report, *sources(cfg), *own_requirement(cfg, own_file)], capture=True)
     if code != 0:
-        write_json(OUT + '/unresolved.json', last_error(output))
+        write_json(out + '/unresolved.json', last_error(output))
         return
     own_name = canonical(cfg['name'])
     pins = sorted('%s==%s' % (i['metadata']['name'], i['metadata']['version']) for i in read_json(report)['install'] if canonical(i['metadata']['name']) != own_name)
-    with open(OUT + '/pins.txt', 'w') as f:
+    with open(out + '/pins.txt', 'w') as f:
         f.write(''.join(p + '\n' for p in pins))
 
 
@@ -227,11 +232,18 @@ def last_error(output):
 
 def resolve(cfg):
     """Build host: every wheel the target needs, without compiling anything for it."""
-    check_images(cfg)
     t = target_tags()
     os.makedirs(OUT + '/wheels')
     result = {'platform': os.environ['TARGETPLATFORM'], 'tags': t, 'complete': False}
-    built_here = [os.path.join('/wheel-slim/own', f) for f in sorted(os.listdir('/wheel-slim/own')) if f.endswith('.whl')]
+    own_out = '/wheel-slim/own'
+    if not os.path.isdir(own_out):
+        # No own stage: dist/ holds the package's pure wheel (nothing to build), so the versions
+        # are pinned here, as own would have.
+        own_out = '/tmp/wheel-slim-own'
+        os.makedirs(own_out)
+        if not cfg['hashes']:
+            pin(cfg, next(os.path.join(cfg['dist'], f) for f in cfg['own'] if f.endswith('-none-any.whl')), own_out)
+    built_here = [os.path.join(own_out, f) for f in sorted(os.listdir(own_out)) if f.endswith('.whl')]
     try:
         accepted = accepted_tags(t)
         own_file = pick_own(cfg, accepted, built_here)
@@ -239,14 +251,14 @@ def resolve(cfg):
             raise LookupError('the package has compiled code' if built_here else 'the package has no wheel for it')
         pins = []
         if not cfg['hashes']:
-            if not os.path.exists('/wheel-slim/own/pins.txt'):
-                raise LookupError('the build host could not resolve the requirements: %s' % read_json('/wheel-slim/own/unresolved.json', ''))
-            pins = ['--constraint', '/wheel-slim/own/pins.txt']
+            if not os.path.exists(own_out + '/pins.txt'):
+                raise LookupError('the build host could not resolve the requirements: %s' % read_json(own_out + '/unresolved.json', ''))
+            pins = ['--constraint', own_out + '/pins.txt']
         code, output = pip(['download', *PIP_QUIET, '--dest', OUT + '/wheels', *tag_args(t), *sources(cfg), *pins, *own_requirement(cfg, own_file)], capture=True)
         if code != 0:
             raise LookupError(last_error(output))
         result['complete'] = True
-        result['built'] = [f for f in read_json('/wheel-slim/own/built.json', []) if f == os.path.basename(own_file)]
+        result['built'] = [f for f in read_json(own_out + '/built.json', []) if f == os.path.basename(own_file)]
         open(OUT + '/complete', 'w').close()
     except LookupError as e:
         result['reason'] = str(e)
@@ -258,6 +270,7 @@ def compile_wheels(cfg):
     """Target (emulated): build packages, then pip wheel the package and its dependencies."""
     from pip._vendor.packaging import tags
 
+    check_images(cfg)
     if cfg['build_packages']:
         subprocess.run(['apt-get', 'update'], check=True)
         subprocess.run(['apt-get', 'install', '-y', '--no-install-recommends', *cfg['build_packages']], check=True)
@@ -282,6 +295,7 @@ def fix_times(root, t):
 
 def collect(cfg):
     """Build host: the target's wheel set, the part its parent lacks, and the install tree."""
+    check_images(cfg)
     result = read_json('/wheel-slim/resolved/result.json')
     src = '/wheel-slim/resolved/wheels' if result['complete'] else '/wheel-slim/compiled/wheels'
     names = sorted(f for f in os.listdir(src) if f.endswith('.whl'))

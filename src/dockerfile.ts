@@ -139,7 +139,7 @@ function parentStage(s: DockerfileSpec): string[] {
  * is built on the build host: each resolve pins the versions itself, a step and a wait fewer.
  * A parent's wheels for the build host are only mounted here.
  */
-export const ownStageUsed = (s: DockerfileSpec): boolean =>
+const ownStageUsed = (s: DockerfileSpec): boolean =>
   s.fromParent || !s.ownFiles.some((f) => f.endsWith('-none-any.whl'))
 
 function ownStage(s: DockerfileSpec): string[] {

@@ -61,16 +61,16 @@ async function attempt(args: string[], ref: string, what: string): Promise<Docke
   }
 }
 
+type Platform = { os: string; architecture: string; variant?: string }
+
 interface RawManifest {
   mediaType?: string
   layers?: { size: number }[]
   manifests?: {
     digest: string
-    platform?: { os: string; architecture: string; variant?: string }
+    platform?: Platform
   }[]
 }
-
-type Platform = { os: string; architecture: string; variant?: string }
 
 const platformName = (p: Platform): string =>
   [p.os, p.architecture, p.variant].filter(Boolean).join('/')

@@ -168,13 +168,19 @@ def tag_args(t):
     return args
 
 
+def pure_wheels(cfg):
+    """The package's pure-Python wheels in dist/ (what `python -m build` writes): they fit every
+    target, so nothing of the package is built."""
+    return [os.path.join(cfg['dist'], f) for f in cfg['own'] if f.endswith('-none-any.whl')]
+
+
 def own(cfg):
     """Build host, once for every target: the own wheel when dist/ has only an sdist, and the
     versions a normal resolution picks (sdists allowed), so that gathering wheels for a target
     never settles for an older wheel from the cache when a newer release exists."""
     os.makedirs(OUT)
     files = [os.path.join(cfg['dist'], f) for f in cfg['own']]
-    pure = [f for f in files if f.endswith('-none-any.whl')]
+    pure = pure_wheels(cfg)
     sdists = [f for f in files if not f.endswith('.whl')]
     own_file = pure[0] if pure else None
     # A package that needs build packages has compiled code: only its target can build it.
@@ -242,7 +248,7 @@ def resolve(cfg):
         own_out = '/tmp/wheel-slim-own'
         os.makedirs(own_out)
         if not cfg['hashes']:
-            pin(cfg, next(os.path.join(cfg['dist'], f) for f in cfg['own'] if f.endswith('-none-any.whl')), own_out)
+            pin(cfg, pure_wheels(cfg)[0], own_out)
     built_here = [os.path.join(own_out, f) for f in sorted(os.listdir(own_out)) if f.endswith('.whl')]
     try:
         accepted = accepted_tags(t)

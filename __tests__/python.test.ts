@@ -772,6 +772,175 @@ describe('wheel_slim.check_images and fitting_runtime: a runtime image that does
  * LD_TRACE_LOADED_OBJECTS set, the host's loader would list /bin/sh instead of running it), so
  * the fakes replace subprocess.run: they answer for the file given last, in the loader's words.
  */
+describe('wheel_slim.target_builds: what a compiling target gets pin by pin, side by side', () => {
+  /** One item of pip's install report, as `pip install --dry-run --report` writes it. */
+  const item = (name: string, version: string, url: string, more: object = {}): object => ({
+    metadata: { name, version, requires_dist: [] },
+    download_info: { url, archive_info: { hashes: {} } },
+    ...more
+  })
+  const OWN = item('wsa-app', '1.0.0', 'file:///dist/wsa_app-1.0.0-py3-none-any.whl', {
+    is_direct: true
+  })
+  const SDIST = item('lxml', '5.2.1', 'http://127.0.0.1/simple/lxml/lxml-5.2.1.tar.gz')
+  const NATIVE = item(
+    'psycopg2',
+    '2.9.9',
+    'file:///cache/psycopg2-2.9.9-cp312-cp312-linux_x86_64.whl'
+  )
+  const PURE = item('six', '1.16.0', 'http://127.0.0.1/six-1.16.0-py2.py3-none-any.whl#sha256=ab')
+
+  const builds = (items: object[], requirements?: string): unknown => {
+    const file =
+      requirements === undefined ? null : tree(fresh('req'), { 'r.txt': requirements }) + '/r.txt'
+    const cfg = { name: 'wsa_app', requirements: file }
+    return python(
+      'import wheel_slim\nresult = wheel_slim.target_builds(json.loads(argv[0]), json.loads(argv[1]))',
+      [JSON.stringify(cfg), JSON.stringify(items)]
+    ).result
+  }
+
+  test('the pins the build host had as sdists, and as wheels; the own package is no pin', () => {
+    expect(builds([OWN, SDIST, NATIVE, PURE])).toEqual({
+      sdists: ['lxml==5.2.1'],
+      wheels: ['psycopg2==2.9.9', 'six==1.16.0']
+    })
+    expect(builds([OWN, PURE], 'six==1.16.0\n# a comment\n\n')).toEqual({
+      sdists: [],
+      wheels: ['six==1.16.0']
+    })
+  })
+
+  test('a marker on the machine, anywhere: the target resolves for itself', () => {
+    const marked = {
+      ...OWN,
+      metadata: {
+        name: 'wsa-app',
+        version: '1.0.0',
+        requires_dist: ['lxml', 'six; platform_machine == "armv7l"']
+      }
+    }
+    expect(builds([marked, SDIST])).toBeNull()
+    expect(builds([OWN, SDIST], 'lxml==5.2.1; platform_machine != "x86_64"\n')).toBeNull()
+    expect(builds([OWN, SDIST], "lxml==5.2.1; 'arm' in platform_platform\n")).toBeNull()
+  })
+
+  test('a pin that may not name the resolved file: a direct URL, a directory, a requirements file with options', () => {
+    const direct = item('lxml', '5.2.1', 'https://example.org/lxml-5.2.1.tar.gz', {
+      is_direct: true
+    })
+    const directory = {
+      metadata: { name: 'lxml', version: '5.2.1' },
+      download_info: { url: 'file:///src/lxml', dir_info: {} }
+    }
+    expect(builds([OWN, direct])).toBeNull()
+    expect(builds([OWN, directory])).toBeNull()
+    expect(
+      builds([OWN, SDIST], '--index-url https://pypi.example.org/simple\nlxml==5.2.1\n')
+    ).toBeNull()
+    expect(builds([OWN, SDIST], '  -r other.txt\n')).toBeNull()
+  })
+})
+
+describe('wheel_slim.build_side_by_side: a pip per sdist pin, local wheels copied, the rest in one pip', () => {
+  const ARM = 'cp311-cp311-linux_armv7l'
+  const wheel = (name: string, version = '1.0'): string => `${name}-${version}-${ARM}.whl`
+  /**
+   * Runs it for arm/v7 with a fake pip: each run writes a wheel per requirement and prints pip's
+   * "Created wheel" line, or fails when `fail` names it. `cache` holds wheel files to find locally.
+   */
+  const run = (
+    jobs: object,
+    own: string,
+    opts: { fail?: string; cache?: string[] } = {}
+  ): PythonRun => {
+    const cache = tree(fresh('cache'), Object.fromEntries((opts.cache ?? []).map((f) => [f, ''])))
+    return wheelSlim(
+      [
+        `wheel_slim.PREBUILT = ${JSON.stringify(fresh('prebuilt') + '/p')}`,
+        "os.makedirs(wheel_slim.OUT + '/wheels')",
+        `cfg = {'find_links': [${JSON.stringify(cache)}, '/nonexistent'], 'requirements': None, 'pip_args': ['--no-index']}`,
+        'calls = []',
+        'def fake_pip(args, capture=False):',
+        "    reqs = args[args.index('--wheel-dir') + 2 + len(wheel_slim.sources(cfg, False)):]",
+        '    calls.append(reqs)',
+        "    names = [r.split('==')[0].split('/')[-1].split('-')[0] for r in reqs]",
+        '    for n in names:',
+        `        open(os.path.join(wheel_slim.PREBUILT, n + '-1.0-${ARM}.whl'), 'w').close()`,
+        `    code = 1 if ${JSON.stringify(opts.fail ?? '')} in names else 0`,
+        `    return code, ''.join('Created wheel for %s: filename=%s-1.0-${ARM}.whl size=1\\n' % (n, n) for n in names)`,
+        'wheel_slim.pip = fake_pip',
+        `own = ${JSON.stringify(own)}`,
+        "os.makedirs(os.path.dirname(own), exist_ok=True); open(own, 'w').close()",
+        'from pip._vendor.packaging import tags',
+        `accepted = set(tags.cpython_tags((3, 11), ['cp311'], ['linux_armv7l'])) | set(tags.compatible_tags((3, 11), 'cp311', ['linux_armv7l']))`,
+        `done, built = wheel_slim.build_side_by_side(cfg, own, json.loads(${JSON.stringify(JSON.stringify(jobs))}), accepted)`,
+        "result = {'done': done, 'built': built, 'calls': sorted(calls), 'wheels': sorted(os.listdir(wheel_slim.OUT + '/wheels'))}"
+      ].join('\n')
+    )
+  }
+
+  test('each sdist pin on its own, the other wheels together, an own sdist too; the wheels moved in', () => {
+    const own = `${work}/dist-a/app-1.0.tar.gz`
+    const { result } = run(
+      { sdists: ['lxml==5.2.1', 'psycopg2==2.9.9'], wheels: ['six==1.16.0', 'idna==3.7'] },
+      own
+    )
+    const all = ['app', 'idna', 'lxml', 'psycopg2', 'six'].map((n) => wheel(n))
+    expect(result).toEqual({
+      done: true,
+      built: all,
+      calls: [[own], ['lxml==5.2.1'], ['psycopg2==2.9.9'], ['six==1.16.0', 'idna==3.7']],
+      wheels: all
+    })
+  })
+
+  test("a pin's wheel for the target in a local directory is copied: no pip, whatever the build host had", () => {
+    const own = `${work}/dist-b/app-1.0-py3-none-any.whl`
+    const { result } = run(
+      { sdists: ['lxml==5.2.1', 'ujson==5.10.0'], wheels: ['psycopg2==2.9.9', 'six==1.16.0'] },
+      own,
+      {
+        cache: [
+          'lxml-5.2.1-cp311-cp311-linux_x86_64.whl', // the build host's, not the target's
+          'lxml-5.2.0-cp311-cp311-linux_armv7l.whl', // another version
+          wheel('psycopg2', '2.9.9'),
+          wheel('UJSON', '5.10'), // names and versions compare as pip does
+          'six-1.16.0-py2.py3-none-any.whl'
+        ]
+      }
+    )
+    expect(result).toEqual({
+      done: true,
+      built: [wheel('lxml')],
+      calls: [['lxml==5.2.1']],
+      wheels: [
+        'app-1.0-py3-none-any.whl',
+        wheel('UJSON', '5.10'),
+        wheel('lxml'),
+        wheel('psycopg2', '2.9.9'),
+        'six-1.16.0-py2.py3-none-any.whl'
+      ].sort()
+    })
+  })
+
+  test("a failed pip leaves the wheel directory empty, for pip's own resolution on the target", () => {
+    const own = `${work}/dist-c/app-1.0-py3-none-any.whl`
+    const failed = run({ sdists: ['lxml==5.2.1', 'psycopg2==2.9.9'], wheels: [] }, own, {
+      fail: 'lxml'
+    })
+    expect(failed.result).toEqual({
+      done: false,
+      built: [wheel('lxml'), wheel('psycopg2')],
+      calls: [['lxml==5.2.1'], ['psycopg2==2.9.9']],
+      wheels: []
+    })
+    expect(failed.printed).toContain(
+      'wheel-slim: compile: a build side by side failed; pip resolves on the target'
+    )
+  })
+})
+
 describe('check_libs.py: every compiled module in site-packages must find its libraries', () => {
   const SOURCE = readFileSync(join(TOOLS, 'check_libs.py'), 'utf8')
 

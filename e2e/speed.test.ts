@@ -102,7 +102,7 @@ afterAll(async () => {
 })
 
 describe('an app on a compiled dependency: cold, then warm on a fresh build cache', () => {
-  test('cold: the dependency is compiled on each target and saved to the wheel cache', () => {
+  test("cold: the dependency is compiled on each target, from the build host's pins (pip resolves nothing there), and saved to the wheel cache", async () => {
     for (const b of meta(cold).builds) {
       expect({ platform: b.platform, path: b.path }).toEqual({
         platform: b.platform,
@@ -111,6 +111,10 @@ describe('an app on a compiled dependency: cold, then warm on a fresh build cach
       expect(b.built).toEqual(
         expect.arrayContaining([expect.stringMatching(/^wsa_service-1\.0\.0-cp311-cp311-linux_/)])
       )
+      const said = (await compileOutput(cold, b.platform)).map((l) =>
+        l.replace(/^#\d+ [\d.]+ /, '')
+      )
+      expect(said).toContain("wheel-slim: compile: the build host's pins, side by side")
     }
     expect(meta(cold).cache.saved.map((s) => s.key !== undefined)).toEqual([true, true])
   })

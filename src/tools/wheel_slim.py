@@ -4,7 +4,8 @@
                             a normal resolution picks
   resolve  build host       every wheel the target needs, found without compiling for it
   compile  target (QEMU)    only when resolve came back incomplete: checks builder and runtime
-                            image agree (from a few of its files), then pip wheel; which Debian
+                            image agree (from a few of its files), then builds the build host's
+                            pins side by side (or pip wheel resolves there); which Debian
                             packages each compiled wheel needs at run time
   collect  build host       the same check; the target's wheel set, what is new in it, its
                             install tree, and the runtime packages to install
@@ -23,6 +24,7 @@ import platform
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import system_libs
 
@@ -203,9 +205,45 @@ def pin(cfg, own_file, out):
         write_json(out + '/unresolved.json', last_error(output))
         return
     own_name = canonical(cfg['name'])
-    pins = sorted('%s==%s' % (i['metadata']['name'], i['metadata']['version']) for i in read_json(report)['install'] if canonical(i['metadata']['name']) != own_name)
+    items = read_json(report)['install']
+    pins = sorted('%s==%s' % (i['metadata']['name'], i['metadata']['version']) for i in items if canonical(i['metadata']['name']) != own_name)
     with open(out + '/pins.txt', 'w') as f:
         f.write(''.join(p + '\n' for p in pins))
+    jobs = target_builds(cfg, items)
+    if jobs is not None:
+        write_json(out + '/target-builds.json', jobs)
+
+
+# Markers that can differ between the build host and a target: the same image, another machine.
+MACHINE_MARKERS = ('platform_machine', 'platform_platform')
+
+
+def target_builds(cfg, items):
+    """What a target that compiles gets, pin by pin, without resolving again (pip's install
+    report items in): the pins whose file on the build host is an sdist, and those that are wheels.
+
+    None when the build host's resolution may not be the target's (a marker on the machine), or
+    a pin may not name the file that was resolved (a direct URL or a directory; a requirements
+    file with options, which may name another index).
+    """
+    if cfg['requirements']:
+        with open(cfg['requirements']) as f:
+            lines = [l.strip() for l in f]
+        if any(l.startswith('-') or any(m in l for m in MACHINE_MARKERS) for l in lines):
+            return None
+    own_name = canonical(cfg['name'])
+    jobs = {'sdists': [], 'wheels': []}
+    for i in items:
+        meta = i['metadata']
+        if any(m in r for r in meta.get('requires_dist') or [] for m in MACHINE_MARKERS):
+            return None
+        if canonical(meta['name']) == own_name:
+            continue
+        if i.get('is_direct') or 'archive_info' not in i.get('download_info', {}):
+            return None
+        wheel = i['download_info']['url'].split('#')[0].endswith('.whl')
+        jobs['wheels' if wheel else 'sdists'].append('%s==%s' % (meta['name'], meta['version']))
+    return jobs
 
 
 def check_images(cfg):
@@ -268,28 +306,96 @@ def resolve(cfg):
         open(OUT + '/complete', 'w').close()
     except LookupError as e:
         result['reason'] = str(e)
+        if os.path.exists(own_out + '/target-builds.json'):
+            shutil.copy(own_out + '/target-builds.json', OUT)
     write_json(OUT + '/result.json', result)
     say('resolve', result['platform'], 'every wheel found' if result['complete'] else 'compiles on the target: ' + result['reason'])
 
 
 def compile_wheels(cfg):
-    """Target (emulated): build packages, then pip wheel the package and its dependencies."""
+    """Target (emulated): build packages, then the wheels of the package and its dependencies:
+    the build host's pins side by side when they are the target's, else one pip wheel."""
     from pip._vendor.packaging import tags
 
     check_images(cfg)
     if cfg['build_packages']:
         subprocess.run(['apt-get', 'update'], check=True)
         subprocess.run(['apt-get', 'install', '-y', '--no-install-recommends', *cfg['build_packages']], check=True)
-    own_file = pick_own(cfg, set(tags.sys_tags()))
+    accepted = set(tags.sys_tags())
+    own_file = pick_own(cfg, accepted)
     if own_file is None:
         raise SystemExit('wheel-slim: no file in dist/ fits this platform: %s' % cfg['own'])
-    code, output = pip(['wheel', *PIP_QUIET, '--wheel-dir', OUT + '/wheels', *sources(cfg), *own_requirement(cfg, own_file)], capture=True)
-    if code != 0:
-        raise SystemExit(code)
-    built = created_wheels(output)
+    jobs = read_json('/wheel-slim/resolved/target-builds.json')
+    done, built = build_side_by_side(cfg, own_file, jobs, accepted) if jobs is not None else (False, [])
+    if done:
+        say("compile: the build host's pins, side by side")
+    else:
+        # pip resolves on the target, taking what the builds side by side made.
+        links = ['--find-links', PREBUILT] if jobs is not None else []
+        code, output = pip(['wheel', *PIP_QUIET, '--wheel-dir', OUT + '/wheels', *links, *sources(cfg), *own_requirement(cfg, own_file)], capture=True)
+        if code != 0:
+            raise SystemExit(code)
+        wheels = set(os.listdir(OUT + '/wheels'))
+        built = sorted(set(created_wheels(output)) | {w for w in built if w in wheels})
     write_json(OUT + '/built.json', built)
     # Here, with the build packages installed, each library resolves to the package that ships it.
     write_json(OUT + '/needs.json', {w: system_libs.needed_packages(os.path.join(OUT, 'wheels', w)) for w in built})
+
+
+PREBUILT = '/tmp/wheel-slim-prebuilt'
+
+
+def local_wheel(cfg, pin, accepted):
+    """A wheel of the pin that fits the target in a local find-links directory (the wheel
+    cache's, the parent's), or None."""
+    from pip._vendor.packaging.utils import canonicalize_name, parse_wheel_filename
+    from pip._vendor.packaging.version import Version
+
+    name, version = pin.split('==')
+    for d in cfg['find_links']:
+        for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            if f.endswith('.whl'):
+                n, v, _, t = parse_wheel_filename(f)
+                if n == canonicalize_name(name) and v == Version(version) and t & accepted:
+                    return os.path.join(d, f)
+    return None
+
+
+def build_side_by_side(cfg, own_file, jobs, accepted):
+    """The target's wheels from the build host's pins. pip builds one sdist after another, so each
+    pin the build host had as an sdist gets its own pip, all at once; a pin with a fitting wheel
+    in a local directory is copied; the other wheels share one pip. Whether every pip succeeded
+    (then the wheels are in the wheel directory), and the wheels compiled.
+    """
+    os.makedirs(PREBUILT)
+    runs, shared = [], []
+    for pin in jobs['sdists'] + jobs['wheels']:
+        found = local_wheel(cfg, pin, accepted)
+        if found:
+            shutil.copy(found, PREBUILT)
+        elif pin in jobs['sdists']:
+            runs.append([pin])
+        else:
+            shared.append(pin)
+    runs += [shared] if shared else []
+    if not own_file.endswith('.whl'):
+        runs.append([own_file])
+
+    def build(reqs):
+        return pip(['wheel', *PIP_QUIET, '--no-deps', '--wheel-dir', PREBUILT, *sources(cfg, False), *reqs], capture=True)
+
+    # Twice the CPUs: one long build must not leave a CPU idle while the others wait.
+    with ThreadPoolExecutor(max_workers=2 * len(os.sched_getaffinity(0))) as pool:
+        results = list(pool.map(build, runs))
+    built = sorted({w for _, output in results for w in created_wheels(output)})
+    if any(code != 0 for code, _ in results):
+        say('compile: a build side by side failed; pip resolves on the target')
+        return False, built
+    for f in os.listdir(PREBUILT):
+        shutil.move(os.path.join(PREBUILT, f), OUT + '/wheels')
+    if own_file.endswith('.whl'):
+        shutil.copy(own_file, OUT + '/wheels')
+    return True, built
 
 
 def fix_times(root, t):

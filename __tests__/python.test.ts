@@ -8,7 +8,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -938,6 +946,127 @@ describe('wheel_slim.build_side_by_side: a pip per sdist pin, local wheels copie
     expect(failed.printed).toContain(
       'wheel-slim: compile: a build side by side failed; pip resolves on the target'
     )
+  })
+})
+
+describe('wheel_slim.install_wheel: what pip install --target makes of a wheel, without pip', () => {
+  /** A wheel with a package, an executable file, every .data/ kind and three entry points. */
+  const WHEEL = [
+    'import base64, hashlib, zipfile',
+    'files = {',
+    '    "demo/__init__.py": "VERSION = 1\\n",',
+    '    "demo/cli.py": "def main():\\n    return 0\\n",',
+    '    "demo/run.sh": "#!/bin/sh\\necho hi\\n",',
+    '    "demo_pkg-1.0.data/scripts/demo-tool": "#!python\\nprint(1)\\n",',
+    '    "demo_pkg-1.0.data/purelib/demo_extra.py": "X = 1\\n",',
+    '    "demo_pkg-1.0.data/platlib/demo_native.py": "Y = 2\\n",',
+    '    "demo_pkg-1.0.data/data/share/demo/notes.txt": "notes\\n",',
+    '    "demo_pkg-1.0.data/headers/demo.h": "int demo;\\n",',
+    '    "demo_pkg-1.0.dist-info/METADATA": "Metadata-Version: 2.1\\nName: demo-pkg\\nVersion: 1.0\\n",',
+    '    "demo_pkg-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",',
+    '    "demo_pkg-1.0.dist-info/entry_points.txt": "[console_scripts]\\ndemo = demo.cli:main\\nDemo-Extra = demo.cli:main [extra]\\n\\n[gui_scripts]\\ndemo-gui = demo.cli:App.run\\n",',
+    '}',
+    'def row(n, d):',
+    '    h = base64.urlsafe_b64encode(hashlib.sha256(d.encode()).digest()).rstrip(b"=").decode()',
+    '    return "%s,sha256=%s,%d\\n" % (n, h, len(d.encode()))',
+    'record = "".join(row(n, d) for n, d in files.items()) + "demo_pkg-1.0.dist-info/RECORD,,\\n"',
+    'with zipfile.ZipFile(argv[0], "w") as z:',
+    '    for n, d in files.items():',
+    '        i = zipfile.ZipInfo(n)',
+    '        i.external_attr = (0o100755 if n.endswith(".sh") else 0o100644) << 16',
+    '        z.writestr(i, d)',
+    '    z.writestr("demo_pkg-1.0.dist-info/RECORD", record)'
+  ].join('\n')
+
+  /** Every file under root: its path, mode and content. */
+  const LIST = [
+    'def listing(root):',
+    '    out = {}',
+    '    for d, _, fs in os.walk(root):',
+    '        for f in fs:',
+    '            p = os.path.join(d, f)',
+    '            out[os.path.relpath(p, root)] = [oct(os.stat(p).st_mode & 0o777), open(p, "rb").read().decode()]',
+    '    return out'
+  ].join('\n')
+
+  test("the same files, modes and scripts as the host's pip; RECORD names each file where it is", () => {
+    const dir = fresh('install')
+    const wheel = join(dir, 'demo_pkg-1.0-py3-none-any.whl')
+    const { result } = python(
+      [
+        'import subprocess, wheel_slim, csv, base64, hashlib',
+        WHEEL,
+        LIST,
+        "subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-deps', '--no-index', '--no-compile', '--target', argv[1] + '/pip', argv[0]], check=True)",
+        "wheel_slim.install_wheel(argv[0], argv[1] + '/ours')",
+        "pip_files, ours = listing(argv[1] + '/pip'), listing(argv[1] + '/ours')",
+        "info = 'demo_pkg-1.0.dist-info/'",
+        "for n in ('RECORD', 'INSTALLER', 'REQUESTED', 'direct_url.json'):",
+        '    pip_files.pop(info + n, None)',
+        "record = list(csv.reader(open(argv[1] + '/ours/' + info + 'RECORD')))",
+        "installer = ours.pop(info + 'INSTALLER')",
+        "ours.pop(info + 'RECORD')",
+        'def intact(path, digest, size):',
+        "    data = open(os.path.join(argv[1], 'ours', path), 'rb').read()",
+        "    return digest == 'sha256=' + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode() and size == str(len(data))",
+        "result = {'same': ours == pip_files, 'only_pip': sorted(set(pip_files) - set(ours)), 'only_ours': sorted(set(ours) - set(pip_files)),",
+        "    'differ': sorted(k for k in ours if k in pip_files and ours[k] != pip_files[k]), 'installer': installer,",
+        "    'recorded': sorted(r[0] for r in record), 'intact': [r[0] for r in record if r[1] and not intact(*r)]}"
+      ].join('\n'),
+      [wheel, dir]
+    )
+    expect(result).toEqual({
+      same: true,
+      only_pip: [],
+      only_ours: [],
+      differ: [],
+      installer: ['0o644', 'wheel-slim-action\n'],
+      recorded: [
+        'bin/Demo-Extra',
+        'bin/demo',
+        'bin/demo-gui',
+        'bin/demo-tool',
+        'demo/__init__.py',
+        'demo/cli.py',
+        'demo/run.sh',
+        'demo_extra.py',
+        'demo_native.py',
+        'demo_pkg-1.0.dist-info/INSTALLER',
+        'demo_pkg-1.0.dist-info/METADATA',
+        'demo_pkg-1.0.dist-info/RECORD',
+        'demo_pkg-1.0.dist-info/WHEEL',
+        'demo_pkg-1.0.dist-info/entry_points.txt',
+        'include/python/demo-pkg/demo.h',
+        'share/demo/notes.txt'
+      ],
+      intact: []
+    })
+  })
+
+  test.each([
+    ['a file', 'demo/../../escape.py'],
+    ['a script', 'demo_pkg-1.0.data/scripts/../../../escape'],
+    ['an absolute path', '/tmp/escape.py']
+  ])('%s outside the install directory (%s) is refused, nothing written', (_, name) => {
+    const dir = fresh('slip')
+    const { result, printed } = wheelSlim(
+      [
+        'import zipfile',
+        `w = ${JSON.stringify(dir)} + '/demo_pkg-1.0-py3-none-any.whl'`,
+        "with zipfile.ZipFile(w, 'w') as z:",
+        "    z.writestr('demo/__init__.py', '')",
+        `    z.writestr(${JSON.stringify(name)}, 'x = 1')`,
+        "    z.writestr('demo_pkg-1.0.dist-info/METADATA', 'Name: demo-pkg\\nVersion: 1.0\\n')",
+        "    z.writestr('demo_pkg-1.0.dist-info/WHEEL', 'Wheel-Version: 1.0\\n')",
+        "    z.writestr('demo_pkg-1.0.dist-info/RECORD', '')",
+        `wheel_slim.install_wheel(w, ${JSON.stringify(dir)} + '/tree/site')`
+      ].join('\n')
+    )
+    expect(result).toEqual({ exit: 1 })
+    expect(printed).toEqual([
+      `wheel-slim: ERROR: demo_pkg-1.0-py3-none-any.whl has a file outside its install directory: ${name.replace('demo_pkg-1.0.data/scripts/', 'bin/')}`
+    ])
+    expect(readdirSync(dir)).toEqual(['demo_pkg-1.0-py3-none-any.whl'])
   })
 })
 

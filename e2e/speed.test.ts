@@ -71,15 +71,23 @@ async function run(name: string): Promise<ActionRun> {
   return result
 }
 
-/** What a compile step printed: nothing when it only checked that resolve found every wheel. */
+/**
+ * What a compile step printed: nothing when it only checked that resolve found every wheel. Step
+ * numbers count anew in each buildx call of the log; a step's label names the bake target before
+ * the platform when one call builds several targets.
+ */
 async function compileOutput(run: ActionRun, platform: string): Promise<string[]> {
-  const text = await readFile(run.logFile, 'utf8')
-  const ids = [
-    ...text.matchAll(new RegExp(`^#(\\d+) \\[\\S+ ${platform} compile \\d+/\\d+\\] RUN`, 'gm'))
-  ].map((m) => m[1])
-  return text
-    .split('\n')
-    .filter((l) => ids.some((id) => new RegExp(`^#${id} \\d+\\.\\d+ `).test(l)))
+  const calls = (await readFile(run.logFile, 'utf8'))
+    .split(/^\[command\]\S*docker buildx /m)
+    .slice(1)
+  const label = new RegExp(`^#(\\d+) \\[(?:\\S+ )?${platform} compile \\d+/\\d+\\] RUN`, 'gm')
+  const steps = calls.map((text) => [...text.matchAll(label)].map((m) => m[1]))
+  expect(steps.flat()).not.toEqual([])
+  return calls.flatMap((text, i) =>
+    text
+      .split('\n')
+      .filter((l) => steps[i]?.some((id) => new RegExp(`^#${id} \\d+\\.\\d+ `).test(l)))
+  )
 }
 
 let cold: ActionRun
@@ -155,18 +163,21 @@ describe('an app on a compiled dependency: cold, then warm on a fresh build cach
       expect(script.stdout).toBe(expected)
       expect(script.stdout).not.toContain(IMPOSTOR)
       // The bytecode records the source's time and size (timestamp pyc), so Python uses it as is;
-      // the package sits in the runtime image's own site-packages; the script's shebang is its python.
+      // the package sits in the runtime image's own site-packages; the script's shebang is its
+      // python; RECORD (what pip uninstall removes) names every file where it is, the script too.
       const check = [
-        'import importlib.util, os, shutil, struct, sys, sysconfig, wsa_app',
+        'import importlib.metadata, importlib.util, os, shutil, struct, sys, sysconfig, wsa_app',
         'src = wsa_app.__file__',
         "flags, mtime, size = struct.unpack('<4xIII', open(importlib.util.cache_from_source(src), 'rb').read(16))",
         'st = os.stat(src)',
         'print(flags == 0 and mtime == int(st.st_mtime) and size == st.st_size)',
         "print(os.path.dirname(os.path.dirname(src)) == sysconfig.get_path('purelib'))",
-        "print(open(shutil.which('wsa-app')).readline().strip() == '#!' + sys.executable)"
+        "print(open(shutil.which('wsa-app')).readline().strip() == '#!' + sys.executable)",
+        "recorded = [os.path.realpath(f.locate()) for f in importlib.metadata.distribution('wsa-app').files]",
+        "print(all(os.path.isfile(f) for f in recorded) and os.path.realpath(shutil.which('wsa-app')) in recorded)"
       ].join('\n')
       const probe = await runImage(ref, platform, ['-c', check], { entrypoint: 'python3' })
-      expect(probe.stdout).toBe('True\nTrue\nTrue\n')
+      expect(probe.stdout).toBe('True\nTrue\nTrue\nTrue\n')
       // One layer of files, after the empty one the runtime packages step leaves when it installs nothing.
       const layers = await layerBlobs(ref, platform)
       const added = layers.slice((await layerBlobs(RUNTIME, platform)).length)

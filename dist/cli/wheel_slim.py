@@ -24,7 +24,10 @@ import platform
 import shutil
 import subprocess
 import sys
+import zipfile
+from base64 import urlsafe_b64encode
 from concurrent.futures import ThreadPoolExecutor
+from configparser import ConfigParser
 
 import system_libs
 
@@ -278,7 +281,7 @@ def resolve(cfg):
     """Build host: every wheel the target needs, without compiling anything for it."""
     t = target_tags()
     os.makedirs(OUT + '/wheels')
-    result = {'platform': os.environ['TARGETPLATFORM'], 'tags': t, 'complete': False}
+    result = {'platform': os.environ['TARGETPLATFORM'], 'complete': False}
     own_out = '/wheel-slim/own'
     if not os.path.isdir(own_out):
         # No own stage: dist/ holds the package's pure wheel (nothing to build), so the versions
@@ -419,11 +422,8 @@ def collect(cfg):
         shutil.copy(os.path.join(src, n), os.path.join(OUT, 'set', n))
         if n not in parent:
             shutil.copy(os.path.join(src, n), os.path.join(OUT, 'new', n))
-    t = result['tags']
-    wheels = [os.path.join(OUT, 'set', n) for n in names]
-    code, _ = pip(['install', *PIP_QUIET, '--no-deps', '--no-index', '--no-compile', '--target', OUT + '/tree', *tag_args(t), *wheels])
-    if code != 0:
-        raise SystemExit(code)
+    for n in names:
+        install_wheel(os.path.join(OUT, 'set', n), OUT + '/tree')
     built = result.get('built', []) if result['complete'] else read_json('/wheel-slim/compiled/built.json', [])
     packages, why = runtime_packages(cfg, result['platform'], names)
     report = {
@@ -441,6 +441,79 @@ def collect(cfg):
     for d in ('set', 'new', 'tree'):
         fix_times(os.path.join(OUT, d), epoch)
     say('collect', json.dumps(report, sort_keys=True))
+
+
+# pip's console script (distlib's template), so the scripts are what pip install writes.
+SCRIPT = """#!%s
+# -*- coding: utf-8 -*-
+import re
+import sys
+from %s import %s
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    sys.exit(%s())
+"""
+
+
+def record_row(path, data):
+    digest = urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()
+    return [path, 'sha256=' + digest, str(len(data))]
+
+
+def install_wheel(wheel, target):
+    """What `pip install --no-deps --no-compile --target` makes of one wheel, without pip's
+    start-up: its files, .data/ sorted as pip sorts it for --target (scripts in bin/, headers in
+    include/python/<name>/, data at the top), console scripts in bin/ (layout points them at the
+    runtime image's python), and RECORD naming where each file went.
+    """
+    files = {}
+    with zipfile.ZipFile(wheel) as z:
+        infos = [i for i in z.infolist() if not i.is_dir()]
+        info_dir = next(i.filename.split('/')[0] for i in infos if i.filename.endswith('.dist-info/WHEEL'))
+        data_dir = info_dir[: -len('dist-info')] + 'data'
+        metadata = z.read(info_dir + '/METADATA').decode('utf-8', 'replace')
+        project = next(l[5:].strip() for l in metadata.splitlines() if l.startswith('Name:'))
+        for i in infos:
+            top, _, rest = i.filename.partition('/')
+            dest = i.filename
+            if top == data_dir:
+                kind, _, rest = rest.partition('/')
+                dest = {'purelib': rest, 'platlib': rest, 'scripts': 'bin/' + rest, 'data': rest}.get(kind, 'include/python/%s/%s' % (project, rest))
+            data = z.read(i)
+            if dest.startswith('bin/') and data.startswith(b'#!python'):
+                data = b'#!' + sys.executable.encode() + b'\n' + data.partition(b'\n')[2]
+            executable = (i.external_attr >> 16) & 0o111
+            files[dest] = (data, executable, i.filename)
+    entry_points = ConfigParser(delimiters=('=',), interpolation=None)
+    entry_points.optionxform = str
+    entry_points.read_string(files.get(info_dir + '/entry_points.txt', (b'',))[0].decode())
+    for section in ('console_scripts', 'gui_scripts'):
+        for name, ref in entry_points.items(section) if entry_points.has_section(section) else []:
+            module, _, attr = ref.split('[')[0].strip().partition(':')
+            files['bin/' + name] = ((SCRIPT % (sys.executable, module, attr.split('.')[0], attr)).encode(), True, None)
+    record = info_dir + '/RECORD'
+    moved = {origin: dest for dest, (_, _, origin) in files.items() if origin and origin != dest}
+    rows = []
+    for row in csv.reader(io.StringIO(files.pop(record)[0].decode())):
+        if row and row[0] in moved:
+            row = record_row(moved[row[0]], files[moved[row[0]]][0])
+        if row and row[0] != record:
+            rows.append(row)
+    files[info_dir + '/INSTALLER'] = (b'wheel-slim-action\n', False, None)
+    rows += [record_row(dest, data) for dest, (data, _, origin) in files.items() if origin is None]
+    outside = [d for d in files if os.path.isabs(d) or os.path.normpath(d).split(os.sep)[0] == '..']
+    if outside:
+        fail('%s has a file outside its install directory: %s' % (os.path.basename(wheel), ' '.join(outside)))
+    for dest, (data, executable, _) in files.items():
+        path = os.path.join(target, dest)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'wb') as f:
+            f.write(data)
+        os.chmod(path, 0o755 if executable else 0o644)
+    out = io.StringIO()
+    csv.writer(out, lineterminator='\n').writerows(sorted(rows) + [[record, '', '']])
+    with open(os.path.join(target, record), 'w') as f:
+        f.write(out.getvalue())
 
 
 NEEDS = 'wheel-slim-needs.json'

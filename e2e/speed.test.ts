@@ -138,6 +138,10 @@ describe('an app on a compiled dependency: cold, then warm on a fresh build cach
       expect(b.reused).toEqual([expect.stringMatching(/^wsa_service-1\.0\.0-cp311-cp311-linux_/)])
       expect(b.built).toEqual(['wsa_app-2.0.0-py3-none-any.whl'])
       expect(await compileOutput(warm, b.platform)).toEqual([])
+      // Every pinned wheel was in the restored wheel cache or dist/: resolve ran no pip download.
+      expect(await readFile(warm.logFile, 'utf8')).toContain(
+        `wheel-slim: resolve ${b.platform} every pin at hand, no download`
+      )
     }
     // Nothing new to save.
     expect(meta(warm).cache.saved.filter((s) => s.key !== undefined)).toEqual([])

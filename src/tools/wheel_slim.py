@@ -301,9 +301,17 @@ def resolve(cfg):
             if not os.path.exists(own_out + '/pins.txt'):
                 raise LookupError('the build host could not resolve the requirements: %s' % read_json(own_out + '/unresolved.json', ''))
             pins = ['--constraint', own_out + '/pins.txt']
-        code, output = pip(['download', *PIP_QUIET, '--dest', OUT + '/wheels', *tag_args(t), *sources(cfg), *pins, *own_requirement(cfg, own_file)], capture=True)
-        if code != 0:
-            raise LookupError(last_error(output))
+        jobs = read_json(own_out + '/target-builds.json')
+        at_hand = [local_wheel(cfg, p, accepted) for p in jobs['sdists'] + jobs['wheels']] if jobs else [None]
+        if all(at_hand):
+            # Each pin's wheel for the target is in the wheel cache, the parent or dist/: no pip.
+            for f in at_hand + [own_file]:
+                shutil.copy(f, OUT + '/wheels')
+            say('resolve', result['platform'], 'every pin at hand, no download')
+        else:
+            code, output = pip(['download', *PIP_QUIET, '--dest', OUT + '/wheels', *tag_args(t), *sources(cfg), *pins, *own_requirement(cfg, own_file)], capture=True)
+            if code != 0:
+                raise LookupError(last_error(output))
         result['complete'] = True
         result['built'] = [f for f in read_json(own_out + '/built.json', []) if f == os.path.basename(own_file)]
         open(OUT + '/complete', 'w').close()
@@ -349,8 +357,8 @@ PREBUILT = '/tmp/wheel-slim-prebuilt'
 
 
 def local_wheel(cfg, pin, accepted):
-    """A wheel of the pin that fits the target in a local find-links directory (the wheel
-    cache's, the parent's), or None."""
+    """A wheel of the pin that fits the target in a local find-links directory (dist/, the wheel
+    cache, the parent's wheels), or None."""
     from pip._vendor.packaging.utils import canonicalize_name, parse_wheel_filename
     from pip._vendor.packaging.version import Version
 

@@ -302,7 +302,10 @@ def resolve(cfg):
                 raise LookupError('the build host could not resolve the requirements: %s' % read_json(own_out + '/unresolved.json', ''))
             pins = ['--constraint', own_out + '/pins.txt']
         jobs = read_json(own_out + '/target-builds.json')
-        at_hand = [local_wheel(cfg, p, accepted) for p in jobs['sdists'] + jobs['wheels']] if jobs else [None]
+        at_hand = [None]
+        if jobs:
+            found = local_wheels(cfg, accepted)
+            at_hand = [local_wheel(found, p) for p in jobs['sdists'] + jobs['wheels']]
         if all(at_hand):
             # Each pin's wheel for the target is in the wheel cache, the parent or dist/: no pip.
             for f in at_hand + [own_file]:
@@ -356,20 +359,28 @@ def compile_wheels(cfg):
 PREBUILT = '/tmp/wheel-slim-prebuilt'
 
 
-def local_wheel(cfg, pin, accepted):
-    """A wheel of the pin that fits the target in a local find-links directory (dist/, the wheel
-    cache, the parent's wheels), or None."""
-    from pip._vendor.packaging.utils import canonicalize_name, parse_wheel_filename
-    from pip._vendor.packaging.version import Version
+def local_wheels(cfg, accepted):
+    """(name, version) -> the first wheel in a local find-links directory (dist/, the wheel cache,
+    the parent's wheels) that fits the target: read once, looked up per pin."""
+    from pip._vendor.packaging.utils import parse_wheel_filename
 
-    name, version = pin.split('==')
+    found = {}
     for d in cfg['find_links']:
         for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
             if f.endswith('.whl'):
                 n, v, _, t = parse_wheel_filename(f)
-                if n == canonicalize_name(name) and v == Version(version) and t & accepted:
-                    return os.path.join(d, f)
-    return None
+                if t & accepted:
+                    found.setdefault((n, v), os.path.join(d, f))
+    return found
+
+
+def local_wheel(found, pin):
+    """The wheel of a `name==version` pin in local_wheels' map, compared as pip compares, or None."""
+    from pip._vendor.packaging.utils import canonicalize_name
+    from pip._vendor.packaging.version import Version
+
+    name, version = pin.split('==')
+    return found.get((canonicalize_name(name), Version(version)))
 
 
 def build_side_by_side(cfg, own_file, jobs, accepted):
@@ -380,10 +391,11 @@ def build_side_by_side(cfg, own_file, jobs, accepted):
     """
     os.makedirs(PREBUILT)
     runs, shared = [], []
+    found = local_wheels(cfg, accepted)
     for pin in jobs['sdists'] + jobs['wheels']:
-        found = local_wheel(cfg, pin, accepted)
-        if found:
-            shutil.copy(found, PREBUILT)
+        wheel = local_wheel(found, pin)
+        if wheel:
+            shutil.copy(wheel, PREBUILT)
         elif pin in jobs['sdists']:
             runs.append([pin])
         else:

@@ -42994,7 +42994,9 @@ function registryOf(ref) {
 }
 const AUTH = /no basic auth credentials|unauthorized|authentication required|401 Unauthorized|denied/i;
 const UNREACHABLE = /connection refused|no such host|server misbehaving|network is unreachable/i;
-const TRANSIENT = /\b5\d\d (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)|status(?: code)?:? 5\d\d\b|connection reset|: EOF\b|i\/o timeout|TLS handshake timeout|context deadline exceeded/i;
+// A connection the registry drops shows as any of "connection reset", "broken pipe", "EOF" or
+// "use of closed network connection", depending on whether Go was reading or writing.
+const TRANSIENT = /\b5\d\d (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)|status(?: code)?:? 5\d\d\b|connection reset|broken pipe|use of closed network connection|: EOF\b|i\/o timeout|TLS handshake timeout|context deadline exceeded/i;
 /** Retries after these many milliseconds; overridable for tests. */
 const BACKOFF = (process.env['WHEEL_SLIM_REGISTRY_BACKOFF_MS'] ?? '1000,2000,4000')
     .split(',')

@@ -877,7 +877,7 @@ describe('wheel_slim.build_side_by_side: a pip per sdist pin, local wheels copie
         `        open(os.path.join(wheel_slim.PREBUILT, n + '-1.0-${ARM}.whl'), 'w').close()`,
         `    code = 1 if ${JSON.stringify(opts.fail ?? '')} in names else 0`,
         `    return code, ''.join('Created wheel for %s: filename=%s-1.0-${ARM}.whl size=1\\n' % (n, n) for n in names)`,
-        'wheel_slim.pip = fake_pip',
+        'wheel_slim.pips_at_once = lambda arg_lists, width: [fake_pip(a) for a in arg_lists]',
         `own = ${JSON.stringify(own)}`,
         "os.makedirs(os.path.dirname(own), exist_ok=True); open(own, 'w').close()",
         'from pip._vendor.packaging import tags',
@@ -946,6 +946,39 @@ describe('wheel_slim.build_side_by_side: a pip per sdist pin, local wheels copie
     expect(failed.printed).toContain(
       'wheel-slim: compile: a build side by side failed; pip resolves on the target'
     )
+  })
+})
+
+describe('wheel_slim.pips_at_once: the real pip, imported once, in forked children', () => {
+  test('each runs its own arguments and returns its exit code and output; with more runs than the width, each gets its turn', () => {
+    const { result, printed } = python(
+      [
+        'import wheel_slim',
+        "runs = [['--version'], ['no-such-command'], ['download', '--no-index', '--dest', argv[0], 'nothing-here==1.0'], ['--version']]",
+        'result = wheel_slim.pips_at_once(runs, 2)'
+      ].join('\n'),
+      [fresh('dest')]
+    ) as { result: [number, string][]; printed: string[] }
+    expect(result.map(([code]) => code)).toEqual([0, 1, 1, 0])
+    const [version, unknown, missing, again] = result.map(([, output]) => output)
+    expect(version).toMatch(/^pip \d+\.\d+/)
+    expect(again).toBe(version)
+    expect(unknown).toMatch(/unknown command "no-such-command"/)
+    expect(missing).toMatch(/No matching distribution found for nothing-here==1\.0/)
+    // Echoed as each ends, nothing printed twice.
+    for (const output of [unknown, missing]) {
+      expect(printed.join('\n').split((output ?? '').trim()).length).toBe(2)
+    }
+  })
+
+  test('a pip without the in-process entry point: None, so compile falls back to one pip', () => {
+    const code =
+      "sys.modules['pip._internal.cli.main'] = None\nimport wheel_slim\nresult = wheel_slim.pips_at_once([['--version']], 2)"
+    expect(python(code).result).toBeNull()
+  })
+
+  test('no runs: nothing forked, no pip imported', () => {
+    expect(python('import wheel_slim\nresult = wheel_slim.pips_at_once([], 2)').result).toEqual([])
   })
 })
 

@@ -24,9 +24,10 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
+import traceback
 import zipfile
 from base64 import urlsafe_b64encode
-from concurrent.futures import ThreadPoolExecutor
 from configparser import ConfigParser
 
 import system_libs
@@ -404,12 +405,12 @@ def build_side_by_side(cfg, own_file, jobs, accepted):
     if not own_file.endswith('.whl'):
         runs.append([own_file])
 
-    def build(reqs):
-        return pip(['wheel', *PIP_QUIET, '--no-deps', '--wheel-dir', PREBUILT, *sources(cfg, False), *reqs], capture=True)
-
     # Twice the CPUs: one long build must not leave a CPU idle while the others wait.
-    with ThreadPoolExecutor(max_workers=2 * len(os.sched_getaffinity(0))) as pool:
-        results = list(pool.map(build, runs))
+    width = 2 * len(os.sched_getaffinity(0))
+    results = pips_at_once([['wheel', *PIP_QUIET, '--no-deps', '--wheel-dir', PREBUILT, *sources(cfg, False), *reqs] for reqs in runs], width)
+    if results is None:
+        say('compile: this pip cannot run in process; pip resolves on the target')
+        return False, []
     built = sorted({w for _, output in results for w in created_wheels(output)})
     if any(code != 0 for code, _ in results):
         say('compile: a build side by side failed; pip resolves on the target')
@@ -419,6 +420,56 @@ def build_side_by_side(cfg, own_file, jobs, accepted):
     if own_file.endswith('.whl'):
         shutil.copy(own_file, OUT + '/wheels')
     return True, built
+
+
+def pips_at_once(arg_lists, width):
+    """pip once per argument list, `width` at a time: (exit code, output) each, the output echoed
+    as each ends. Each is a child forked after pip is imported once: under QEMU, a pip start-up
+    costs about two CPU seconds. None when this pip cannot be run in process."""
+    if not arg_lists:
+        return []
+    try:
+        from pip._internal.cli.main import main
+        from pip._internal.commands import commands_dict, create_command
+
+        for name in {args[0] for args in arg_lists} & set(commands_dict):
+            create_command(name)  # imports the command's modules, once for every child
+    except Exception:
+        return None
+    results, running = [None] * len(arg_lists), {}
+
+    def reap():
+        pid, status = os.wait()
+        i, log = running.pop(pid)
+        log.seek(0)
+        output = log.read().decode(errors='replace')
+        sys.stdout.write(output)
+        results[i] = (os.waitstatus_to_exitcode(status), output)
+
+    for i, args in enumerate(arg_lists):
+        while len(running) >= width:
+            reap()
+        log = tempfile.TemporaryFile()
+        sys.stdout.flush()  # else the child writes the parent's buffered output again
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.dup2(log.fileno(), 1)
+                os.dup2(log.fileno(), 2)
+                code = main(args)
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else int(e.code is not None)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        running[pid] = (i, log)
+    while running:
+        reap()
+    return results
 
 
 def fix_times(root, t):

@@ -175,12 +175,6 @@ function expectedMounts(s: DockerfileSpec): Record<string, string[]> {
       ...(s.wheelCache ? [cache] : []),
       ...parent,
       'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'
-    ],
-    layout: [
-      tools,
-      out('collect', '/wheel-slim/tree', '/wheel-slim/out/tree'),
-      APT_MOUNT,
-      'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'
     ]
   }
 }
@@ -229,7 +223,6 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
       'base',
       'wheels',
       'runtime-base',
-      'layout',
       'runtime'
     ])
     expect(
@@ -253,14 +246,13 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
       own: [spec.buildFrom, onHost],
       resolve: [spec.buildFrom, onHost],
       compile: [wheelImage, []],
-      collect: [spec.buildFrom, onHost],
+      collect: ['runtime-native', []],
       base: [wheelImage, []],
       'runtime-image': [spec.runtimeFrom, []],
       'runtime-native': [spec.runtimeFrom, onHost],
       'runtime-files': ['scratch', []],
       wheels: ['scratch', []],
       'runtime-base': ['runtime-image', []],
-      layout: ['runtime-native', []],
       runtime: ['runtime-base', []]
     }
     expect(Object.fromEntries(df.stages.map((s) => [s.name, from(s)]))).toEqual(expected)
@@ -279,7 +271,7 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     }
   })
 
-  test.each(['own', 'resolve', 'compile', 'collect', 'layout'])(
+  test.each(['own', 'resolve', 'compile', 'collect'])(
     'stage %s runs the stage script with its own sub-command',
     (name) => {
       const run = toolRun(st(name))
@@ -295,7 +287,7 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     }
   )
 
-  test.each(['own', 'resolve', 'compile', 'collect', 'layout'])(
+  test.each(['own', 'resolve', 'compile', 'collect'])(
     'stage %s mounts exactly what it needs',
     (name) => {
       expect(sorted(mounts(toolRun(st(name)).instruction))).toEqual(
@@ -337,14 +329,15 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     expect(text).not.toContain('==')
   })
 
-  test('collect: the builder, the runtime image and packages; layout: its fixed configuration', () => {
+  test("collect: the builder, the runtime image and packages, and the app's user", () => {
     expect(toolRun(st('collect')).config).toEqual({
       builder_image: spec.buildFrom,
       runtime_image: spec.runtimeFrom,
       runtime_packages: spec.runtimePackages,
-      auto_runtime_packages: spec.autoRuntimePackages
+      auto_runtime_packages: spec.autoRuntimePackages,
+      uid: RUNTIME_UID,
+      user: RUNTIME_USER
     })
-    expect(toolRun(st('layout')).config).toEqual({ uid: RUNTIME_UID, user: RUNTIME_USER })
   })
 
   test('ARG: build arguments where pip runs, TARGETPLATFORM where resolve reads it', () => {
@@ -376,7 +369,7 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     expect(df.instructions.filter((i) => i.keyword === 'WORKDIR')).toHaveLength(1)
   })
 
-  test('base, wheels and runtime only copy what collect and layout made; runtime-files a few files', () => {
+  test('base, wheels and runtime only copy what collect made; runtime-files a few files', () => {
     const copies = (s: Stage): [string[], string][] =>
       s.instructions.filter((i) => i.keyword === 'COPY').map((i) => [flag(i, 'from'), i.args])
     expect(copies(st('runtime-files'))).toEqual([
@@ -389,7 +382,7 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     ])
     expect(copies(st('base'))).toEqual([[['collect'], `/wheel-slim/out/new/ ${spec.wheelDir}/`]])
     expect(copies(st('wheels'))).toEqual([[['collect'], '/wheel-slim/out/set/ /']])
-    expect(copies(st('runtime'))).toEqual([[['layout'], '/wheel-slim/out/ /']])
+    expect(copies(st('runtime'))).toEqual([[['collect'], '/wheel-slim/layer/ /']])
     expect(st('wheels').instructions.map((i) => i.keyword)).toEqual(['FROM', 'COPY'])
     expect(df.instructions.filter((i) => i.keyword === 'COPY')).toHaveLength(6)
     expect(df.instructions.filter((i) => i.keyword === 'ADD')).toEqual([])
@@ -601,9 +594,10 @@ describe('renderDockerfile', () => {
     ).toEqual([])
     expect(stage(child, 'compile').from).toBe('parent')
     expect(stage(child, 'base').from).toBe('parent')
-    for (const name of ['own', 'resolve', 'collect']) {
+    for (const name of ['own', 'resolve']) {
       expect(stage(child, name).from).toBe(PARENT_IMAGE)
     }
+    expect(stage(child, 'collect').from).toBe('runtime-native')
     // the parent's wheels are offered to own (the build host's, from parent-native), resolve
     // (the target's, from parent, on the build host) and compile (in place, no mount)
     const parentMounts = (name: string): string[] =>
@@ -668,7 +662,9 @@ describe('renderDockerfile', () => {
         builder_image: spec.buildFrom,
         runtime_image: spec.runtimeFrom,
         runtime_packages: runtimePackages,
-        auto_runtime_packages: auto
+        auto_runtime_packages: auto,
+        uid: RUNTIME_UID,
+        user: RUNTIME_USER
       })
     }
   )
@@ -777,7 +773,7 @@ describe('renderDockerfile', () => {
     // the apt lists are removed only after an install
     expect(r.listsKept).toBe(expected.length === 0)
     if (expected.length === 0) {
-      // nothing installed: the files untouched (layout adds the user)
+      // nothing installed: the files untouched (collect adds the user)
       expect([r.passwd, r.group]).toEqual([ETC.passwd, ETC.group])
       expect(r.mtimes).not.toContain(1700000000)
       return
@@ -799,9 +795,9 @@ describe('renderDockerfile', () => {
 
   // "The build argument SOURCE_DATE_EPOCH (the commit time) dates every file the stages write":
   // a RUN sees a build argument only when its stage declares it. own builds the package's
-  // wheel (it ends up in the base image and the wheel set), compile builds wheels, collect and
-  // layout write the trees that become layers, runtime-base the user's lines.
-  test.each(['own', 'compile', 'collect', 'layout', 'runtime-base'])(
+  // wheel (it ends up in the base image and the wheel set), compile builds wheels, collect
+  // writes the trees that become layers, runtime-base the user's lines.
+  test.each(['own', 'compile', 'collect', 'runtime-base'])(
     'stage %s, which writes files that end up in an image, declares SOURCE_DATE_EPOCH',
     (name) => {
       const df = parseDockerfile(renderDockerfile(plain))

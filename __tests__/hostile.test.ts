@@ -15,6 +15,8 @@ import {
   InputName,
   PIP_CONF_SECRET,
   REQUIREMENTS_MOUNT,
+  RUNTIME_UID,
+  RUNTIME_USER,
   TOOLS_CONTEXT,
   WHEEL_CACHE_CONTEXT
 } from '../src/constants.js'
@@ -170,7 +172,6 @@ function allowedMounts(s: DockerfileSpec): Set<string> {
     out('collect', '/wheel-slim/apt', '/wheel-slim/out/apt'),
     out('resolve', '/wheel-slim/resolved'),
     out('compile', '/wheel-slim/compiled'),
-    out('collect', '/wheel-slim/tree', '/wheel-slim/out/tree'),
     'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'
   ])
 }
@@ -184,14 +185,13 @@ function designedFroms(s: DockerfileSpec): Record<string, [string, string[]]> {
     own: [s.buildFrom, host],
     resolve: [s.buildFrom, host],
     compile: [wheelImage, []],
-    collect: [s.buildFrom, host],
+    collect: ['runtime-native', []],
     base: [wheelImage, []],
     'runtime-image': [s.runtimeFrom, []],
     'runtime-native': [s.runtimeFrom, host],
     'runtime-files': ['scratch', []],
     wheels: ['scratch', []],
     'runtime-base': ['runtime-image', []],
-    layout: ['runtime-native', []],
     runtime: ['runtime-base', []]
   }
 }
@@ -335,7 +335,7 @@ function expectInert(p: BuildPlan): void {
       ],
       [[{ name: 'from', value: 'collect' }], `/wheel-slim/out/new/ ${s.wheelDir}/`],
       [[{ name: 'from', value: 'collect' }], '/wheel-slim/out/set/ /'],
-      [[{ name: 'from', value: 'layout' }], '/wheel-slim/out/ /']
+      [[{ name: 'from', value: 'collect' }], '/wheel-slim/layer/ /']
     ]
   )
   for (const keyword of ['USER', 'WORKDIR']) {
@@ -365,7 +365,9 @@ function expectInert(p: BuildPlan): void {
     builder_image: s.buildFrom,
     runtime_image: s.runtimeFrom,
     runtime_packages: s.runtimePackages,
-    auto_runtime_packages: s.autoRuntimePackages
+    auto_runtime_packages: s.autoRuntimePackages,
+    uid: RUNTIME_UID,
+    user: RUNTIME_USER
   })
 
   // runtime packages: only in the compile and collect configurations; the step is always the same

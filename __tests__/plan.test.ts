@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
 import { join } from 'node:path'
 import { bakeDefinition } from '../src/buildx.js'
+import { RUNTIME_UID, RUNTIME_USER } from '../src/constants.js'
 import { STAGE_NAMES } from '../src/dockerfile.js'
 import { BuildPlan, makePlan } from '../src/plan.js'
 import { InputError } from '../src/validate.js'
@@ -328,14 +329,14 @@ describe('makePlan: variants', () => {
       provenance: 'mode=max',
       'cache-from': 'type=gha',
       'cache-to': 'type=gha,mode=max',
-      'no-cache-filters': 'compile,layout'
+      'no-cache-filters': 'compile,collect'
     })
     expect(p.common).toMatchObject({
       network: 'host',
       provenance: 'mode=max',
       cacheFrom: ['type=gha'],
       cacheTo: ['type=gha,mode=max'],
-      noCacheFilters: ['compile', 'layout']
+      noCacheFilters: ['compile', 'collect']
     })
   })
 
@@ -468,7 +469,7 @@ describe('image inputs are images, never one of the stages', () => {
     compile: 'parent',
     base: 'parent',
     'runtime-base': 'runtime-image',
-    layout: 'runtime-native',
+    collect: 'runtime-native',
     runtime: 'runtime-base'
   }
 
@@ -542,7 +543,9 @@ describe('makePlan: runtime packages', () => {
       builder_image: 'python:3.12',
       runtime_image: 'python:3.12-slim',
       runtime_packages: packages,
-      auto_runtime_packages: auto
+      auto_runtime_packages: auto,
+      uid: RUNTIME_UID,
+      user: RUNTIME_USER
     })
   })
 

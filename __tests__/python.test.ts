@@ -752,6 +752,29 @@ describe('wheel_slim.check_images and fitting_runtime: a runtime image that does
     ])
   })
 
+  test("collect's check: the builder resolve described (builder_facts), not the image collect runs in", () => {
+    // collect runs in the runtime image (here the "/" facts say bullseye); resolve wrote the
+    // builder's facts, bookworm's glibc 2.36: the bullseye runtime image is refused.
+    const run = checkImages(
+      [
+        images(BULLSEYE_GLIBC, BULLSEYE_GLIBC),
+        "facts['/builder'] = " + JSON.stringify(BOOKWORM_GLIBC),
+        "builder = wheel_slim.builder_facts('/builder')",
+        'real_check = wheel_slim.check_images',
+        'wheel_slim.check_images = lambda cfg: real_check(cfg, builder)'
+      ].join('\n'),
+      {
+        builder_image: 'python:3.12',
+        runtime_image: 'python:3.12-slim-bullseye',
+        runtime_packages: []
+      }
+    )
+    expect(run.result).toEqual({ exit: 1 })
+    expect(run.printed[0]).toBe(
+      "wheel-slim: ERROR: runtime-image python:3.12-slim-bullseye (glibc 2.31 (Debian GNU/Linux 11 (bullseye))) does not fit builder-image python:3.12 (glibc 2.36 (Debian GNU/Linux 12 (bookworm))): its glibc 2.31 is older than the builder's 2.36: the wheels would fail to load. Use a runtime image of the builder's release, e.g. python:3.12-slim-bookworm."
+    )
+  })
+
   test.each<[string, string, string]>([
     ['python:3.12-slim', 'bookworm', 'python:3.12-slim-bookworm'],
     ['python:3.11-alpine', 'bookworm', 'python:3.11-slim-bookworm'],
@@ -765,10 +788,7 @@ describe('wheel_slim.check_images and fitting_runtime: a runtime image that does
     ['python:3.12-slim', '', 'the slim variant of python:3.12']
   ])('fitting_runtime for %s on a %j builder: %s', (runtimeImage, codename, expected) => {
     const run = wheelSlim(
-      [
-        `system_libs.os_release = lambda root: {'VERSION_CODENAME': ${JSON.stringify(codename)}}`,
-        `result = wheel_slim.fitting_runtime({'runtime_image': ${JSON.stringify(runtimeImage)}, 'builder_image': 'python:3.12'})`
-      ].join('\n')
+      `result = wheel_slim.fitting_runtime({'runtime_image': ${JSON.stringify(runtimeImage)}, 'builder_image': 'python:3.12'}, ${JSON.stringify(codename)})`
     )
     expect(run.result).toBe(expected)
   })

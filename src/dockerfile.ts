@@ -2,7 +2,8 @@
  * The generated Dockerfile. Wheels are found or compiled per target platform, then installed on
  * the slim image without running anything emulated when every wheel already exists:
  *
- *   own, resolve, collect, layout  run on the build host ($BUILDPLATFORM), natively
+ *   own, resolve, collect  run on the build host ($BUILDPLATFORM), natively (collect in the
+ *                          runtime image's build-host variant, at its own paths)
  *   compile                        runs on the target (QEMU) only when resolve came back incomplete
  *   base     builder (or parent) + the new wheels: the image children name as their parent
  *   wheels   only the wheel set, exported for the Actions cache
@@ -64,7 +65,6 @@ export const STAGES = {
   base: 'base',
   wheels: 'wheels',
   runtimeBase: 'runtime-base',
-  layout: 'layout',
   runtime: 'runtime'
 } as const
 export const STAGE_NAMES: string[] = Object.values(STAGES)
@@ -74,6 +74,7 @@ const TOOLS = '/wheel-slim/tools'
 const CACHE = '/wheel-slim/cache'
 const PARENT = '/wheel-slim/parent'
 const APT = '/wheel-slim/apt'
+const LAYER = '/wheel-slim/layer'
 const RUNTIME_FILES = '/wheel-slim/runtime-image'
 const json = (argv: string[]): string => `[${argv.map((a) => JSON.stringify(a)).join(', ')}]`
 const bind = (from: string | undefined, source: string | undefined, target: string): string =>
@@ -202,6 +203,10 @@ function compileStage(s: DockerfileSpec): string[] {
   ]
 }
 
+/**
+ * In the runtime image's build-host variant: the install tree lands at its own site-packages and
+ * scripts paths, with its python's bytecode, in the same step (one step fewer to wait for).
+ */
 function collectStage(s: DockerfileSpec): string[] {
   const mounts = [
     bind(TOOLS_CONTEXT, undefined, TOOLS),
@@ -211,11 +216,18 @@ function collectStage(s: DockerfileSpec): string[] {
   if (s.wheelCache) mounts.push(bind(WHEEL_CACHE_CONTEXT, undefined, CACHE))
   if (s.fromParent) mounts.push(bind('parent', s.wheelDir, PARENT))
   mounts.push(bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES))
-  // The check again: on the build-host path nothing compiled, and wheels from an index must fit too.
-  const config = { ...fitConfig(s), auto_runtime_packages: s.autoRuntimePackages }
+  // The check again (of the builder resolve ran in): on the build-host path nothing compiled, and
+  // wheels from an index must fit too.
+  const config = {
+    ...fitConfig(s),
+    auto_runtime_packages: s.autoRuntimePackages,
+    uid: RUNTIME_UID,
+    user: RUNTIME_USER
+  }
   return [
-    '# Stage "collect": the target\'s wheel set, the part the parent lacks, and its install tree.',
-    `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.collect}`,
+    '# Stage "collect": the target\'s wheel set, the part the parent lacks, and the one layer of',
+    "# installed files at the runtime image's own paths, laid out on the build host.",
+    `FROM ${STAGES.runtimeNative} AS ${STAGES.collect}`,
     'ARG SOURCE_DATE_EPOCH',
     run(tool('collect', config), mounts)
   ]
@@ -240,7 +252,7 @@ export function wheelsStage(): string[] {
 /**
  * The runtime packages collect chose (the user's, the parent's, what the wheels link to), in one
  * layer. Names come from a file collect wrote after checking each against Debian's rules. After
- * an install, the app's user is added here, after any a package added (layout adds it when
+ * an install, the app's user is added here, after any a package added (collect adds it when
  * nothing is installed), with no date (useradd would write today's into /etc/shadow); the two
  * files are dated SOURCE_DATE_EPOCH. With nothing to install, the step is one shell test.
  */
@@ -270,7 +282,7 @@ function runtimeImageStages(s: DockerfileSpec): string[] {
     `FROM ${s.runtimeFrom} AS ${STAGES.runtimeImage}`,
     `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.runtimeNative}`,
     '',
-    '# Stage "runtime-files": what compile, collect and layout read of the target\'s slim image.',
+    '# Stage "runtime-files": what compile and collect read of the target\'s slim image.',
     `FROM scratch AS ${STAGES.runtimeFiles}`,
     // A wildcard that matches nothing copies nothing (an image without dpkg or apt-get is fine),
     // but a missing directory before it fails: each has its wildcard in a small directory every
@@ -288,20 +300,9 @@ export function runtimeStages(s: DockerfileSpec): string[] {
     `FROM ${STAGES.runtimeImage} AS ${STAGES.runtimeBase}`,
     ...runtimePackagesStep(s),
     '',
-    '# Stage "layout": the install tree at the runtime image\'s own paths, laid out on the build host',
-    '# beside runtime-base.',
-    `FROM ${STAGES.runtimeNative} AS ${STAGES.layout}`,
-    'ARG SOURCE_DATE_EPOCH',
-    run(tool('layout', { uid: RUNTIME_UID, user: RUNTIME_USER }), [
-      bind(TOOLS_CONTEXT, undefined, TOOLS),
-      bind(STAGES.collect, `${OUT}/tree`, '/wheel-slim/tree'),
-      bind(STAGES.collect, `${OUT}/apt`, APT),
-      bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)
-    ]),
-    '',
     '# Stage "runtime": the slim image plus one layer of installed files; no wheel, no compiler.',
     `FROM ${STAGES.runtimeBase} AS ${STAGES.runtime}`,
-    `COPY --from=${STAGES.layout} ${OUT}/ /`,
+    `COPY --from=${STAGES.collect} ${LAYER}/ /`,
     `USER ${RUNTIME_UID}:${RUNTIME_UID}`,
     `ENTRYPOINT ${json(['python3', '-m', s.module])}`
   ]

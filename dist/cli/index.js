@@ -42267,7 +42267,8 @@ function mergeAnnotations(labels, user) {
  * The generated Dockerfile. Wheels are found or compiled per target platform, then installed on
  * the slim image without running anything emulated when every wheel already exists:
  *
- *   own, resolve, collect, layout  run on the build host ($BUILDPLATFORM), natively
+ *   own, resolve, collect  run on the build host ($BUILDPLATFORM), natively (collect in the
+ *                          runtime image's build-host variant, at its own paths)
  *   compile                        runs on the target (QEMU) only when resolve came back incomplete
  *   base     builder (or parent) + the new wheels: the image children name as their parent
  *   wheels   only the wheel set, exported for the Actions cache
@@ -42292,7 +42293,6 @@ const STAGES = {
     base: 'base',
     wheels: 'wheels',
     runtimeBase: 'runtime-base',
-    layout: 'layout',
     runtime: 'runtime'
 };
 const STAGE_NAMES = Object.values(STAGES);
@@ -42301,6 +42301,7 @@ const TOOLS = '/wheel-slim/tools';
 const CACHE = '/wheel-slim/cache';
 const PARENT = '/wheel-slim/parent';
 const APT = '/wheel-slim/apt';
+const LAYER = '/wheel-slim/layer';
 const RUNTIME_FILES = '/wheel-slim/runtime-image';
 const json = (argv) => `[${argv.map((a) => JSON.stringify(a)).join(', ')}]`;
 const bind = (from, source, target) => `--mount=type=bind,${from ? `from=${from},` : ''}${source ? `source=${source},` : ''}target=${target}`;
@@ -42416,6 +42417,10 @@ function compileStage(s) {
         ])
     ];
 }
+/**
+ * In the runtime image's build-host variant: the install tree lands at its own site-packages and
+ * scripts paths, with its python's bytecode, in the same step (one step fewer to wait for).
+ */
 function collectStage(s) {
     const mounts = [
         bind(TOOLS_CONTEXT, undefined, TOOLS),
@@ -42427,11 +42432,18 @@ function collectStage(s) {
     if (s.fromParent)
         mounts.push(bind('parent', s.wheelDir, PARENT));
     mounts.push(bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES));
-    // The check again: on the build-host path nothing compiled, and wheels from an index must fit too.
-    const config = { ...fitConfig(s), auto_runtime_packages: s.autoRuntimePackages };
+    // The check again (of the builder resolve ran in): on the build-host path nothing compiled, and
+    // wheels from an index must fit too.
+    const config = {
+        ...fitConfig(s),
+        auto_runtime_packages: s.autoRuntimePackages,
+        uid: RUNTIME_UID,
+        user: RUNTIME_USER
+    };
     return [
-        '# Stage "collect": the target\'s wheel set, the part the parent lacks, and its install tree.',
-        `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.collect}`,
+        '# Stage "collect": the target\'s wheel set, the part the parent lacks, and the one layer of',
+        "# installed files at the runtime image's own paths, laid out on the build host.",
+        `FROM ${STAGES.runtimeNative} AS ${STAGES.collect}`,
         'ARG SOURCE_DATE_EPOCH',
         run(tool('collect', config), mounts)
     ];
@@ -42453,7 +42465,7 @@ function wheelsStage() {
 /**
  * The runtime packages collect chose (the user's, the parent's, what the wheels link to), in one
  * layer. Names come from a file collect wrote after checking each against Debian's rules. After
- * an install, the app's user is added here, after any a package added (layout adds it when
+ * an install, the app's user is added here, after any a package added (collect adds it when
  * nothing is installed), with no date (useradd would write today's into /etc/shadow); the two
  * files are dated SOURCE_DATE_EPOCH. With nothing to install, the step is one shell test.
  */
@@ -42478,7 +42490,7 @@ function runtimeImageStages(s) {
         `FROM ${s.runtimeFrom} AS ${STAGES.runtimeImage}`,
         `FROM --platform=$BUILDPLATFORM ${s.runtimeFrom} AS ${STAGES.runtimeNative}`,
         '',
-        '# Stage "runtime-files": what compile, collect and layout read of the target\'s slim image.',
+        '# Stage "runtime-files": what compile and collect read of the target\'s slim image.',
         `FROM scratch AS ${STAGES.runtimeFiles}`,
         // A wildcard that matches nothing copies nothing (an image without dpkg or apt-get is fine),
         // but a missing directory before it fails: each has its wildcard in a small directory every
@@ -42495,20 +42507,9 @@ function runtimeStages(s) {
         `FROM ${STAGES.runtimeImage} AS ${STAGES.runtimeBase}`,
         ...runtimePackagesStep(s),
         '',
-        '# Stage "layout": the install tree at the runtime image\'s own paths, laid out on the build host',
-        '# beside runtime-base.',
-        `FROM ${STAGES.runtimeNative} AS ${STAGES.layout}`,
-        'ARG SOURCE_DATE_EPOCH',
-        run(tool('layout', { uid: RUNTIME_UID, user: RUNTIME_USER }), [
-            bind(TOOLS_CONTEXT, undefined, TOOLS),
-            bind(STAGES.collect, `${OUT}/tree`, '/wheel-slim/tree'),
-            bind(STAGES.collect, `${OUT}/apt`, APT),
-            bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)
-        ]),
-        '',
         '# Stage "runtime": the slim image plus one layer of installed files; no wheel, no compiler.',
         `FROM ${STAGES.runtimeBase} AS ${STAGES.runtime}`,
-        `COPY --from=${STAGES.layout} ${OUT}/ /`,
+        `COPY --from=${STAGES.collect} ${LAYER}/ /`,
         `USER ${RUNTIME_UID}:${RUNTIME_UID}`,
         `ENTRYPOINT ${json(['python3', '-m', s.module])}`
     ];

@@ -105,7 +105,11 @@ def describe(root):
 
 def compatible(builder_root, runtime_root):
     """Why wheels built on the builder would not load on the runtime, or None."""
-    b, r = libc(builder_root), libc(runtime_root)
+    return libc_fits(libc(builder_root), libc(runtime_root))
+
+
+def libc_fits(b, r):
+    """compatible() for two libc() answers: the builder's, the runtime's."""
     if 'unknown' in (b[0], r[0]):
         return None
     if b[0] != r[0]:

@@ -7,9 +7,9 @@
                             image agree (from a few of its files), then builds the build host's
                             pins side by side (or pip wheel resolves there); which Debian
                             packages each compiled wheel needs at run time
-  collect  build host       the same check; the target's wheel set, what is new in it, its
-                            install tree, and the runtime packages to install
-  layout   build host, in the runtime image   that tree at the runtime image's own paths
+  collect  build host, in the runtime image: the same check; the target's wheel set, what is
+                            new in it, the runtime packages to install, and the one layer of
+                            installed files at the runtime image's own paths
 
 Each takes one JSON argument that the action writes from validated inputs. Only the standard
 library and the pip of the image each runs in are used. Everything a stage hands on lives in
@@ -250,19 +250,26 @@ def target_builds(cfg, items):
     return jobs
 
 
-def check_images(cfg):
-    """Wheels from the builder must load on the runtime image (its few files that tell)."""
+def builder_facts(root='/'):
+    """What the fit check needs of a builder: resolve writes its own for collect, which runs in
+    the runtime image."""
+    return {'libc': list(system_libs.libc(root)), 'describe': system_libs.describe(root), 'codename': system_libs.os_release(root).get('VERSION_CODENAME', '')}
+
+
+def check_images(cfg, builder=None):
+    """Wheels from the builder (this image, or builder_facts of it) must load on the runtime
+    image (its few files that tell)."""
+    builder = builder or builder_facts()
     runtime = '/wheel-slim/runtime-image'
-    why = system_libs.compatible('/', runtime)
+    why = system_libs.libc_fits(tuple(builder['libc']), system_libs.libc(runtime))
     if why:
         fail('runtime-image %s (%s) does not fit builder-image %s (%s): %s. Use a runtime image of the builder\'s release, e.g. %s.' % (
-            cfg['runtime_image'], system_libs.describe(runtime), cfg['builder_image'], system_libs.describe('/'), why, fitting_runtime(cfg)))
+            cfg['runtime_image'], system_libs.describe(runtime), cfg['builder_image'], builder['describe'], why, fitting_runtime(cfg, builder['codename'])))
     if cfg['runtime_packages'] and not os.path.exists(runtime + '/usr/bin/apt-get'):
         fail('runtime-image %s has no apt-get, so runtime-packages (%s) cannot be installed on it.' % (cfg['runtime_image'], ' '.join(cfg['runtime_packages'])))
 
 
-def fitting_runtime(cfg):
-    codename = system_libs.os_release('/').get('VERSION_CODENAME', '')
+def fitting_runtime(cfg, codename):
     name = cfg['runtime_image'].split('@')[0]
     if codename and name.split('/')[-1].startswith('python:'):
         return '%s-%s' % (name.rsplit(':', 1)[0] + ':' + name.rsplit(':', 1)[1].split('-')[0] + '-slim', codename)
@@ -282,6 +289,7 @@ def resolve(cfg):
     """Build host: every wheel the target needs, without compiling anything for it."""
     t = target_tags()
     os.makedirs(OUT + '/wheels')
+    write_json(OUT + '/builder.json', builder_facts())
     result = {'platform': os.environ['TARGETPLATFORM'], 'complete': False}
     own_out = '/wheel-slim/own'
     if not os.path.isdir(own_out):
@@ -479,9 +487,15 @@ def fix_times(root, t):
     os.utime(root, (t, t))
 
 
+# The one layer of installed files the runtime stage copies: apart from OUT, which holds the
+# wheel set and the packages to install.
+LAYER = '/wheel-slim/layer'
+
+
 def collect(cfg):
-    """Build host: the target's wheel set, the part its parent lacks, and the install tree."""
-    check_images(cfg)
+    """Build host, in the runtime image: the target's wheel set, the part its parent lacks, and
+    the one layer of installed files."""
+    check_images(cfg, read_json('/wheel-slim/resolved/builder.json'))
     result = read_json('/wheel-slim/resolved/result.json')
     src = '/wheel-slim/resolved/wheels' if result['complete'] else '/wheel-slim/compiled/wheels'
     names = sorted(f for f in os.listdir(src) if f.endswith('.whl'))
@@ -493,8 +507,9 @@ def collect(cfg):
         shutil.copy(os.path.join(src, n), os.path.join(OUT, 'set', n))
         if n not in parent:
             shutil.copy(os.path.join(src, n), os.path.join(OUT, 'new', n))
+    tree = '/tmp/wheel-slim-tree'
     for n in names:
-        install_wheel(os.path.join(OUT, 'set', n), OUT + '/tree')
+        install_wheel(os.path.join(OUT, 'set', n), tree)
     built = result.get('built', []) if result['complete'] else read_json('/wheel-slim/compiled/built.json', [])
     packages, why = runtime_packages(cfg, result['platform'], names)
     report = {
@@ -509,8 +524,9 @@ def collect(cfg):
     }
     write_json(OUT + '/set/wheel-slim.json', report)
     epoch = int(os.environ.get('SOURCE_DATE_EPOCH') or 0)
-    for d in ('set', 'new', 'tree'):
+    for d in ('set', 'new'):
         fix_times(os.path.join(OUT, d), epoch)
+    lay_out(cfg, tree, add_user_here=not packages)
     say('collect', json.dumps(report, sort_keys=True))
 
 
@@ -534,7 +550,7 @@ def record_row(path, data):
 def install_wheel(wheel, target):
     """What `pip install --no-deps --no-compile --target` makes of one wheel, without pip's
     start-up: its files, .data/ sorted as pip sorts it for --target (scripts in bin/, headers in
-    include/python/<name>/, data at the top), console scripts in bin/ (layout points them at the
+    include/python/<name>/, data at the top), console scripts in bin/ (lay_out points them at the
     runtime image's python), and RECORD naming where each file went.
     """
     files = {}
@@ -622,21 +638,21 @@ def runtime_packages(cfg, platform, names):
     return packages, {p: why[p] for p in packages}
 
 
-def layout(cfg):
-    """Runtime image, build host: the tree at its site-packages, scripts, bytecode; and the user,
-    when runtime-base installs no package (else it adds the user itself, after the packages)."""
+def lay_out(cfg, tree, add_user_here):
+    """The install tree at this (runtime) image's site-packages and scripts paths, with bytecode;
+    and the user, when runtime-base installs no package (else it adds the user itself, after the
+    packages)."""
     import sysconfig
 
-    tree = '/wheel-slim/tree'
     purelib = sysconfig.get_path('purelib')
     scripts = sysconfig.get_path('scripts')
-    lib = OUT + purelib
+    lib = LAYER + purelib
     os.makedirs(lib)
     moved = {}
     for name in sorted(os.listdir(tree)):
         src = os.path.join(tree, name)
         if name == 'bin':
-            moved = install_scripts(src, OUT + scripts, os.path.relpath(scripts, purelib))
+            moved = install_scripts(src, LAYER + scripts, os.path.relpath(scripts, purelib))
         elif os.path.isdir(src):
             shutil.copytree(src, os.path.join(lib, name), symlinks=True)
         else:
@@ -644,19 +660,18 @@ def layout(cfg):
     if moved:
         fix_records(lib, moved)
     epoch = int(os.environ.get('SOURCE_DATE_EPOCH') or 0)
-    fix_times(OUT, epoch)
+    fix_times(LAYER, epoch)
     # Bytecode records the source's (fixed) time, so it is valid and the same on every rebuild.
     # In this process, one file after another: a worker pool costs more than it saves here, where
-    # the other platform's layout and runtime-base run at the same time.
+    # the other platform's collect and runtime-base run at the same time.
     import compileall
     import py_compile
-    if not compileall.compile_dir(lib, quiet=1, stripdir=OUT, prependdir='/', invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP):
+    if not compileall.compile_dir(lib, quiet=1, stripdir=LAYER, prependdir='/', invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP):
         fail('could not compile the bytecode of the installed files (see the errors above)')
-    with open('/wheel-slim/apt/packages') as f:
-        if not f.read().strip():
-            add_user(cfg['uid'], cfg['user'])
-    fix_times(OUT, epoch)
-    say('layout', 'packages in', purelib, '- scripts in', scripts, '- python', sys.executable)
+    if add_user_here:
+        add_user(cfg['uid'], cfg['user'])
+    fix_times(LAYER, epoch)
+    say('collect', 'packages in', purelib, '- scripts in', scripts, '- python', sys.executable)
 
 
 def install_scripts(src, dest, rel):
@@ -693,19 +708,19 @@ def fix_records(lib, moved):
 
 def add_user(uid, user):
     """The runtime image's /etc/passwd and /etc/group plus the app's user (no date, unlike useradd)."""
-    os.makedirs(OUT + '/etc', exist_ok=True)
+    os.makedirs(LAYER + '/etc', exist_ok=True)
     lines = {'passwd': '%s:x:%d:%d::/nonexistent:/usr/sbin/nologin\n' % (user, uid, uid), 'group': '%s:x:%d:\n' % (user, uid)}
     for file, line in lines.items():
         path = '/wheel-slim/runtime-image/etc/' + file
         text = open(path).read() if os.path.exists(path) else ''
         if not any(l.split(':')[2:3] == [str(uid)] for l in text.splitlines()):
             text += ('' if text.endswith('\n') or not text else '\n') + line
-        with open(OUT + '/etc/' + file, 'w') as f:
+        with open(LAYER + '/etc/' + file, 'w') as f:
             f.write(text)
-        os.chmod(OUT + '/etc/' + file, 0o644)
+        os.chmod(LAYER + '/etc/' + file, 0o644)
 
 
-COMMANDS = {'own': own, 'resolve': resolve, 'compile': compile_wheels, 'collect': collect, 'layout': layout}
+COMMANDS = {'own': own, 'resolve': resolve, 'compile': compile_wheels, 'collect': collect}
 
 if __name__ == '__main__':
     COMMANDS[sys.argv[1]](json.loads(sys.argv[2]))

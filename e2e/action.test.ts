@@ -518,7 +518,6 @@ describe('runs that push nothing', () => {
       'base',
       'wheels',
       'runtime-base',
-      'layout',
       'runtime'
     ])
     expect(lines(run.outputs['build-contexts'])[0]).toMatch(/^wheel-slim-tools=\//)

@@ -341,7 +341,8 @@ describe('system_libs.compatible: whether wheels built on the builder load on th
     ['glibc 2.36', 'unknown', null],
     ['unknown', 'glibc 2.31', null]
   ])('builder %s, runtime %s → %j', (builder, runtime, expected) => {
-    expect(systemLibs('compatible', r[builder], r[runtime])).toEqual(expected)
+    const code = 'import system_libs\nresult = system_libs.compatible(*map(system_libs.libc, argv))'
+    expect(python(code, [r[builder] ?? '', r[runtime] ?? '']).result).toEqual(expected)
   })
 
   test('describe: the C library and the release, as the refusal names them', () => {

@@ -103,13 +103,9 @@ def describe(root):
     return '%s %s (%s)' % (kind, version, release) if version else '%s (%s)' % (kind, release)
 
 
-def compatible(builder_root, runtime_root):
-    """Why wheels built on the builder would not load on the runtime, or None."""
-    return libc_fits(libc(builder_root), libc(runtime_root))
-
-
-def libc_fits(b, r):
-    """compatible() for two libc() answers: the builder's, the runtime's."""
+def compatible(b, r):
+    """Why wheels built on the builder would not load on the runtime, or None, from the libc()
+    of each."""
     if 'unknown' in (b[0], r[0]):
         return None
     if b[0] != r[0]:

@@ -259,10 +259,10 @@ def builder_facts(root='/'):
 def check_images(cfg, builder=None):
     """Wheels from the builder (this image, or builder_facts of it) must load on the runtime
     image (its few files that tell)."""
-    builder = builder or builder_facts()
     runtime = '/wheel-slim/runtime-image'
-    why = system_libs.libc_fits(tuple(builder['libc']), system_libs.libc(runtime))
+    why = system_libs.compatible(tuple(builder['libc']) if builder else system_libs.libc('/'), system_libs.libc(runtime))
     if why:
+        builder = builder or builder_facts()
         fail('runtime-image %s (%s) does not fit builder-image %s (%s): %s. Use a runtime image of the builder\'s release, e.g. %s.' % (
             cfg['runtime_image'], system_libs.describe(runtime), cfg['builder_image'], builder['describe'], why, fitting_runtime(cfg, builder['codename'])))
     if cfg['runtime_packages'] and not os.path.exists(runtime + '/usr/bin/apt-get'):

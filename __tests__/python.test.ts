@@ -691,6 +691,14 @@ describe('wheel_slim.check_images and fitting_runtime: a runtime image that does
     'Debian GNU/Linux 11 (bullseye)|bullseye'
   ]
   const ALPINE_MUSL: [string, string, string] = ['musl', '', 'Alpine Linux v3.20|']
+  /** A bullseye runtime image for a bookworm builder, and its refusal. */
+  const BULLSEYE_ON_BOOKWORM = {
+    builder_image: 'python:3.12',
+    runtime_image: 'python:3.12-slim-bullseye',
+    runtime_packages: []
+  }
+  const OLDER_GLIBC_REFUSAL =
+    "wheel-slim: ERROR: runtime-image python:3.12-slim-bullseye (glibc 2.31 (Debian GNU/Linux 11 (bullseye))) does not fit builder-image python:3.12 (glibc 2.36 (Debian GNU/Linux 12 (bookworm))): its glibc 2.31 is older than the builder's 2.36: the wheels would fail to load. Use a runtime image of the builder's release, e.g. python:3.12-slim-bookworm."
 
   const checkImages = (setup: string, cfg: Record<string, unknown>, aptGet = true): PythonRun =>
     wheelSlim(
@@ -701,15 +709,9 @@ describe('wheel_slim.check_images and fitting_runtime: a runtime image that does
     )
 
   test('an older glibc: one ERROR line naming both images, why, and a runtime image that fits', () => {
-    const run = checkImages(images(BOOKWORM_GLIBC, BULLSEYE_GLIBC), {
-      builder_image: 'python:3.12',
-      runtime_image: 'python:3.12-slim-bullseye',
-      runtime_packages: []
-    })
+    const run = checkImages(images(BOOKWORM_GLIBC, BULLSEYE_GLIBC), BULLSEYE_ON_BOOKWORM)
     expect(run.result).toEqual({ exit: 1 })
-    expect(run.printed).toEqual([
-      "wheel-slim: ERROR: runtime-image python:3.12-slim-bullseye (glibc 2.31 (Debian GNU/Linux 11 (bullseye))) does not fit builder-image python:3.12 (glibc 2.36 (Debian GNU/Linux 12 (bookworm))): its glibc 2.31 is older than the builder's 2.36: the wheels would fail to load. Use a runtime image of the builder's release, e.g. python:3.12-slim-bookworm."
-    ])
+    expect(run.printed).toEqual([OLDER_GLIBC_REFUSAL])
     // what execute.ts reads back from the build log: the whole message, up to the end of the line
     expect(/wheel-slim: ERROR: (.*)/.exec(run.printed.join('\n'))?.[1]).toBe(
       run.printed[0]?.slice('wheel-slim: ERROR: '.length)
@@ -764,16 +766,10 @@ describe('wheel_slim.check_images and fitting_runtime: a runtime image that does
         'real_check = wheel_slim.check_images',
         'wheel_slim.check_images = lambda cfg: real_check(cfg, builder)'
       ].join('\n'),
-      {
-        builder_image: 'python:3.12',
-        runtime_image: 'python:3.12-slim-bullseye',
-        runtime_packages: []
-      }
+      BULLSEYE_ON_BOOKWORM
     )
     expect(run.result).toEqual({ exit: 1 })
-    expect(run.printed[0]).toBe(
-      "wheel-slim: ERROR: runtime-image python:3.12-slim-bullseye (glibc 2.31 (Debian GNU/Linux 11 (bullseye))) does not fit builder-image python:3.12 (glibc 2.36 (Debian GNU/Linux 12 (bookworm))): its glibc 2.31 is older than the builder's 2.36: the wheels would fail to load. Use a runtime image of the builder's release, e.g. python:3.12-slim-bookworm."
-    )
+    expect(run.printed[0]).toBe(OLDER_GLIBC_REFUSAL)
   })
 
   test.each<[string, string, string]>([

@@ -310,12 +310,11 @@ def resolve(cfg):
             if not os.path.exists(own_out + '/pins.txt'):
                 raise LookupError('the build host could not resolve the requirements: %s' % read_json(own_out + '/unresolved.json', ''))
             pins = ['--constraint', own_out + '/pins.txt']
+        # Without the build host's pins per file, whether each is at hand cannot be told.
         jobs = read_json(own_out + '/target-builds.json')
-        at_hand = [None]
-        if jobs:
-            found = local_wheels(cfg, accepted)
-            at_hand = [local_wheel(found, p) for p in jobs['sdists'] + jobs['wheels']]
-        if all(at_hand):
+        found = local_wheels(cfg, accepted) if jobs else {}
+        at_hand = [local_wheel(found, p) for p in jobs['sdists'] + jobs['wheels']] if jobs else None
+        if at_hand is not None and all(at_hand):
             # Each pin's wheel for the target is in the wheel cache, the parent or dist/: no pip.
             for f in at_hand + [own_file]:
                 shutil.copy(f, OUT + '/wheels')

@@ -262,12 +262,15 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     )
   })
 
-  test('every RUN and ENTRYPOINT is exec form; RUN flags are mounts only', () => {
+  test('every RUN and ENTRYPOINT is exec form; RUN flags are mounts, and collect has no network', () => {
     const execs = df.instructions.filter((i) => i.keyword === 'RUN' || i.keyword === 'ENTRYPOINT')
     expect(execs.length).toBeGreaterThan(0)
     for (const i of execs) {
       expect(() => execForm(i)).not.toThrow()
-      expect(i.flags.every((f) => f.name === 'mount')).toBe(true)
+      const collect = st('collect').instructions.includes(i)
+      expect(i.flags.filter((f) => f.name !== 'mount')).toEqual(
+        collect ? [{ name: 'network', value: 'none' }] : []
+      )
     }
   })
 

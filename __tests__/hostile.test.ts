@@ -347,7 +347,10 @@ function expectInert(p: BuildPlan): void {
   // exec forms stay exec forms, and carry the values exactly
   const execs = df.instructions.filter((i) => i.keyword === 'RUN' || i.keyword === 'ENTRYPOINT')
   expect(execs.filter((i) => execForm(i).length === 0)).toEqual([])
-  expect(execs.flatMap((i) => i.flags).filter((f) => f.name !== 'mount')).toEqual([])
+  // No input adds a flag: besides mounts only collect's fixed --network=none.
+  expect(execs.flatMap((i) => i.flags).filter((f) => f.name !== 'mount')).toEqual([
+    { name: 'network', value: 'none' }
+  ])
   for (const st of df.stages.filter((x) => ['own', 'resolve', 'compile'].includes(x.name ?? ''))) {
     const { config } = toolRun(st)
     expect([config['own'], config['pip_args']]).toEqual([s.ownFiles, s.pipArgs])

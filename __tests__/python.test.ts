@@ -997,6 +997,18 @@ describe('wheel_slim.pips_at_once: the real pip, imported once, in forked childr
   test('no runs: nothing forked, no pip imported', () => {
     expect(python('import wheel_slim\nresult = wheel_slim.pips_at_once([], 2)').result).toEqual([])
   })
+
+  test("pip: one run the same way (a stage's second pip skips the start-up), else a pip process", () => {
+    const run = (prelude: string): [number, string] =>
+      python(`${prelude}import wheel_slim\nresult = wheel_slim.pip(['--version'])`).result as [
+        number,
+        string
+      ]
+    const [code, output] = run('')
+    expect(code).toBe(0)
+    expect(output).toMatch(/^pip \d+\.\d+/)
+    expect(run("sys.modules['pip._internal.cli.main'] = None\n")).toEqual([0, output])
+  })
 })
 
 describe('wheel_slim.install_wheel: what pip install --target makes of a wheel, without pip', () => {

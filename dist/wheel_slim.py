@@ -57,12 +57,13 @@ def fail(message):
     raise SystemExit(1)
 
 
-def pip(args, capture=False):
-    """Runs pip; with capture, its output is echoed and returned too (for reasons and reports)."""
-    cmd = [sys.executable, '-m', 'pip', *args]
-    if not capture:
-        return subprocess.run(cmd).returncode, ''
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def pip(args):
+    """Runs pip: (exit code, output), the output echoed. Forked from pip imported once (see
+    pips_at_once), so a stage's second pip skips the start-up; else a pip of its own."""
+    ran = pips_at_once([args], 1)
+    if ran is not None:
+        return ran[0]
+    r = subprocess.run([sys.executable, '-m', 'pip', *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     sys.stdout.write(r.stdout)
     return r.returncode, r.stdout
 
@@ -191,7 +192,7 @@ def own(cfg):
     own_file = pure[0] if pure else None
     # A package that needs build packages has compiled code: only its target can build it.
     if not own_file and sdists and not cfg['build_packages']:
-        code, output = pip(['wheel', *PIP_QUIET, '--no-deps', '--wheel-dir', OUT, *sources(cfg, False), sdists[0]], capture=True)
+        code, output = pip(['wheel', *PIP_QUIET, '--no-deps', '--wheel-dir', OUT, *sources(cfg, False), sdists[0]])
         write_json(OUT + '/built.json', created_wheels(output) if code == 0 else [])
         built = [os.path.join(OUT, f) for f in os.listdir(OUT) if f.endswith('.whl')]
         own_file = built[0] if code == 0 and built else sdists[0]
@@ -204,7 +205,7 @@ def pin(cfg, own_file, out):
     """The versions a normal resolution picks (sdists allowed) into out/pins.txt, or why none
     into out/unresolved.json."""
     report = '/tmp/wheel-slim-report.json'
-    code, output = pip(['install', *PIP_QUIET, '--dry-run', '--ignore-installed', '--report', report, *sources(cfg), *own_requirement(cfg, own_file)], capture=True)
+    code, output = pip(['install', *PIP_QUIET, '--dry-run', '--ignore-installed', '--report', report, *sources(cfg), *own_requirement(cfg, own_file)])
     if code != 0:
         write_json(out + '/unresolved.json', last_error(output))
         return
@@ -320,7 +321,7 @@ def resolve(cfg):
                 shutil.copy(f, OUT + '/wheels')
             say('resolve', result['platform'], 'every pin at hand, no download')
         else:
-            code, output = pip(['download', *PIP_QUIET, '--dest', OUT + '/wheels', *tag_args(t), *sources(cfg), *pins, *own_requirement(cfg, own_file)], capture=True)
+            code, output = pip(['download', *PIP_QUIET, '--dest', OUT + '/wheels', *tag_args(t), *sources(cfg), *pins, *own_requirement(cfg, own_file)])
             if code != 0:
                 raise LookupError(last_error(output))
         result['complete'] = True
@@ -354,7 +355,7 @@ def compile_wheels(cfg):
     else:
         # pip resolves on the target, taking what the builds side by side made.
         links = ['--find-links', PREBUILT] if jobs is not None else []
-        code, output = pip(['wheel', *PIP_QUIET, '--wheel-dir', OUT + '/wheels', *links, *sources(cfg), *own_requirement(cfg, own_file)], capture=True)
+        code, output = pip(['wheel', *PIP_QUIET, '--wheel-dir', OUT + '/wheels', *links, *sources(cfg), *own_requirement(cfg, own_file)])
         if code != 0:
             raise SystemExit(code)
         wheels = set(os.listdir(OUT + '/wheels'))

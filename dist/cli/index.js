@@ -42305,9 +42305,9 @@ const LAYER = '/wheel-slim/layer';
 const RUNTIME_FILES = '/wheel-slim/runtime-image';
 const json = (argv) => `[${argv.map((a) => JSON.stringify(a)).join(', ')}]`;
 const bind = (from, source, target) => `--mount=type=bind,${from ? `from=${from},` : ''}${source ? `source=${source},` : ''}target=${target}`;
-/** A RUN in exec form, with its --mount flags on continuation lines. */
-function run(argv, mounts = []) {
-    return 'RUN ' + [...mounts, json(argv)].join(' \\\n    ');
+/** A RUN in exec form, with its flags (--network, --mount) on continuation lines. */
+function run(argv, flags = []) {
+    return 'RUN ' + [...flags, json(argv)].join(' \\\n    ');
 }
 /** The stage script with its JSON argument. */
 const tool = (command, config) => [
@@ -42445,7 +42445,8 @@ function collectStage(s) {
         "# installed files at the runtime image's own paths, laid out on the build host.",
         `FROM ${STAGES.runtimeNative} AS ${STAGES.collect}`,
         'ARG SOURCE_DATE_EPOCH',
-        run(tool('collect', config), mounts)
+        // No network: it reads only mounted files, and a step without one starts about 0.15 s sooner.
+        run(tool('collect', config), ['--network=none', ...mounts])
     ];
 }
 function baseStage(s) {

@@ -1137,6 +1137,27 @@ describe('execute: the other tags, registry-side for several platforms, pushed f
     )
   })
 
+  test("the pushed sizes are read from the run's own refs while the other tags move", async () => {
+    withRegistry()
+    const [result, plan] = await run(
+      { image: IMAGES, platforms: 'linux/amd64,linux/arm/v7' },
+      'load',
+      RELEASE
+    )
+    const raw = (ref: string) => (a: string[]) =>
+      a[2] === 'inspect' && a[3] === ref && a.includes('--raw')
+    const firstCreate = Math.min(...order(isCreate))
+    const lastPush = Math.max(...order((a) => a[0] === 'push'))
+    for (const ref of [plan.runRefs.slim[0] as string, plan.runRefs.base[0] as string]) {
+      const reads = order(raw(ref))
+      expect(reads.length).toBeGreaterThan(0)
+      expect(Math.min(...reads)).toBeGreaterThan(lastPush)
+      expect(Math.min(...reads)).toBeLessThan(firstCreate)
+    }
+    expect(result.platforms.map((p) => typeof p.pushedSlimBytes)).toEqual(['number', 'number'])
+    expect(result.platforms.map((p) => typeof p.pushedBaseBytes)).toEqual(['number', 'number'])
+  })
+
   test('one platform, loaded: every tag by docker push, no imagetools create', async () => {
     const refs = withRegistry()
     const [result, plan] = await run({ image: IMAGES, platforms: 'linux/arm64' }, 'load', RELEASE)

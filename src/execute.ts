@@ -321,7 +321,8 @@ async function push(
   built: Built,
   delivery: Delivery['kind'],
   cleanup: Cleanup,
-  reload: (target: 'runtime' | 'base') => Promise<void>
+  reload: (target: 'runtime' | 'base') => Promise<void>,
+  verified: () => void
 ): Promise<{ digest: string; baseDigest: string; moves: TagMove[] }> {
   const { early, late } = refsOf(plan)
   const isBase = (ref: string): boolean =>
@@ -377,6 +378,7 @@ async function push(
     }
   }
   // Every image of the run is in the registry and verified: now the other tags may move.
+  verified()
   const kept = await keptBack(plan.floating, plan.version, before)
   const moving = late.filter((r) => !kept.has(r))
   try {
@@ -526,17 +528,28 @@ export async function execute(
 
   let pushed = { digest: '', baseDigest: '', moves: [] as TagMove[] }
   if (plan.push.push) {
+    // Read back from the run's own refs while the other tags move: they are verified then.
+    const first = plan.runRefs.slim[0] as string
+    const readBack = () =>
+      Promise.all([
+        measured('The pushed platform manifests', () => platformManifests(first)),
+        measured('The pushed slim image size', () => pushedSizes(first)),
+        measured('The pushed base image size', () => pushedSizes(plan.runRefs.base[0] as string))
+      ])
+    let reading: ReturnType<typeof readBack> | undefined
     pushed = await timed(timings, 'push', () =>
       core.group('Push the tested images, then move the tags', () =>
-        push(plan, built, engine.delivery, cleanup, (target) => reload(plan, engine, target))
+        push(
+          plan,
+          built,
+          engine.delivery,
+          cleanup,
+          (target) => reload(plan, engine, target),
+          () => (reading = readBack())
+        )
       )
     )
-    const first = plan.runRefs.slim[0] as string
-    const [manifests, slim, base] = await Promise.all([
-      measured('The pushed platform manifests', () => platformManifests(first)),
-      measured('The pushed slim image size', () => pushedSizes(first)),
-      measured('The pushed base image size', () => pushedSizes(plan.runRefs.base[0] as string))
-    ])
+    const [manifests, slim, base] = await (reading ?? readBack())
     for (const r of results) {
       r.manifest = manifests?.get(r.platform)
       r.pushedSlimBytes = slim?.get(r.platform) ?? slim?.get('')

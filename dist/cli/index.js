@@ -100706,7 +100706,7 @@ function refsOf(plan) {
  * higher version. A loaded image is pushed under each tag (fast: its blobs are there) rather
  * than copied by imagetools, which wraps a lone single-platform manifest in a new index.
  */
-async function push(plan, built, delivery, cleanup, reload) {
+async function push(plan, built, delivery, cleanup, reload, verified) {
     const { early, late } = refsOf(plan);
     const isBase = (ref) => plan.baseTags.includes(ref) || plan.runRefs.base.includes(ref);
     const before = await snapshot([...early, ...late]);
@@ -100754,6 +100754,7 @@ async function push(plan, built, delivery, cleanup, reload) {
         }
     }
     // Every image of the run is in the registry and verified: now the other tags may move.
+    verified();
     const kept = await keptBack(plan.floating, plan.version, before);
     const moving = late.filter((r) => !kept.has(r));
     try {
@@ -100857,13 +100858,16 @@ async function execute(plan, qemuImage, runKey, cleanup) {
     });
     let pushed = { digest: '', baseDigest: '', moves: [] };
     if (plan.push.push) {
-        pushed = await timed(timings, 'push', () => group('Push the tested images, then move the tags', () => push(plan, built, engine.delivery, cleanup, (target) => reload(plan, engine, target))));
+        // Read back from the run's own refs while the other tags move: they are verified then.
         const first = plan.runRefs.slim[0];
-        const [manifests, slim, base] = await Promise.all([
+        const readBack = () => Promise.all([
             measured('The pushed platform manifests', () => platformManifests(first)),
             measured('The pushed slim image size', () => pushedSizes(first)),
             measured('The pushed base image size', () => pushedSizes(plan.runRefs.base[0]))
         ]);
+        let reading;
+        pushed = await timed(timings, 'push', () => group('Push the tested images, then move the tags', () => push(plan, built, engine.delivery, cleanup, (target) => reload(plan, engine, target), () => (reading = readBack()))));
+        const [manifests, slim, base] = await (reading ?? readBack());
         for (const r of results) {
             r.manifest = manifests?.get(r.platform);
             r.pushedSlimBytes = slim?.get(r.platform) ?? slim?.get('');

@@ -1119,8 +1119,12 @@ describe('execute: the other tags, registry-side for several platforms, pushed f
       const reads = order((a) => a[2] === 'inspect' && a[3] === ref)
       expect(reads.some((n) => n > pushed && n < firstCreate)).toBe(true)
     }
-    // every tag moved to the tested digest, and read back after its create
+    // every tag read once after the tests (where it was when the push began), moved to the
+    // tested digest, and read back after its create
+    const tested = Math.max(...order(isTest))
     for (const ref of [...lateBase, ...lateSlim]) {
+      const reads = order((a) => a[2] === 'inspect' && a[3] === ref)
+      expect(reads.filter((n) => n > tested && n < firstCreate)).toHaveLength(1)
       expect([ref, refs.get(ref)]).toEqual([
         ref,
         lateBase.includes(ref) ? BASE_DIGEST : RUNTIME_DIGEST

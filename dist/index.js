@@ -48576,11 +48576,12 @@ async function verify(ref, digest, what) {
 }
 /**
  * Points every ref at `digest` (already in the registry under `source`'s repository): a registry
- * operation, no build. Each is read back; the first that does not hold the digest fails the step.
+ * operation, no build. `before` holds where each ref pointed when the push began (no read again:
+ * a ref already there is left alone, any other is written). Each is read back; the first that
+ * does not hold the digest fails the step.
  */
-async function pointTags(refs, source, digest) {
-    const now = await Promise.all(refs.map((ref) => remoteDigest(ref)));
-    const move = refs.filter((_, i) => now[i] !== digest);
+async function pointTags(refs, source, digest, before) {
+    const move = refs.filter((ref) => before.get(ref) !== digest);
     if (move.length > 0) {
         const tags = move.flatMap((ref) => ['--tag', ref]);
         const args = ['buildx', 'imagetools', 'create', ...tags, `${repositoryOf(source)}@${digest}`];
@@ -106251,8 +106252,8 @@ async function push(plan, built, delivery, cleanup, reload, verified) {
             for (const repo of plan.repositories) {
                 const mine = [...(delivery === 'load' ? [] : early), ...moving].filter((r) => repositoryOf(r) === repo);
                 await settled([
-                    pointTags(mine.filter(isBase), `${repo}@${baseDigest}`, baseDigest),
-                    pointTags(mine.filter((r) => !isBase(r)), `${repo}@${digest}`, digest)
+                    pointTags(mine.filter(isBase), `${repo}@${baseDigest}`, baseDigest, before),
+                    pointTags(mine.filter((r) => !isBase(r)), `${repo}@${digest}`, digest, before)
                 ]);
             }
         }

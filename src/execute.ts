@@ -393,11 +393,12 @@ async function push(
           (r) => repositoryOf(r) === repo
         )
         await settled([
-          pointTags(mine.filter(isBase), `${repo}@${baseDigest}`, baseDigest),
+          pointTags(mine.filter(isBase), `${repo}@${baseDigest}`, baseDigest, before),
           pointTags(
             mine.filter((r) => !isBase(r)),
             `${repo}@${digest}`,
-            digest
+            digest,
+            before
           )
         ])
       }

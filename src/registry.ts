@@ -143,11 +143,17 @@ export async function verify(ref: string, digest: string, what: string): Promise
 
 /**
  * Points every ref at `digest` (already in the registry under `source`'s repository): a registry
- * operation, no build. Each is read back; the first that does not hold the digest fails the step.
+ * operation, no build. `before` holds where each ref pointed when the push began (no read again:
+ * a ref already there is left alone, any other is written). Each is read back; the first that
+ * does not hold the digest fails the step.
  */
-export async function pointTags(refs: string[], source: string, digest: string): Promise<void> {
-  const now = await Promise.all(refs.map((ref) => remoteDigest(ref)))
-  const move = refs.filter((_, i) => now[i] !== digest)
+export async function pointTags(
+  refs: string[],
+  source: string,
+  digest: string,
+  before: Map<string, string | undefined>
+): Promise<void> {
+  const move = refs.filter((ref) => before.get(ref) !== digest)
   if (move.length > 0) {
     const tags = move.flatMap((ref) => ['--tag', ref])
     const args = ['buildx', 'imagetools', 'create', ...tags, `${repositoryOf(source)}@${digest}`]

@@ -42269,7 +42269,7 @@ function mergeAnnotations(labels, user) {
  *
  *   own, resolve, collect  run on the build host ($BUILDPLATFORM), natively (collect in the
  *                          runtime image's build-host variant, at its own paths)
- *   compile                        runs on the target (QEMU) only when resolve came back incomplete
+ *   compile                runs on the target (QEMU) only when resolve came back incomplete
  *   base     builder (or parent) + the new wheels: the image children name as their parent
  *   wheels   only the wheel set, exported for the Actions cache
  *   runtime  the slim image + one layer of installed files (+ runtime packages), non-root

@@ -113,6 +113,27 @@ describe('parseWheelSteps', () => {
     expect(asObject(parseWheelSteps(lines.join('\n'), platforms))).toEqual(expected)
   })
 
+  test("one resolve step for both platforms (it names the build host): its time is each one's", () => {
+    const log = [
+      '#12 [wheels linux/amd64 resolve 2/2] RUN ["python3", "/wheel-slim/tools/wheel_slim.py"]',
+      '#12 DONE 1.4s',
+      '#13 [runtime linux/amd64 resolve 2/2] RUN ["python3", "/wheel-slim/tools/wheel_slim.py"]',
+      '#13 CACHED',
+      '#17 [runtime linux/arm/v7 compile 3/3] RUN ["/bin/sh"]',
+      '#17 DONE 9.5s'
+    ].join('\n')
+    const resolve = { seconds: 1.4, cached: false }
+    expect(asObject(parseWheelSteps(log, TWO, {}, TWO))).toEqual({
+      'linux/amd64': { resolve },
+      'linux/arm/v7': { resolve, compile: { seconds: 9.5, cached: false } }
+    })
+    // Read as a resolve per target, the step would be the build host's only.
+    expect(parseWheelSteps(log, TWO).get('linux/arm/v7')?.resolve).toBeUndefined()
+    // On an arm64 host building neither platform natively, the step names arm64.
+    const arm64Host = log.replaceAll('linux/amd64 resolve', 'linux/arm64 resolve')
+    expect(parseWheelSteps(arm64Host, TWO, {}, TWO).get('linux/amd64')?.resolve).toEqual(resolve)
+  })
+
   test('an empty log has no steps', () => {
     expect(parseWheelSteps('', TWO).size).toBe(0)
     expect(parseWheelSteps('', ['linux/arm64']).size).toBe(0)

@@ -55,8 +55,16 @@ const plain: DockerfileSpec = {
 
 const PARENT_IMAGE = 'ghcr.io/org/service:1.0-base'
 
+const TWO = ['linux/amd64', 'linux/arm/v7']
+
 const SPECS: [string, DockerfileSpec][] = [
   ['plain', plain],
+  ['two platforms listed: one resolve for both', { ...plain, platforms: TWO }],
+  ['one platform listed', { ...plain, platforms: ['linux/arm64'] }],
+  [
+    'two platforms listed, with parent: a resolve per target',
+    { ...plain, buildFrom: PARENT_IMAGE, fromParent: true, platforms: TWO }
+  ],
   ['with parent', { ...plain, buildFrom: PARENT_IMAGE, fromParent: true }],
   ['with requirements', { ...plain, requirementsPath: 'requirements/pinned.txt' }],
   ['with wheelCache', { ...plain, wheelCache: true }],
@@ -145,6 +153,8 @@ function expectedMounts(s: DockerfileSpec): Record<string, string[]> {
   const secret = s.extraIndex ? [`type=secret,id=${PIP_CONF_SECRET},target=/etc/pip.conf`] : []
   const out = (from: string, target: string, source = '/wheel-slim/out'): string =>
     `type=bind,from=${from},source=${source},target=${target}`
+  // resolve writes each target's findings under its platform
+  const resolved = out('resolve', '/wheel-slim/resolved', '/wheel-slim/out/$TARGETPLATFORM')
   return {
     own: [tools, dist, ...req, ...pipCache, ...parentNative, ...secret],
     resolve: [
@@ -165,12 +175,12 @@ function expectedMounts(s: DockerfileSpec): Record<string, string[]> {
       ...req,
       ...pipCache,
       ...secret,
-      out('resolve', '/wheel-slim/resolved'),
+      resolved,
       'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'
     ],
     collect: [
       tools,
-      out('resolve', '/wheel-slim/resolved'),
+      resolved,
       out('compile', '/wheel-slim/compiled'),
       ...(s.wheelCache ? [cache] : []),
       ...parent,
@@ -192,6 +202,9 @@ function expectedFindLinks(s: DockerfileSpec): Record<string, string[]> {
 }
 
 const sorted = (a: string[]): string[] => [...a].sort()
+
+/** One resolve step for every target: the platforms are listed, and no parent's wheels differ per target. */
+const shared = (s: DockerfileSpec): boolean => !s.fromParent && (s.platforms?.length ?? 0) > 1
 
 /** The runtime-base RUN is left out only when nothing could ever be installed. */
 const installsPackages = (s: DockerfileSpec): boolean =>
@@ -304,6 +317,8 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     (name) => {
       const { config } = toolRun(st(name))
       expect(config).toEqual({
+        // resolve gathers for every target listed, when it serves them all
+        ...(name === 'resolve' && shared(spec) ? { platforms: spec.platforms } : {}),
         dist: DIST_MOUNT,
         name: spec.packageName,
         own: spec.ownFiles,
@@ -343,7 +358,7 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     })
   })
 
-  test('ARG: build arguments where pip runs, TARGETPLATFORM where resolve reads it', () => {
+  test('ARG: build arguments where pip runs, TARGETPLATFORM where a step reads it', () => {
     const declared: Record<string, string[]> = Object.fromEntries(
       df.stages.map((s) => [s.name ?? '', argsOf(s, 'ARG')])
     )
@@ -357,7 +372,12 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     )) {
       expect(argsOf(s, 'ARG').filter((a) => spec.buildArgNames.includes(a))).toEqual([])
     }
-    expect(declared['resolve']).toContain('TARGETPLATFORM')
+    // compile and collect mount their target's part of resolve; a resolve per target reads it,
+    // one for every target must not (BuildKit then runs it once)
+    expect(declared['compile']).toContain('TARGETPLATFORM')
+    expect(declared['collect']).toContain('TARGETPLATFORM')
+    expect(declared['resolve']?.includes('TARGETPLATFORM')).toBe(!shared(spec))
+    expect(toolRun(st('resolve')).instruction.args).not.toContain('TARGETPLATFORM')
     // ARG lines declare names, never values
     expect(df.instructions.filter((i) => i.keyword === 'ARG' && /[=\s]/.test(i.args))).toEqual([])
     // declared before the RUN that needs them
@@ -507,9 +527,17 @@ describe.each(SPECS)('renderDockerfile: %s', (_name, spec) => {
     )
   })
 
-  test('outside JSON strings, the only "$" is $BUILDPLATFORM', () => {
+  test('outside JSON strings, the only "$" are $BUILDPLATFORM and the mounts of $TARGETPLATFORM', () => {
     const outside = outsideJson(text)
-    expect(outside.replace(/\$BUILDPLATFORM\b/g, '')).not.toContain('$')
+    expect(outside.match(/source=[^,]*\$TARGETPLATFORM/g)).toEqual([
+      'source=/wheel-slim/out/$TARGETPLATFORM',
+      'source=/wheel-slim/out/$TARGETPLATFORM'
+    ])
+    expect(
+      outside
+        .replace(/\$BUILDPLATFORM\b/g, '')
+        .replace(/source=\/wheel-slim\/out\/\$TARGETPLATFORM,/g, '')
+    ).not.toContain('$')
   })
 })
 

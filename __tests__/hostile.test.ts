@@ -135,7 +135,13 @@ function expectedShape(s: DockerfileSpec): [string, string[]][] {
   const shape = baselineDf.stages.map((st): [string, string[]] => {
     const keywords = st.instructions.map((i) => i.keyword)
     const name = st.name ?? ''
-    if (['own', 'resolve', 'compile'].includes(name)) {
+    if (name === 'resolve') {
+      // TARGETPLATFORM only in a resolve per target: one for every listed target must not read it
+      const shared = !s.fromParent && (s.platforms?.length ?? 0) > 1
+      const args = (shared ? 1 : 2) + s.buildArgNames.length
+      return [name, ['FROM', ...Array<string>(args).fill('ARG'), 'RUN']]
+    }
+    if (['own', 'compile'].includes(name)) {
       const at = keywords.lastIndexOf('ARG') + 1
       keywords.splice(at, 0, ...s.buildArgNames.map(() => 'ARG'))
     }
@@ -170,7 +176,7 @@ function allowedMounts(s: DockerfileSpec): Set<string> {
     out('own', '/wheel-slim/own'),
     'type=bind,from=runtime-files,target=/wheel-slim/runtime-image',
     out('collect', '/wheel-slim/apt', '/wheel-slim/out/apt'),
-    out('resolve', '/wheel-slim/resolved'),
+    out('resolve', '/wheel-slim/resolved', '/wheel-slim/out/$TARGETPLATFORM'),
     out('compile', '/wheel-slim/compiled'),
     'type=bind,from=runtime-files,target=/wheel-slim/runtime-image'
   ])

@@ -61,11 +61,14 @@ describe('makePlan: a release of one image on two platforms', () => {
       pipArgs: [],
       extraIndex: false,
       wheelCache: true,
-      buildArgNames: []
+      buildArgNames: [],
+      platforms: ['linux/amd64', 'linux/arm/v7']
     })
     const df = parseDockerfile(p.dockerfile)
     expect(df.stages.map((s) => s.name)).toEqual(STAGE_NAMES)
     expect(toolRun(stage(df, 'resolve')).config['own']).toEqual(p.spec.ownFiles)
+    // The platforms this run builds: one resolve step for both.
+    expect(toolRun(stage(df, 'resolve')).config['platforms']).toEqual(p.spec.platforms)
     expect(p.dockerfile).not.toMatch(/my[-_]app==/)
     expect(execForm(df.instructions.at(-1) ?? { keyword: '', flags: [], args: '' })).toEqual([
       'python3',
@@ -196,6 +199,14 @@ describe('makePlan: run refs and repositories', () => {
     ])
     expect(p.runRefs.slim).toEqual(p.repositories.map((r) => `${r}:sha-${SHA7}`))
     expect(p.runRefs.base).toEqual(p.repositories.map((r) => `${r}:sha-${SHA7}-wheels`))
+  })
+
+  test('dockerfile-only: the Dockerfile names no platforms (another pipeline may build others)', () => {
+    const p = plan({ ...IMAGE, 'dockerfile-only': 'true' })
+    expect(p.spec.platforms).toBeUndefined()
+    expect(toolRun(stage(parseDockerfile(p.dockerfile), 'resolve')).config).not.toHaveProperty(
+      'platforms'
+    )
   })
 
   test('dockerfile-only without image: no tags, no repositories, no run refs', () => {

@@ -2,7 +2,8 @@
 
   own      build host       the package's own wheel when dist/ has only an sdist; the versions
                             a normal resolution picks
-  resolve  build host       every wheel the target needs, found without compiling for it
+  resolve  build host       every wheel each target needs, found without compiling for it
+                            (every target in one step when the Dockerfile lists them)
   compile  target (QEMU)    only when resolve came back incomplete: checks builder and runtime
                             image agree (from a few of its files), then builds the build host's
                             pins side by side (or pip wheel resolves there); which Debian
@@ -85,8 +86,8 @@ def read_json(path, default=None):
         return json.load(f)
 
 
-def target_tags():
-    """The tags the target accepts: this interpreter's, with the machine swapped.
+def target_tags(target):
+    """The tags the target platform accepts: this interpreter's, with the machine swapped.
 
     The stage runs the build host's variant of the same multi-platform image as the target, so
     the Python version, ABI and C library are the target's; only the machine differs.
@@ -94,7 +95,7 @@ def target_tags():
     from pip._vendor.packaging import tags
 
     native = platform.machine()
-    machine = MACHINES[os.environ['TARGETPLATFORM']]
+    machine = MACHINES[target]
     platforms = []
     for tag in tags.sys_tags():
         p = tag.platform
@@ -151,9 +152,10 @@ def own_requirement(cfg, file):
     """pip's requirement for the own file; hashed when the requirements file pins hashes."""
     if not cfg['hashes']:
         return [file]
-    req = '/tmp/wheel-slim-own.txt'
+    digest = sha256(file)
+    req = '/tmp/wheel-slim-own-%s.txt' % digest  # one per file: targets may pick different ones
     with open(req, 'w') as f:
-        f.write('%s --hash=sha256:%s\n' % (file, sha256(file)))
+        f.write('%s --hash=sha256:%s\n' % (file, digest))
     return ['--requirement', req]
 
 
@@ -287,11 +289,10 @@ def last_error(output):
 
 
 def resolve(cfg):
-    """Build host: every wheel the target needs, without compiling anything for it."""
-    t = target_tags()
-    os.makedirs(OUT + '/wheels')
-    write_json(OUT + '/builder.json', builder_facts())
-    result = {'platform': os.environ['TARGETPLATFORM'], 'complete': False}
+    """Build host: every wheel the targets need, without compiling anything for them. Every target
+    in one step when the Dockerfile lists them (`platforms`: the pins and pip's start-up once),
+    else the one this step builds for; each target's findings go to OUT/<platform>."""
+    platforms = cfg.get('platforms') or [os.environ['TARGETPLATFORM']]
     own_out = '/wheel-slim/own'
     if not os.path.isdir(own_out):
         # No own stage: dist/ holds the package's pure wheel (nothing to build), so the versions
@@ -300,39 +301,68 @@ def resolve(cfg):
         os.makedirs(own_out)
         if not cfg['hashes']:
             pin(cfg, pure_wheels(cfg)[0], own_out)
-    built_here = [os.path.join(own_out, f) for f in sorted(os.listdir(own_out)) if f.endswith('.whl')]
-    try:
-        accepted = accepted_tags(t)
-        own_file = pick_own(cfg, accepted, built_here)
-        if own_file is None or not own_file.endswith('.whl'):
-            raise LookupError('the package has compiled code' if built_here else 'the package has no wheel for it')
-        pins = []
-        if not cfg['hashes']:
-            if not os.path.exists(own_out + '/pins.txt'):
-                raise LookupError('the build host could not resolve the requirements: %s' % read_json(own_out + '/unresolved.json', ''))
-            pins = ['--constraint', own_out + '/pins.txt']
-        # Without the build host's pins per file, whether each is at hand cannot be told.
-        jobs = read_json(own_out + '/target-builds.json')
-        found = local_wheels(cfg, accepted) if jobs else {}
-        at_hand = [local_wheel(found, p) for p in jobs['sdists'] + jobs['wheels']] if jobs else None
-        if at_hand is not None and all(at_hand):
-            # Each pin's wheel for the target is in the wheel cache, the parent or dist/: no pip.
-            for f in at_hand + [own_file]:
-                shutil.copy(f, OUT + '/wheels')
-            say('resolve', result['platform'], 'every pin at hand, no download')
+    facts = builder_facts()
+    downloads = {}
+    for target in platforms:
+        os.makedirs(os.path.join(OUT, target, 'wheels'))
+        write_json(os.path.join(OUT, target, 'builder.json'), facts)
+        try:
+            own_file, download = gather(cfg, target, own_out)
+        except LookupError as e:
+            resolved(target, own_out, reason=str(e))
+            continue
+        if download:
+            downloads[target] = (own_file, download)
         else:
-            code, output = pip(['download', *PIP_QUIET, '--dest', OUT + '/wheels', *tag_args(t), *sources(cfg), *pins, *own_requirement(cfg, own_file)])
-            if code != 0:
-                raise LookupError(last_error(output))
-        result['complete'] = True
+            resolved(target, own_out, own_file)
+    # The targets that download, side by side: mostly waiting on the index.
+    arg_lists = [download for _, download in downloads.values()]
+    ran = pips_at_once(arg_lists, len(arg_lists))
+    for (target, (own_file, _)), (code, output) in zip(downloads.items(), ran if ran is not None else map(pip, arg_lists)):
+        resolved(target, own_out, own_file, None if code == 0 else last_error(output))
+
+
+def gather(cfg, target, own_out):
+    """The target's own file, and pip download's arguments for its wheels; none when each pin's
+    wheel is at hand (then copied). LookupError when the target must compile."""
+    t = target_tags(target)
+    accepted = accepted_tags(t)
+    built_here = [os.path.join(own_out, f) for f in sorted(os.listdir(own_out)) if f.endswith('.whl')]
+    own_file = pick_own(cfg, accepted, built_here)
+    if own_file is None or not own_file.endswith('.whl'):
+        raise LookupError('the package has compiled code' if built_here else 'the package has no wheel for it')
+    pins = []
+    if not cfg['hashes']:
+        if not os.path.exists(own_out + '/pins.txt'):
+            raise LookupError('the build host could not resolve the requirements: %s' % read_json(own_out + '/unresolved.json', ''))
+        pins = ['--constraint', own_out + '/pins.txt']
+    wheels = os.path.join(OUT, target, 'wheels')
+    # Without the build host's pins per file, whether each is at hand cannot be told.
+    jobs = read_json(own_out + '/target-builds.json')
+    found = local_wheels(cfg, accepted) if jobs else {}
+    at_hand = [local_wheel(found, p) for p in jobs['sdists'] + jobs['wheels']] if jobs else None
+    if at_hand is not None and all(at_hand):
+        # Each pin's wheel for the target is in the wheel cache, the parent or dist/: no pip.
+        for f in at_hand + [own_file]:
+            shutil.copy(f, wheels)
+        say('resolve', target, 'every pin at hand, no download')
+        return own_file, None
+    return own_file, ['download', *PIP_QUIET, '--dest', wheels, *tag_args(t), *sources(cfg), *pins, *own_requirement(cfg, own_file)]
+
+
+def resolved(target, own_out, own_file=None, reason=None):
+    """What resolve found for the target: complete, or why it compiles there."""
+    out = os.path.join(OUT, target)
+    result = {'platform': target, 'complete': reason is None}
+    if reason is None:
         result['built'] = [f for f in read_json(own_out + '/built.json', []) if f == os.path.basename(own_file)]
-        open(OUT + '/complete', 'w').close()
-    except LookupError as e:
-        result['reason'] = str(e)
+        open(out + '/complete', 'w').close()
+    else:
+        result['reason'] = reason
         if os.path.exists(own_out + '/target-builds.json'):
-            shutil.copy(own_out + '/target-builds.json', OUT)
-    write_json(OUT + '/result.json', result)
-    say('resolve', result['platform'], 'every wheel found' if result['complete'] else 'compiles on the target: ' + result['reason'])
+            shutil.copy(own_out + '/target-builds.json', out)
+    write_json(out + '/result.json', result)
+    say('resolve', target, 'every wheel found' if reason is None else 'compiles on the target: ' + reason)
 
 
 def compile_wheels(cfg):

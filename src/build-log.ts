@@ -37,25 +37,33 @@ function platformOf(
   return target.startsWith('linux/') ? target : `linux/${target}`
 }
 
-/** Bake shows a shared step once per target: the one that ran has the time, the others are CACHED. */
+/**
+ * Bake shows a shared step once per target: the one that ran has the time, the others are CACHED.
+ * `sharedResolve`: the platforms one resolve step serves (it names only the build host's): its
+ * time is each one's.
+ */
 export function parseWheelSteps(
   log: string,
   platforms: string[],
-  targets: Record<string, string[]> = {}
+  targets: Record<string, string[]> = {},
+  sharedResolve: string[] = []
 ): Map<string, WheelSteps> {
   const steps = new Map<string, WheelSteps>()
   for (const m of log.matchAll(HEADER)) {
     const [, id, prefix, stage] = m as unknown as [string, string, string, 'resolve' | 'compile']
     const platform = platformOf(prefix, platforms, targets)
-    if (!platform) continue
+    const served =
+      stage === 'resolve' && sharedResolve.length > 0 ? sharedResolve : platform ? [platform] : []
     const done = new RegExp(`^#${id} DONE (\\d+(?:\\.\\d+)?)s`, 'm').exec(log)
     const cached = new RegExp(`^#${id} CACHED`, 'm').test(log)
-    const entry = steps.get(platform) ?? {}
-    const seen = entry[stage]
-    if (done)
-      entry[stage] = { seconds: Math.max(Number(done[1]), seen?.seconds ?? 0), cached: false }
-    else if (!seen) entry[stage] = { seconds: cached ? 0 : undefined, cached }
-    steps.set(platform, entry)
+    for (const p of served) {
+      const entry = steps.get(p) ?? {}
+      const seen = entry[stage]
+      if (done)
+        entry[stage] = { seconds: Math.max(Number(done[1]), seen?.seconds ?? 0), cached: false }
+      else if (!seen) entry[stage] = { seconds: cached ? 0 : undefined, cached }
+      steps.set(p, entry)
+    }
   }
   return steps
 }

@@ -52,6 +52,11 @@ export interface DockerfileSpec {
   wheelCache: boolean
   /** Names of user build arguments, declared where pip runs so they reach it. */
   buildArgNames: string[]
+  /**
+   * The target platforms, when the build builds exactly these: one resolve step serves them all
+   * (the pins and pip's start-up once). Unset: a resolve step per target, for any platforms.
+   */
+  platforms?: string[]
 }
 
 export const STAGES = {
@@ -160,19 +165,35 @@ function ownStage(s: DockerfileSpec): string[] {
   ]
 }
 
+export const sharedResolve = (s: DockerfileSpec): boolean =>
+  !s.fromParent && (s.platforms?.length ?? 0) > 1
+
+/**
+ * Without TARGETPLATFORM in it, one step for every target: BuildKit runs a step that is the same
+ * for each platform once. The parent's wheels differ per target, so with a parent (and where the
+ * platforms are not known here) each target has its own step.
+ */
 function resolveStage(s: DockerfileSpec): string[] {
+  const shared = sharedResolve(s)
   return [
-    '# Stage "resolve": every wheel the target needs, gathered on the build host without compiling.',
+    `# Stage "resolve": every wheel ${shared ? 'each target needs' : 'the target needs'}, gathered on the build host without compiling.`,
     `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.resolve}`,
-    'ARG TARGETPLATFORM',
+    ...(shared ? [] : ['ARG TARGETPLATFORM']),
     'ARG SOURCE_DATE_EPOCH',
     ...declareArgs(s),
-    run(tool('resolve', pipConfig(s, PARENT)), [
-      ...pipMounts(s, 'parent'),
-      ...(ownStageUsed(s) ? [bind(STAGES.own, OUT, '/wheel-slim/own')] : [])
-    ])
+    run(
+      tool('resolve', { ...(shared ? { platforms: s.platforms } : {}), ...pipConfig(s, PARENT) }),
+      [
+        ...pipMounts(s, 'parent'),
+        ...(ownStageUsed(s) ? [bind(STAGES.own, OUT, '/wheel-slim/own')] : [])
+      ]
+    )
   ]
 }
+
+/** What resolve wrote for the step's target (it writes each target's under its platform). */
+const resolved = (): string =>
+  bind(STAGES.resolve, `${OUT}/$TARGETPLATFORM`, '/wheel-slim/resolved')
 
 /** What the check that the builder fits the runtime image needs (compile and collect run it). */
 const fitConfig = (s: DockerfileSpec): Record<string, unknown> => ({
@@ -189,16 +210,13 @@ function compileStage(s: DockerfileSpec): string[] {
   return [
     '# Stage "compile": on the target platform (QEMU), only when resolve could not find every wheel.',
     `FROM ${s.fromParent ? 'parent' : s.buildFrom} AS ${STAGES.compile}`,
+    'ARG TARGETPLATFORM',
     'ARG SOURCE_DATE_EPOCH',
     ...declareArgs(s),
     `WORKDIR ${OUT}/wheels`,
     run(
       ['/bin/sh', '-c', script, 'compile', JSON.stringify(config)],
-      [
-        ...pipMounts(s),
-        bind(STAGES.resolve, OUT, '/wheel-slim/resolved'),
-        bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)
-      ]
+      [...pipMounts(s), resolved(), bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)]
     )
   ]
 }
@@ -210,7 +228,7 @@ function compileStage(s: DockerfileSpec): string[] {
 function collectStage(s: DockerfileSpec): string[] {
   const mounts = [
     bind(TOOLS_CONTEXT, undefined, TOOLS),
-    bind(STAGES.resolve, OUT, '/wheel-slim/resolved'),
+    resolved(),
     bind(STAGES.compile, OUT, '/wheel-slim/compiled')
   ]
   if (s.wheelCache) mounts.push(bind(WHEEL_CACHE_CONTEXT, undefined, CACHE))
@@ -228,6 +246,7 @@ function collectStage(s: DockerfileSpec): string[] {
     '# Stage "collect": the target\'s wheel set, the part the parent lacks, and the one layer of',
     "# installed files at the runtime image's own paths, laid out on the build host.",
     `FROM ${STAGES.runtimeNative} AS ${STAGES.collect}`,
+    'ARG TARGETPLATFORM',
     'ARG SOURCE_DATE_EPOCH',
     // No network: it reads only mounted files, and a step without one starts about 0.15 s sooner.
     run(tool('collect', config), ['--network=none', ...mounts])

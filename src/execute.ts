@@ -16,6 +16,7 @@ import { keptBack, logMoves, movedSince, snapshot, TagMove } from './tag-moves.j
 import { docker, DockerError } from './docker.js'
 import { lastLines } from './output.js'
 import { Engine, setUpEngine } from './engine.js'
+import { sharedResolve } from './dockerfile.js'
 import { BuildPlan } from './plan.js'
 import {
   localDigest,
@@ -151,6 +152,8 @@ async function build(plan: BuildPlan, engine: Engine, cleanup: Cleanup): Promise
   writeFileSync(plan.files.bake, bakeFile(bake))
   let steps: Map<string, WheelSteps>
   let meta: Record<string, Record<string, unknown>> = {}
+  // One resolve step for every platform of the plan, when the Dockerfile lists them.
+  const resolveServes = sharedResolve(plan.spec) ? plan.platforms : []
   const targetPlatforms = Object.fromEntries(
     Object.entries(bake.target).map(([name, t]) => [name, t.platforms])
   )
@@ -161,7 +164,7 @@ async function build(plan: BuildPlan, engine: Engine, cleanup: Cleanup): Promise
         env: { BUILDX_BAKE_ENTITLEMENTS_FS: '0' }
       })
     )
-    steps = parseWheelSteps(r.stderr, plan.platforms, targetPlatforms)
+    steps = parseWheelSteps(r.stderr, plan.platforms, targetPlatforms, resolveServes)
     meta = JSON.parse(readFileSync(plan.files.metadata, 'utf8')) as typeof meta
   } else {
     // Each build numbers its steps from #1: each log is read on its own.
@@ -169,7 +172,7 @@ async function build(plan: BuildPlan, engine: Engine, cleanup: Cleanup): Promise
     for (const [name, target] of Object.entries(bake.target)) {
       const file = `${plan.files.metadata}.${name}`
       const r = await refusalsFirst(docker(buildArgv(target, file, engine.builder)))
-      logs.push(parseWheelSteps(r.stderr, target.platforms))
+      logs.push(parseWheelSteps(r.stderr, target.platforms, {}, resolveServes))
       meta[name] = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
     }
     steps = mergeWheelSteps(logs)

@@ -104,7 +104,9 @@ export function makePlan(
     pipArgs: inputs.pipArgs,
     extraIndex: inputs.extraIndexUrl !== '',
     wheelCache,
-    buildArgNames: inputs.buildArgs.map((a) => a.slice(0, a.indexOf('=')))
+    buildArgNames: inputs.buildArgs.map((a) => a.slice(0, a.indexOf('='))),
+    // A Dockerfile for another pipeline may be built for other platforms than these.
+    ...(inputs.dockerfileOnly ? {} : { platforms: inputs.platforms })
   }
   const push = decidePush(inputs.push, ctx)
   const noTarget = inputs.images.length === 0 && inputs.tags.length === 0

@@ -42169,23 +42169,28 @@ function platformOf(prefix, platforms, targets) {
     const target = token.includes('->') ? token.split('->')[1] : token;
     return target.startsWith('linux/') ? target : `linux/${target}`;
 }
-/** Bake shows a shared step once per target: the one that ran has the time, the others are CACHED. */
-function parseWheelSteps(log, platforms, targets = {}) {
+/**
+ * Bake shows a shared step once per target: the one that ran has the time, the others are CACHED.
+ * `sharedResolve`: the platforms one resolve step serves (it names only the build host's): its
+ * time is each one's.
+ */
+function parseWheelSteps(log, platforms, targets = {}, sharedResolve = []) {
     const steps = new Map();
     for (const m of log.matchAll(HEADER)) {
         const [, id, prefix, stage] = m;
         const platform = platformOf(prefix, platforms, targets);
-        if (!platform)
-            continue;
+        const served = stage === 'resolve' && sharedResolve.length > 0 ? sharedResolve : platform ? [platform] : [];
         const done = new RegExp(`^#${id} DONE (\\d+(?:\\.\\d+)?)s`, 'm').exec(log);
         const cached = new RegExp(`^#${id} CACHED`, 'm').test(log);
-        const entry = steps.get(platform) ?? {};
-        const seen = entry[stage];
-        if (done)
-            entry[stage] = { seconds: Math.max(Number(done[1]), seen?.seconds ?? 0), cached: false };
-        else if (!seen)
-            entry[stage] = { seconds: cached ? 0 : undefined, cached };
-        steps.set(platform, entry);
+        for (const p of served) {
+            const entry = steps.get(p) ?? {};
+            const seen = entry[stage];
+            if (done)
+                entry[stage] = { seconds: Math.max(Number(done[1]), seen?.seconds ?? 0), cached: false };
+            else if (!seen)
+                entry[stage] = { seconds: cached ? 0 : undefined, cached };
+            steps.set(p, entry);
+        }
     }
     return steps;
 }
@@ -42380,19 +42385,28 @@ function ownStage(s) {
         }), pipMounts(s, 'parent-native'))
     ];
 }
+const sharedResolve = (s) => !s.fromParent && (s.platforms?.length ?? 0) > 1;
+/**
+ * Without TARGETPLATFORM in it, one step for every target: BuildKit runs a step that is the same
+ * for each platform once. The parent's wheels differ per target, so with a parent (and where the
+ * platforms are not known here) each target has its own step.
+ */
 function resolveStage(s) {
+    const shared = sharedResolve(s);
     return [
-        '# Stage "resolve": every wheel the target needs, gathered on the build host without compiling.',
+        `# Stage "resolve": every wheel ${shared ? 'each target needs' : 'the target needs'}, gathered on the build host without compiling.`,
         `FROM --platform=$BUILDPLATFORM ${s.buildFrom} AS ${STAGES.resolve}`,
-        'ARG TARGETPLATFORM',
+        ...(shared ? [] : ['ARG TARGETPLATFORM']),
         'ARG SOURCE_DATE_EPOCH',
         ...declareArgs(s),
-        run(tool('resolve', pipConfig(s, PARENT)), [
+        run(tool('resolve', { ...(shared ? { platforms: s.platforms } : {}), ...pipConfig(s, PARENT) }), [
             ...pipMounts(s, 'parent'),
             ...(ownStageUsed(s) ? [bind(STAGES.own, OUT, '/wheel-slim/own')] : [])
         ])
     ];
 }
+/** What resolve wrote for the step's target (it writes each target's under its platform). */
+const resolved = () => bind(STAGES.resolve, `${OUT}/$TARGETPLATFORM`, '/wheel-slim/resolved');
 /** What the check that the builder fits the runtime image needs (compile and collect run it). */
 const fitConfig = (s) => ({
     builder_image: s.buildFrom,
@@ -42407,14 +42421,11 @@ function compileStage(s) {
     return [
         '# Stage "compile": on the target platform (QEMU), only when resolve could not find every wheel.',
         `FROM ${s.fromParent ? 'parent' : s.buildFrom} AS ${STAGES.compile}`,
+        'ARG TARGETPLATFORM',
         'ARG SOURCE_DATE_EPOCH',
         ...declareArgs(s),
         `WORKDIR ${OUT}/wheels`,
-        run(['/bin/sh', '-c', script, 'compile', JSON.stringify(config)], [
-            ...pipMounts(s),
-            bind(STAGES.resolve, OUT, '/wheel-slim/resolved'),
-            bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)
-        ])
+        run(['/bin/sh', '-c', script, 'compile', JSON.stringify(config)], [...pipMounts(s), resolved(), bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)])
     ];
 }
 /**
@@ -42424,7 +42435,7 @@ function compileStage(s) {
 function collectStage(s) {
     const mounts = [
         bind(TOOLS_CONTEXT, undefined, TOOLS),
-        bind(STAGES.resolve, OUT, '/wheel-slim/resolved'),
+        resolved(),
         bind(STAGES.compile, OUT, '/wheel-slim/compiled')
     ];
     if (s.wheelCache)
@@ -42444,6 +42455,7 @@ function collectStage(s) {
         '# Stage "collect": the target\'s wheel set, the part the parent lacks, and the one layer of',
         "# installed files at the runtime image's own paths, laid out on the build host.",
         `FROM ${STAGES.runtimeNative} AS ${STAGES.collect}`,
+        'ARG TARGETPLATFORM',
         'ARG SOURCE_DATE_EPOCH',
         // No network: it reads only mounted files, and a step without one starts about 0.15 s sooner.
         run(tool('collect', config), ['--network=none', ...mounts])
@@ -100532,6 +100544,7 @@ async function saveWheels(restored, exported, packageName, runId) {
 
 
 
+
 const seconds = (since) => Math.round((Date.now() - since) / 100) / 10;
 async function timed(timings, phase, fn) {
     const started = Date.now();
@@ -100585,13 +100598,15 @@ async function build(plan, engine, cleanup) {
     (0,external_node_fs_namespaceObject.writeFileSync)(plan.files.bake, bakeFile(bake));
     let steps;
     let meta = {};
+    // One resolve step for every platform of the plan, when the Dockerfile lists them.
+    const resolveServes = sharedResolve(plan.spec) ? plan.platforms : [];
     const targetPlatforms = Object.fromEntries(Object.entries(bake.target).map(([name, t]) => [name, t.platforms]));
     if (plan.common.network === 'default') {
         // Bake reads files outside the working directory (Dockerfile, contexts) only when allowed.
         const r = await refusalsFirst(docker(bakeArgv(plan.files.bake, plan.files.metadata, engine.builder), {
             env: { BUILDX_BAKE_ENTITLEMENTS_FS: '0' }
         }));
-        steps = parseWheelSteps(r.stderr, plan.platforms, targetPlatforms);
+        steps = parseWheelSteps(r.stderr, plan.platforms, targetPlatforms, resolveServes);
         meta = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(plan.files.metadata, 'utf8'));
     }
     else {
@@ -100600,7 +100615,7 @@ async function build(plan, engine, cleanup) {
         for (const [name, target] of Object.entries(bake.target)) {
             const file = `${plan.files.metadata}.${name}`;
             const r = await refusalsFirst(docker(buildArgv(target, file, engine.builder)));
-            logs.push(parseWheelSteps(r.stderr, target.platforms));
+            logs.push(parseWheelSteps(r.stderr, target.platforms, {}, resolveServes));
             meta[name] = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
         }
         steps = mergeWheelSteps(logs);
@@ -101242,7 +101257,9 @@ function makePlan(inputs, ctx, facts, paths, runKey) {
         pipArgs: inputs.pipArgs,
         extraIndex: inputs.extraIndexUrl !== '',
         wheelCache,
-        buildArgNames: inputs.buildArgs.map((a) => a.slice(0, a.indexOf('=')))
+        buildArgNames: inputs.buildArgs.map((a) => a.slice(0, a.indexOf('='))),
+        // A Dockerfile for another pipeline may be built for other platforms than these.
+        ...(inputs.dockerfileOnly ? {} : { platforms: inputs.platforms })
     };
     const push = decidePush(inputs.push, ctx);
     const noTarget = inputs.images.length === 0 && inputs.tags.length === 0;

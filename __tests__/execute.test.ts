@@ -1136,6 +1136,25 @@ describe('execute: the other tags, registry-side for several platforms, pushed f
     )
   })
 
+  test('the versions of the floating tags already there are read beside the push, not after it', async () => {
+    const refs = withRegistry()
+    const latest = 'ghcr.io/org/app:latest'
+    refs.set(latest, 'sha256:' + 'e'.repeat(64))
+    const [, plan] = await run(
+      { image: IMAGES, platforms: 'linux/amd64,linux/arm/v7' },
+      'load',
+      RELEASE
+    )
+    expect(plan.floating).toContain(latest)
+    const labels = order(
+      (a) => a[2] === 'inspect' && a[3] === latest && a.includes('{{json .Image}}')
+    )
+    expect(labels).toHaveLength(1)
+    // before the first run ref is pushed: the read no longer waits for the push
+    expect(labels[0]).toBeLessThan(Math.min(...order((a) => a[0] === 'push')))
+    expect(refs.get(latest)).toBe(RUNTIME_DIGEST)
+  })
+
   test("the pushed sizes are read from the run's own refs while the other tags move", async () => {
     withRegistry()
     const [result, plan] = await run(

@@ -106208,13 +106208,16 @@ function refsOf(plan) {
 async function push(plan, built, delivery, cleanup, reload, verified) {
     const { early, late } = refsOf(plan);
     const isBase = (ref) => plan.baseTags.includes(ref) || plan.runRefs.base.includes(ref);
-    const before = await snapshot([...early, ...late]);
-    let digest = built.runtime;
-    let baseDigest = built.base;
-    if (delivery === 'load') {
-        digest = await localDigest(plan.local.runtime);
-        baseDigest = await localDigest(plan.local.base);
-    }
+    const [before, local] = await Promise.all([
+        snapshot([...early, ...late]),
+        delivery === 'load'
+            ? Promise.all([localDigest(plan.local.runtime), localDigest(plan.local.base)])
+            : undefined
+    ]);
+    const [digest, baseDigest] = local ?? [built.runtime, built.base];
+    // Which floating tags stay depends only on where they are now: read beside the push.
+    const keeping = keptBack(plan.floating, plan.version, before);
+    keeping.catch(() => undefined); // awaited below, once the push is verified
     const want = (ref) => (isBase(ref) ? baseDigest : digest);
     const what = (ref) => isBase(ref) ? 'base image built in this run' : 'slim image that passed the smoke tests';
     // The engine's store may lack content of an image rebuilt right after an identical one was
@@ -106254,7 +106257,7 @@ async function push(plan, built, delivery, cleanup, reload, verified) {
     }
     // Every image of the run is in the registry and verified: now the other tags may move.
     verified();
-    const kept = await keptBack(plan.floating, plan.version, before);
+    const kept = await keeping;
     const moving = late.filter((r) => !kept.has(r));
     try {
         checkNotCancelled('moving tags');

@@ -330,13 +330,16 @@ async function push(
   const { early, late } = refsOf(plan)
   const isBase = (ref: string): boolean =>
     plan.baseTags.includes(ref) || plan.runRefs.base.includes(ref)
-  const before = await snapshot([...early, ...late])
-  let digest = built.runtime
-  let baseDigest = built.base
-  if (delivery === 'load') {
-    digest = await localDigest(plan.local.runtime)
-    baseDigest = await localDigest(plan.local.base)
-  }
+  const [before, local] = await Promise.all([
+    snapshot([...early, ...late]),
+    delivery === 'load'
+      ? Promise.all([localDigest(plan.local.runtime), localDigest(plan.local.base)])
+      : undefined
+  ])
+  const [digest, baseDigest] = local ?? [built.runtime, built.base]
+  // Which floating tags stay depends only on where they are now: read beside the push.
+  const keeping = keptBack(plan.floating, plan.version, before)
+  keeping.catch(() => undefined) // awaited below, once the push is verified
   const want = (ref: string): string => (isBase(ref) ? baseDigest : digest)
   const what = (ref: string): string =>
     isBase(ref) ? 'base image built in this run' : 'slim image that passed the smoke tests'
@@ -382,7 +385,7 @@ async function push(
   }
   // Every image of the run is in the registry and verified: now the other tags may move.
   verified()
-  const kept = await keptBack(plan.floating, plan.version, before)
+  const kept = await keeping
   const moving = late.filter((r) => !kept.has(r))
   try {
     checkNotCancelled('moving tags')

@@ -1350,3 +1350,74 @@ describe('the tools as the action ships them', () => {
     expect(run.result).toEqual(shipped)
   })
 })
+
+describe('wheel_slim.resolve: one step for every target the Dockerfile lists', () => {
+  /** A pure wheel named `name` 1.0, requiring `requires`, written into each directory given. */
+  const WHEELS = [
+    'import zipfile',
+    'def wheel(d, name, requires=()):',
+    '    info = "%s-1.0.dist-info/" % name',
+    '    meta = "Metadata-Version: 2.1\\nName: %s\\nVersion: 1.0\\n" % name + "".join("Requires-Dist: %s\\n" % r for r in requires)',
+    '    with zipfile.ZipFile(os.path.join(d, "%s-1.0-py3-none-any.whl" % name), "w") as z:',
+    '        z.writestr(name + "/__init__.py", "")',
+    '        z.writestr(info + "METADATA", meta)',
+    '        z.writestr(info + "WHEEL", "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")',
+    '        z.writestr(info + "RECORD", "")'
+  ].join('\n')
+
+  /** resolve with OUT in a temp directory; each pips_at_once call's pip commands are recorded. */
+  function resolve(platforms: string[] | undefined, env: Record<string, string> = {}) {
+    const dir = fresh('resolve')
+    const out = join(dir, 'out')
+    const { result } = python(
+      [
+        'import shutil, wheel_slim',
+        WHEELS,
+        'dist, cache, out = argv[0] + "/dist", argv[0] + "/cache", argv[1]',
+        'os.makedirs(dist); os.makedirs(cache)',
+        'wheel(dist, "my_app", ["wsa_test_dep"]); wheel(cache, "wsa_test_dep")',
+        'shutil.rmtree("/tmp/wheel-slim-own", ignore_errors=True)',
+        'wheel_slim.OUT = out',
+        'calls, real = [], wheel_slim.pips_at_once',
+        'wheel_slim.pips_at_once = lambda lists, width: calls.append([a[0] for a in lists]) or real(lists, width)',
+        'cfg = {"dist": dist, "name": "my-app", "own": ["my_app-1.0-py3-none-any.whl"], "find_links": [dist, cache],',
+        '       "requirements": None, "hashes": False, "pip_args": ["--no-index"]}',
+        'if argv[2] != "null": cfg["platforms"] = json.loads(argv[2])',
+        'wheel_slim.resolve(cfg)',
+        'shutil.rmtree("/tmp/wheel-slim-own", ignore_errors=True)',
+        'targets = sorted(os.path.relpath(d, out) for d, _, fs in os.walk(out) if "result.json" in fs)',
+        'result = {"calls": calls, "targets": {t: {"result": json.load(open(os.path.join(out, t, "result.json"))),',
+        '    "wheels": sorted(os.listdir(os.path.join(out, t, "wheels"))),',
+        '    "complete": os.path.exists(os.path.join(out, t, "complete")),',
+        '    "builder": sorted(json.load(open(os.path.join(out, t, "builder.json"))))} for t in targets}}'
+      ].join('\n'),
+      [dir, out, JSON.stringify(platforms ?? null)],
+      // no pip configuration of this machine (its find-links) joins the test's own
+      { PIP_CONFIG_FILE: '/dev/null', ...env }
+    )
+    return result as { calls: string[][]; targets: Record<string, unknown> }
+  }
+
+  const found = (platform: string): unknown => ({
+    result: { platform, complete: true, built: [] },
+    wheels: ['my_app-1.0-py3-none-any.whl', 'wsa_test_dep-1.0-py3-none-any.whl'],
+    complete: true,
+    builder: ['codename', 'describe', 'libc']
+  })
+
+  test('the versions pinned once for both; each target its wheels, result and builder facts under its platform', () => {
+    const { calls, targets } = resolve(['linux/amd64', 'linux/arm/v7'])
+    // one pip (the pin); every pin's wheel at hand for both targets, so no download
+    expect(calls).toEqual([['install'], []])
+    expect(targets).toEqual({
+      'linux/amd64': found('linux/amd64'),
+      'linux/arm/v7': found('linux/arm/v7')
+    })
+  })
+
+  test('no platforms listed: the one target of the step, from TARGETPLATFORM', () => {
+    const { calls, targets } = resolve(undefined, { TARGETPLATFORM: 'linux/arm/v7' })
+    expect(calls).toEqual([['install'], []])
+    expect(targets).toEqual({ 'linux/arm/v7': found('linux/arm/v7') })
+  })
+})

@@ -47654,15 +47654,15 @@ function platformOf(prefix, platforms, targets) {
 }
 /**
  * Bake shows a shared step once per target: the one that ran has the time, the others are CACHED.
- * `sharedResolve`: the platforms one resolve step serves (it names only the build host's): its
+ * `resolveServes`: the platforms one resolve step serves (it names only the build host's): its
  * time is each one's.
  */
-function parseWheelSteps(log, platforms, targets = {}, sharedResolve = []) {
+function parseWheelSteps(log, platforms, targets = {}, resolveServes = []) {
     const steps = new Map();
     for (const m of log.matchAll(HEADER)) {
         const [, id, prefix, stage] = m;
         const platform = platformOf(prefix, platforms, targets);
-        const served = stage === 'resolve' && sharedResolve.length > 0 ? sharedResolve : platform ? [platform] : [];
+        const served = stage === 'resolve' && resolveServes.length > 0 ? resolveServes : platform ? [platform] : [];
         const done = new RegExp(`^#${id} DONE (\\d+(?:\\.\\d+)?)s`, 'm').exec(log);
         const cached = new RegExp(`^#${id} CACHED`, 'm').test(log);
         for (const p of served) {
@@ -47889,7 +47889,7 @@ function resolveStage(s) {
     ];
 }
 /** What resolve wrote for the step's target (it writes each target's under its platform). */
-const resolved = () => dockerfile_bind(STAGES.resolve, `${OUT}/$TARGETPLATFORM`, '/wheel-slim/resolved');
+const RESOLVED = dockerfile_bind(STAGES.resolve, `${OUT}/$TARGETPLATFORM`, '/wheel-slim/resolved');
 /** What the check that the builder fits the runtime image needs (compile and collect run it). */
 const fitConfig = (s) => ({
     builder_image: s.buildFrom,
@@ -47908,7 +47908,7 @@ function compileStage(s) {
         'ARG SOURCE_DATE_EPOCH',
         ...declareArgs(s),
         `WORKDIR ${OUT}/wheels`,
-        run(['/bin/sh', '-c', script, 'compile', JSON.stringify(config)], [...pipMounts(s), resolved(), dockerfile_bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)])
+        run(['/bin/sh', '-c', script, 'compile', JSON.stringify(config)], [...pipMounts(s), RESOLVED, dockerfile_bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)])
     ];
 }
 /**
@@ -47918,7 +47918,7 @@ function compileStage(s) {
 function collectStage(s) {
     const mounts = [
         dockerfile_bind(TOOLS_CONTEXT, undefined, TOOLS),
-        resolved(),
+        RESOLVED,
         dockerfile_bind(STAGES.compile, OUT, '/wheel-slim/compiled')
     ];
     if (s.wheelCache)

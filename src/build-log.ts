@@ -39,21 +39,21 @@ function platformOf(
 
 /**
  * Bake shows a shared step once per target: the one that ran has the time, the others are CACHED.
- * `sharedResolve`: the platforms one resolve step serves (it names only the build host's): its
+ * `resolveServes`: the platforms one resolve step serves (it names only the build host's): its
  * time is each one's.
  */
 export function parseWheelSteps(
   log: string,
   platforms: string[],
   targets: Record<string, string[]> = {},
-  sharedResolve: string[] = []
+  resolveServes: string[] = []
 ): Map<string, WheelSteps> {
   const steps = new Map<string, WheelSteps>()
   for (const m of log.matchAll(HEADER)) {
     const [, id, prefix, stage] = m as unknown as [string, string, string, 'resolve' | 'compile']
     const platform = platformOf(prefix, platforms, targets)
     const served =
-      stage === 'resolve' && sharedResolve.length > 0 ? sharedResolve : platform ? [platform] : []
+      stage === 'resolve' && resolveServes.length > 0 ? resolveServes : platform ? [platform] : []
     const done = new RegExp(`^#${id} DONE (\\d+(?:\\.\\d+)?)s`, 'm').exec(log)
     const cached = new RegExp(`^#${id} CACHED`, 'm').test(log)
     for (const p of served) {

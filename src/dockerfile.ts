@@ -192,8 +192,7 @@ function resolveStage(s: DockerfileSpec): string[] {
 }
 
 /** What resolve wrote for the step's target (it writes each target's under its platform). */
-const resolved = (): string =>
-  bind(STAGES.resolve, `${OUT}/$TARGETPLATFORM`, '/wheel-slim/resolved')
+const RESOLVED = bind(STAGES.resolve, `${OUT}/$TARGETPLATFORM`, '/wheel-slim/resolved')
 
 /** What the check that the builder fits the runtime image needs (compile and collect run it). */
 const fitConfig = (s: DockerfileSpec): Record<string, unknown> => ({
@@ -216,7 +215,7 @@ function compileStage(s: DockerfileSpec): string[] {
     `WORKDIR ${OUT}/wheels`,
     run(
       ['/bin/sh', '-c', script, 'compile', JSON.stringify(config)],
-      [...pipMounts(s), resolved(), bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)]
+      [...pipMounts(s), RESOLVED, bind(STAGES.runtimeFiles, undefined, RUNTIME_FILES)]
     )
   ]
 }
@@ -228,7 +227,7 @@ function compileStage(s: DockerfileSpec): string[] {
 function collectStage(s: DockerfileSpec): string[] {
   const mounts = [
     bind(TOOLS_CONTEXT, undefined, TOOLS),
-    resolved(),
+    RESOLVED,
     bind(STAGES.compile, OUT, '/wheel-slim/compiled')
   ]
   if (s.wheelCache) mounts.push(bind(WHEEL_CACHE_CONTEXT, undefined, CACHE))

@@ -318,7 +318,9 @@ def resolve(cfg):
     # The targets that download, side by side: mostly waiting on the index.
     arg_lists = [download for _, download in downloads.values()]
     ran = pips_at_once(arg_lists, len(arg_lists))
-    for (target, (own_file, _)), (code, output) in zip(downloads.items(), ran if ran is not None else map(pip, arg_lists)):
+    if ran is None:  # this pip cannot run in process: a pip process each
+        ran = [pip(args) for args in arg_lists]
+    for (target, (own_file, _)), (code, output) in zip(downloads.items(), ran):
         resolved(target, own_out, own_file, None if code == 0 else last_error(output))
 
 
